@@ -1,0 +1,60 @@
+"""bench: a plugin-based benchmark harness for white-blood-cell sub-type classification.
+
+The public surface for plugin authors and scripts. Everything else is internal.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from bench.errors import (
+    BenchError,
+    DataError,
+    DuplicateNameError,
+    PluginError,
+    ProtocolError,
+    RunError,
+    UnknownNameError,
+)
+from bench.home import data_home
+from bench.hookspecs import hookimpl
+from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
+from bench.plugins import get_plugins, reset
+from bench.protocol import Protocol, load_protocol
+from bench.registry import get_registries
+from bench.specs import DatasetSpec, GeneratorSpec, ModelSpec, SourceImage
+from bench.store import Cell, Evaluation, ResultsStore, open_store
+
+try:
+    __version__ = metadata.version("wbc-bench")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "CLASSES",
+    "CLASS_NAMES",
+    "NUM_CLASSES",
+    "BenchError",
+    "Cell",
+    "DataError",
+    "DatasetSpec",
+    "DuplicateNameError",
+    "Evaluation",
+    "GeneratorSpec",
+    "ModelSpec",
+    "PluginError",
+    "Protocol",
+    "ProtocolError",
+    "ResultsStore",
+    "RunError",
+    "SourceImage",
+    "UnknownNameError",
+    "__version__",
+    "data_home",
+    "get_plugins",
+    "get_registries",
+    "hookimpl",
+    "load_protocol",
+    "open_store",
+    "reset",
+]

@@ -1,0 +1,1 @@
+"""Data set preparation: scanning, auditing, fixed splits, manifests and the decoded cache."""

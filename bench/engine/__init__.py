@@ -1,0 +1,1 @@
+"""The protocol engine: training, early stopping, evaluation and the benchmark matrix."""

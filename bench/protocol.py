@@ -1,0 +1,226 @@
+"""Protocols: the benchmark recipe as a versioned data file, validated and hashed.
+
+The hash covers every recipe value and nothing else (not the name, description or comments),
+so two results are comparable exactly when their protocol hashes agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from bench.errors import ProtocolError, UnknownNameError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MONITORS = ("val_f1", "val_accuracy", "val_loss")
+
+
+@dataclass(frozen=True)
+class Splits:
+    seed: int
+    real: tuple[float, float, float]
+    synthetic_val_fraction: float
+
+
+@dataclass(frozen=True)
+class Training:
+    optimizer: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    sampler: str
+    amp: bool
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    monitor: str
+    patience: int
+    min_delta: float
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    rotation_degrees: float
+    hflip: float
+    vflip: float
+    centre_crop: float
+    blur_p: float
+    blur_sigma: tuple[float, float]
+    jitter_brightness: float
+    jitter_contrast: float
+    jitter_saturation: float
+    jitter_hue: float
+
+
+@dataclass(frozen=True)
+class Input:
+    size: Union[int, str]  # noqa: UP007 - "model" or a side in pixels
+    cache_size: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    average: str
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    version: str
+    description: str
+    splits: Splits
+    training: Training
+    early_stopping: EarlyStopping
+    augmentation: Augmentation
+    input: Input
+    metrics: Metrics
+    source: str = ""
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """Every value that changes results; what the hash covers."""
+        data = dataclasses.asdict(self)
+        for key in ("name", "version", "description", "source"):
+            data.pop(key)
+        return data
+
+    @property
+    def hash(self) -> str:
+        canonical = json.dumps(self.recipe, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Protocol:
+        """A copy with some recipe values replaced, e.g. ``training={"max_epochs": 3}``."""
+        changed = {}
+        for section, values in sections.items():
+            values = {k: v for k, v in values.items() if v is not None}
+            if values:
+                changed[section] = dataclasses.replace(getattr(self, section), **values)
+        return dataclasses.replace(self, **changed) if changed else self
+
+    def input_size(self, model_input_size: int) -> int:
+        return model_input_size if self.input.size == "model" else int(self.input.size)
+
+
+_SECTIONS = {f.name: f for f in fields(Protocol)}
+
+
+_SECTION_TYPES = get_type_hints(Protocol)
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("bench") / "protocols"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    origin = get_origin(kind)
+    if origin is Union:
+        for option in get_args(kind):
+            try:
+                return _coerce(value, option, where)
+            except ProtocolError:
+                continue
+        raise ProtocolError(f"{where}: expected one of {get_args(kind)}, got {value!r}")
+    if origin is tuple:
+        items = get_args(kind)
+        if not isinstance(value, list) or len(value) != len(items):
+            raise ProtocolError(f"{where}: expected a list of {len(items)} values, got {value!r}")
+        return tuple(_coerce(v, t, f"{where}[{i}]") for i, (v, t) in enumerate(zip(value, items)))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool) or not isinstance(value, kind):
+        raise ProtocolError(f"{where}: expected {kind.__name__}, got {value!r}")
+    if kind is int and isinstance(value, bool):
+        raise ProtocolError(f"{where}: expected int, got {value!r}")
+    return value
+
+
+def _section(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{where}: expected a table")
+    hints = get_type_hints(cls)
+    unknown = set(data) - set(hints)
+    if unknown:
+        raise ProtocolError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    missing = set(hints) - set(data)
+    if missing:
+        raise ProtocolError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
+    return cls(**{k: _coerce(data[k], hints[k], f"{where}.{k}") for k in hints})
+
+
+def _check(protocol: Protocol, where: str) -> None:
+    fractions = protocol.splits.real
+    if abs(sum(fractions) - 1) > 1e-9 or min(fractions) <= 0:
+        raise ProtocolError(f"{where}: splits.real must be three positive fractions summing to 1")
+    if not 0 < protocol.splits.synthetic_val_fraction < 1:
+        raise ProtocolError(f"{where}: splits.synthetic_val_fraction must lie in (0, 1)")
+    if protocol.early_stopping.monitor not in MONITORS:
+        raise ProtocolError(
+            f"{where}: early_stopping.monitor must be one of {', '.join(MONITORS)}, "
+            f"got {protocol.early_stopping.monitor!r}"
+        )
+    if protocol.training.optimizer != "sgd":
+        raise ProtocolError(f"{where}: training.optimizer: only 'sgd' is implemented")
+    if protocol.training.sampler not in ("balanced", "shuffle"):
+        raise ProtocolError(f"{where}: training.sampler must be 'balanced' or 'shuffle'")
+    if protocol.training.batch_size < 1 or protocol.training.max_epochs < 1:
+        raise ProtocolError(f"{where}: training.batch_size and max_epochs must be at least 1")
+    if isinstance(protocol.input.size, str) and protocol.input.size != "model":
+        raise ProtocolError(f"{where}: input.size must be 'model' or a number of pixels")
+
+
+def parse(text: str, where: str) -> Protocol:
+    """Parse and validate protocol TOML; errors name ``where`` and the field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    meta = data.pop("protocol", None)
+    if not isinstance(meta, dict) or "name" not in meta:
+        raise ProtocolError(f"{where}: a [protocol] table with a name is required")
+    unknown = set(data) - set(_SECTIONS)
+    if unknown:
+        raise ProtocolError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {
+        "name": str(meta["name"]),
+        "version": str(meta.get("version", "")),
+        "description": str(meta.get("description", "")),
+        "source": where,
+    }
+    for name in _SECTIONS:
+        if name in values:
+            continue
+        if name not in data:
+            raise ProtocolError(f"{where}: missing table [{name}]")
+        values[name] = _section(_SECTION_TYPES[name], data[name], f"{where}: {name}")
+    protocol = Protocol(**values)
+    _check(protocol, where)
+    return protocol
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """A built-in protocol by name (``zedda2024``, ``quick``) or a TOML file by path."""
+    text = str(name_or_path)
+    if text in builtin_names():
+        resource = resources.files("bench") / "protocols" / f"{text}.toml"
+        return parse(resource.read_text(encoding="utf-8"), f"protocol {text}")
+    path = Path(text).expanduser()
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ProtocolError(f"protocol file {path} does not exist")
+        return parse(path.read_text(encoding="utf-8"), str(path))
+    raise UnknownNameError("protocol", text, builtin_names())

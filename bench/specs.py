@@ -1,0 +1,95 @@
+"""What plugins register: small, typed descriptions with lazy factories.
+
+A spec must be cheap to build: listing plugins never imports torch, timm or diffusers, so
+factories import them when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SplitPolicy = Literal["stratified", "official_test"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """Fields every registered thing shares.
+
+    ``resolve_argument`` makes a spec a family: ``timm:resnet18`` looks up the spec ``timm`` and
+    calls ``resolve_argument("resnet18")`` to get the concrete spec.
+    """
+
+    name: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    resolve_argument: Callable[[str], Spec] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """One image found in an official download, before class mapping and splitting."""
+
+    path: Path
+    relpath: str  # POSIX, relative to the download root: the manifest key (never the bare name)
+    source_class: str  # the publisher's class name (folder, code)
+    official_split: str | None = None  # "train" or "test" where the publisher fixes one
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec(Spec):
+    """A data set as its publisher ships it, and how it maps onto L, M, N, E, B.
+
+    Example::
+
+        DatasetSpec(
+            name="pbc",
+            scan=scan_class_folders,  # Path -> Iterable[SourceImage]
+            class_map={"lymphocyte": "L", "platelet": None},  # None: dropped, and counted
+        )
+    """
+
+    scan: Callable[[Path], Iterable[SourceImage]]
+    class_map: Mapping[str, str | None]
+    split_policy: SplitPolicy = "stratified"
+    homepage: str = ""
+    citation: str = ""
+    licence: str = ""
+    image_size: tuple[int, int] | None = None  # as published: the audit flags images far from it
+    paper_counts: Mapping[str, int] | None = None  # per canonical label, as the paper reports
+    download_hint: str = ""  # how to obtain the official download
+    default_source: Path | None = None  # where the data already lie, if anywhere (generated sets)
+    synthetic: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec(Spec):
+    """An architecture: a factory returning an ``nn.Module`` with ``num_classes`` outputs.
+
+    ``input_size``, ``mean`` and ``std`` may be left ``None`` when ``timm_name`` is given: they are
+    then read from timm's pretrained configuration of that model.
+    """
+
+    factory: Callable[[int, bool], Any]  # (num_classes, pretrained) -> torch.nn.Module
+    family: str = ""
+    timm_name: str | None = None
+    pretrained_tag: str | None = None
+    input_size: int | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    display_name: str = ""  # as printed in papers, e.g. "ResNet-152"
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratorSpec(Spec):
+    """A source of synthetic images: single cells (``cells``) or whole data sets (``compositor``)."""
+
+    kind: Literal["cells", "compositor"]
+    factory: Callable[..., Any]
+    settings: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,333 @@
+"""The results store: SQLite in WAL mode, one transaction per state change.
+
+A run is one cell of the benchmark matrix, identified by (model, source, seed, protocol hash,
+source split fingerprint). Its id is derived from that key, so two processes that want the same
+cell meet on the same row: one claims it, the other skips it, and nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    source TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    protocol TEXT NOT NULL,
+    protocol_hash TEXT NOT NULL,
+    split_fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+    owner TEXT,
+    heartbeat REAL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    epochs INTEGER,
+    best_epoch INTEGER,
+    checkpoint TEXT,
+    settings TEXT,
+    provenance TEXT,
+    summary TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    epoch INTEGER NOT NULL,
+    values_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    target TEXT NOT NULL,
+    split_fingerprint TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    support TEXT NOT NULL,
+    confusion TEXT NOT NULL,
+    PRIMARY KEY (run_id, target)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    target TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL,
+    per_class TEXT,
+    PRIMARY KEY (run_id, target, metric)
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    target TEXT NOT NULL,
+    path TEXT NOT NULL,
+    label INTEGER NOT NULL,
+    predicted INTEGER NOT NULL,
+    probabilities TEXT NOT NULL,
+    PRIMARY KEY (run_id, target, path)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training of the matrix: a model on a source under a protocol with a seed."""
+
+    model: str
+    source: str
+    seed: int
+    protocol: str
+    protocol_hash: str
+    split_fingerprint: str
+
+    @property
+    def id(self) -> str:
+        key = "|".join(
+            [self.model, self.source, str(self.seed), self.protocol_hash, self.split_fingerprint]
+        )
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Evaluation:
+    """A trained model's test on one target: what the store keeps per (run, target)."""
+
+    target: str
+    split_fingerprint: str
+    metrics: dict[str, float]
+    labels: list[str]  # the canonical classes present in the target's test split
+    support: dict[str, int]
+    confusion: list[list[int]]
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> label -> v
+    predictions: Sequence[tuple[str, int, int, Sequence[float]]] = ()  # path, label, pred, probs
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ResultsStore:
+    """Read and write results; every method opens its own short connection (process safe)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -- writing --------------------------------------------------------------------------
+
+    def claim(
+        self,
+        cell: Cell,
+        *,
+        settings: dict[str, Any] | None = None,
+        provenance: dict[str, Any] | None = None,
+        owner: str | None = None,
+        stale_after: float = 600.0,
+        retry_failed: bool = True,
+    ) -> str | None:
+        """Mark a cell as running for ``owner``; None when it is finished or held elsewhere.
+
+        A running cell whose owner has not sent a heartbeat for ``stale_after`` seconds is taken
+        over: its process died (kill -9, power loss) and its checkpoints let the new owner resume.
+        """
+        owner = owner or _owner()
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT status, owner, heartbeat FROM runs WHERE id = ?", (cell.id,)
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO runs (id, model, source, seed, protocol, protocol_hash,"
+                    " split_fingerprint, status, owner, heartbeat, created, started, settings,"
+                    " provenance) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                    (
+                        cell.id, cell.model, cell.source, cell.seed, cell.protocol,
+                        cell.protocol_hash, cell.split_fingerprint, owner, now, now, now,
+                        json.dumps(settings or {}), json.dumps(provenance or {}),
+                    ),
+                )
+                return cell.id
+            if row["status"] == "finished":
+                return None
+            if row["status"] == "failed" and not retry_failed:
+                return None
+            alive = row["heartbeat"] is not None and now - row["heartbeat"] < stale_after
+            if row["status"] == "running" and alive and row["owner"] != owner:
+                return None
+            db.execute(
+                "UPDATE runs SET status = 'running', owner = ?, heartbeat = ?, started = ?,"
+                " error = NULL, settings = ?, provenance = ? WHERE id = ?",
+                (owner, now, now, json.dumps(settings or {}), json.dumps(provenance or {}),
+                 cell.id),
+            )
+            return cell.id
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    def record_epoch(self, run_id: str, epoch: int, values: dict[str, float]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, values_json) VALUES (?, ?, ?)",
+                (run_id, epoch, json.dumps(values)),
+            )
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    def finish(
+        self,
+        run_id: str,
+        evaluations: Sequence[Evaluation],
+        *,
+        epochs: int | None = None,
+        best_epoch: int | None = None,
+        checkpoint: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        """Write every target's scores and mark the run finished, all or nothing."""
+        with self._transaction() as db:
+            for table in ("evaluations", "scores", "predictions"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608
+            for ev in evaluations:
+                db.execute(
+                    "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
+                     json.dumps(ev.support), json.dumps(ev.confusion)),
+                )
+                db.executemany(
+                    "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (run_id, ev.target, metric, float(value),
+                         json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
+                        for metric, value in ev.metrics.items()
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, ev.target, path, int(label), int(pred),
+                         json.dumps([round(float(p), 6) for p in probs]))
+                        for path, label, pred, probs in ev.predictions
+                    ],
+                )
+            db.execute(
+                "UPDATE runs SET status = 'finished', finished = ?, heartbeat = ?, epochs = ?,"
+                " best_epoch = ?, checkpoint = ?, summary = ?, error = NULL WHERE id = ?",
+                (time.time(), time.time(), epochs, best_epoch, checkpoint,
+                 json.dumps(summary or {}), run_id),
+            )
+
+    def fail(self, run_id: str, error: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
+                (time.time(), error, run_id),
+            )
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _frame(self, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        import pandas as pd
+
+        with self._connect() as db:
+            return pd.read_sql_query(query, db, params=list(params))
+
+    def runs(self, status: str | None = None) -> pd.DataFrame:
+        query = "SELECT * FROM runs"
+        params: list[Any] = []
+        if status:
+            query += " WHERE status = ?"
+            params.append(status)
+        return self._frame(query + " ORDER BY created, id", params)
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run by id or unique id prefix, with its epochs; None if there is none."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs WHERE id LIKE ?", (run_id + "%",)).fetchall()
+            if len(rows) != 1:
+                return None
+            run = dict(rows[0])
+            run["epoch_log"] = [
+                {"epoch": r["epoch"], **json.loads(r["values_json"])}
+                for r in db.execute(
+                    "SELECT epoch, values_json FROM epochs WHERE run_id = ? ORDER BY epoch",
+                    (run["id"],),
+                )
+            ]
+        for key in ("settings", "provenance", "summary"):
+            run[key] = json.loads(run[key]) if run[key] else {}
+        return run
+
+    def scores(self) -> pd.DataFrame:
+        """Every score of every finished run, one row per (run, target, metric)."""
+        return self._frame(
+            "SELECT r.id AS run_id, r.model, r.source, r.seed, r.protocol, r.protocol_hash,"
+            " r.split_fingerprint AS source_fingerprint, s.target,"
+            " e.split_fingerprint AS target_fingerprint, s.metric, s.value, s.per_class"
+            " FROM scores s JOIN runs r ON r.id = s.run_id"
+            " JOIN evaluations e ON e.run_id = s.run_id AND e.target = s.target"
+            " WHERE r.status = 'finished' ORDER BY r.model, r.source, r.seed, s.target, s.metric"
+        )
+
+    def evaluations(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM evaluations WHERE run_id = ? ORDER BY target", (run_id,)
+            ).fetchall()
+        return [
+            {**dict(r), **{k: json.loads(r[k]) for k in ("labels", "support", "confusion")}}
+            for r in rows
+        ]
+
+    def predictions(self, run_id: str, target: str | None = None) -> pd.DataFrame:
+        query = "SELECT * FROM predictions WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if target:
+            query += " AND target = ?"
+            params.append(target)
+        frame = self._frame(query + " ORDER BY target, path", params)
+        frame["probabilities"] = frame["probabilities"].map(json.loads)
+        return frame
+
+
+def open_store(path: str | Path | None = None) -> ResultsStore:
+    """The store at ``path``, by default the data home's ``results.sqlite``."""
+    from bench.home import store_path
+
+    return ResultsStore(path or store_path())
