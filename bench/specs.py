@@ -25,7 +25,12 @@ class Spec:
     name: str
     description: str = ""
     aliases: tuple[str, ...] = ()
+    display_name: str = ""  # as printed in papers, e.g. "ResNet-152" or "WBC-USID-B"
     resolve_argument: Callable[[str], Spec] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,6 @@ class ModelSpec(Spec):
     input_size: int | None = None
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
-    display_name: str = ""  # as printed in papers, e.g. "ResNet-152"
-
-    @property
-    def label(self) -> str:
-        return self.display_name or self.name
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,9 +38,9 @@ def cli(debug: bool) -> None:
 
 
 def _add_commands() -> None:
-    from bench.cli import datasets, generators, models, plugins
+    from bench.cli import datasets, generate, generators, leaderboard, models, plugins, run
 
-    for module in (plugins, datasets, models, generators):
+    for module in (plugins, datasets, models, generators, generate, run, leaderboard):
         for command in module.COMMANDS:
             cli.add_command(command)
 
