@@ -99,6 +99,7 @@ def discover(extra: dict[str, object] | None = None) -> PluginSet:
         try:
             plugin = entry_point.load()
             manager.register(plugin, name=entry_point.name)
+            manager.check_pending()  # a mistyped hook name is this plugin's fault alone
         except Exception as exc:  # a broken plugin must never take the others down
             record.status = "failed"
             record.error = f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,24 @@
+# The two commands of the README's quick start. Each installs what it needs into .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test install lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+
+# Generate a small synthetic demo, train on its complex level, test everywhere, print the board.
+demo: install
+	$(BIN)/bench demo
+
+# The whole test suite (what CI runs).
+test: install
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/ruff check bench plugins tests benchmarks examples

@@ -1,0 +1,101 @@
+"""Protocols: validated data files whose hash follows the recipe and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+
+import pytest
+
+import bench
+from bench.protocol import parse
+
+ZEDDA = (resources.files("bench") / "protocols" / "zedda2024.toml").read_text()
+
+
+def test_builtin_protocols_load_with_the_papers_recipe():
+    protocol = bench.load_protocol("zedda2024")
+    assert protocol.training.optimizer == "sgd"
+    assert protocol.training.lr == 0.001
+    assert protocol.training.batch_size == 32
+    assert protocol.training.max_epochs == 100
+    assert protocol.splits.real == (0.6, 0.2, 0.2)
+    assert protocol.splits.synthetic_val_fraction == 0.25
+    assert bench.load_protocol("quick").hash != protocol.hash
+
+
+def leaves(recipe: dict, prefix: tuple = ()):
+    for key, value in recipe.items():
+        if isinstance(value, dict):
+            yield from leaves(value, (*prefix, key))
+        else:
+            yield (*prefix, key), value
+
+
+def changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1 if isinstance(value, int) else value * 1.5 + 0.01
+    if isinstance(value, tuple):
+        return (changed(value[0]), *value[1:])
+    return value + "x"
+
+
+def test_hash_changes_when_any_recipe_value_changes():
+    protocol = bench.load_protocol("zedda2024")
+    seen = {protocol.hash}
+    for path, value in leaves(protocol.recipe):
+        section, field = path
+        altered = dataclasses.replace(
+            protocol,
+            **{section: dataclasses.replace(getattr(protocol, section), **{field: changed(value)})},
+        )
+        assert altered.hash not in seen, f"{section}.{field} does not change the hash"
+        seen.add(altered.hash)
+    assert len(seen) == len(list(leaves(protocol.recipe))) + 1
+
+
+def test_hash_ignores_name_description_comments_and_layout():
+    reference = parse(ZEDDA, "original").hash
+    cosmetic = (
+        ZEDDA.replace('name = "zedda2024"', 'name = "renamed"')
+        .replace("description =", 'description = "other" #')
+        .replace("# chosen", "# a different comment")
+        .replace("lr = 0.001", "lr   =   1e-3")
+    )
+    assert parse(cosmetic, "cosmetic").hash == reference
+    assert parse(ZEDDA.replace("lr = 0.001", "lr = 0.002"), "real change").hash != reference
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("batch_size = 32", 'batch_size = "32"'), "training.batch_size: expected int"),
+        (("patience = 10", "patiense = 10"), "unknown field(s) patiense"),
+        (("amp = true", ""), "missing field(s) amp"),
+        (("real = [0.6, 0.2, 0.2]", "real = [0.6, 0.3, 0.2]"), "summing to 1"),
+        (('monitor = "val_f1"', 'monitor = "f2"'), "early_stopping.monitor must be one of"),
+        (("[metrics]", "[metrics"), "not valid TOML"),
+    ],
+)
+def test_malformed_protocol_file_names_the_file_and_the_field(tmp_path, edit, message):
+    path = tmp_path / "mine.toml"
+    path.write_text(ZEDDA.replace(*edit))
+    with pytest.raises(bench.ProtocolError) as caught:
+        bench.load_protocol(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_unknown_protocol_name_lists_the_builtins():
+    with pytest.raises(bench.UnknownNameError, match="Did you mean: zedda2024"):
+        bench.load_protocol("zedda2023")
+
+
+def test_overrides_make_a_new_recipe():
+    protocol = bench.load_protocol("zedda2024")
+    shorter = protocol.with_overrides(training={"max_epochs": 3, "batch_size": None})
+    assert shorter.training.max_epochs == 3 and shorter.training.batch_size == 32
+    assert shorter.hash != protocol.hash
+    assert protocol.with_overrides(training={"max_epochs": None}) is protocol
