@@ -117,6 +117,20 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _process_alive(owner: str | None) -> bool:
+    """False only when the owner ran on this host and its process is gone (killed, crashed)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ResultsStore:
     """Read and write results; every method opens its own short connection (process safe)."""
 
@@ -187,7 +201,11 @@ class ResultsStore:
                 return None
             if row["status"] == "failed" and not retry_failed:
                 return None
-            alive = row["heartbeat"] is not None and now - row["heartbeat"] < stale_after
+            alive = (
+                row["heartbeat"] is not None
+                and now - row["heartbeat"] < stale_after
+                and _process_alive(row["owner"])
+            )
             if row["status"] == "running" and alive and row["owner"] != owner:
                 return None
             db.execute(

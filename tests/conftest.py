@@ -1,7 +1,10 @@
-"""Shared fixtures: every test gets its own data home and freshly discovered plugins."""
+"""Shared fixtures: a fresh data home per test, and fake installed distributions for plugins."""
 
 from __future__ import annotations
 
+import os
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,30 @@ def wbc_usid() -> Path:
     if not (WBC_USID / "dataset").is_dir():
         pytest.skip(f"the WBC-USID release is not at {WBC_USID}")
     return WBC_USID
+
+
+@pytest.fixture
+def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Put a minimal distribution (dist-info + modules) on sys.path, as pip would install it.
+
+    ``install_distribution("acme-bench", {"acme": "acme_plugin"}, {"acme_plugin": "code"})``
+    """
+
+    def install(name: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+        site = tmp_path / f"site-{name}"
+        info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        lines = ["[bench]"] + [f"{key} = {value}" for key, value in entry_points.items()]
+        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+        for module, code in modules.items():
+            (site / f"{module}.py").write_text(textwrap.dedent(code))
+        monkeypatch.syspath_prepend(str(site))
+        # Subprocesses (a real `bench` killed mid-run, say) see the distribution too.
+        paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+        for module in modules:
+            sys.modules.pop(module, None)
+        return site
+
+    return install

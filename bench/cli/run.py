@@ -1,5 +1,132 @@
-"""`bench run` and `bench runs ...`: the protocol engine."""
+"""`bench run` and `bench runs ...`: the protocol engine and its records."""
 
 from __future__ import annotations
 
-COMMANDS: list = []
+import json
+
+import click
+
+from bench.cli.output import console, emit_table
+from bench.errors import BenchError
+from bench.store import open_store
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`3` means seeds 0, 1, 2; `0,5,7` means exactly those."""
+    try:
+        if "," in text:
+            return [int(part) for part in text.split(",") if part.strip()]
+        return list(range(int(text)))
+    except ValueError:
+        raise click.BadParameter(f"expected a count or a comma list of integers, got {text!r}")
+
+
+@click.command("run")
+@click.option("--model", "models", multiple=True, required=True,
+              help="Model name, comma list, or `all`.")
+@click.option("--source", "sources", multiple=True, required=True,
+              help="Source data set(s) to train on, comma list, or `all` (prepared ones).")
+@click.option("--target", "targets", multiple=True, default=["all"], show_default=True,
+              help="Target data set(s) to test on, comma list, or `all` (prepared ones).")
+@click.option("--seeds", default="1", show_default=True,
+              help="How many seeds (0..N-1), or a comma list of seeds.")
+@click.option("--protocol", default="zedda2024", show_default=True,
+              help="Built-in protocol name (zedda2024, quick) or a TOML file.")
+@click.option("--epochs", type=int, help="Override the protocol's maximum number of epochs.")
+@click.option("--batch-size", type=int, help="Override the protocol's batch size.")
+@click.option("--image-size", type=int, help="Override the input size (default: the model's).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+              show_default=True)
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Data loader worker processes.")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="Local pretrained weights (safetensors or a plain state dict).")
+@click.option("--no-pretrained", is_flag=True, help="Start from random weights (not the protocol).")
+@click.option("--retry-failed", is_flag=True, help="Run cells that failed before again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, image_size, device,
+                workers, weights, no_pretrained, retry_failed, as_json) -> None:
+    """Train on each source, early-stop on its validation split, test on every target.
+
+    Finished cells are skipped and interrupted ones resume, so the same command can be given
+    again until the whole matrix is done.
+    """
+    from bench.engine.progress import QuietListener, RichListener
+    from bench.engine.runner import RunRequest, result_rows, run_benchmark
+    from bench.protocol import load_protocol
+
+    recipe = load_protocol(protocol).with_overrides(
+        training={"max_epochs": epochs, "batch_size": batch_size},
+        input={"size": image_size},
+    )
+    request = RunRequest(
+        models=models, sources=sources, targets=targets, protocol=recipe,
+        seeds=parse_seeds(seeds), device=device, workers=workers,
+        pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
+    )
+    listener = QuietListener() if as_json else RichListener(console)
+    results = run_benchmark(request, listener)
+    rows = result_rows(results)
+    columns = ["model", "source", "seed", "status", "detail"]
+    columns += sorted({key for row in rows for key in row if key.startswith("f1 ")})
+    emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json)
+    if any(result.status == "failed" for result in results):
+        raise BenchError("some cells failed; `bench runs list --status failed` shows why")
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Recorded runs: status, timings, epochs, scores."""
+
+
+@runs_group.command("list")
+@click.option("--status", type=click.Choice(["running", "finished", "failed"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_runs(status: str | None, as_json: bool) -> None:
+    """List runs in the results store."""
+    frame = open_store().runs(status)
+    rows = []
+    for row in frame.to_dict("records"):
+        seconds = (row["finished"] or 0) - (row["started"] or 0)
+        rows.append({
+            "id": row["id"], "model": row["model"], "source": row["source"], "seed": row["seed"],
+            "protocol": f"{row['protocol']} ({row['protocol_hash'][:8]})",
+            "status": row["status"], "epochs": row["epochs"], "best_epoch": row["best_epoch"],
+            "seconds": round(seconds, 1) if row["finished"] else None, "error": row["error"],
+        })
+    emit_table(rows, ["id", "model", "source", "seed", "protocol", "status", "epochs",
+                      "best_epoch", "seconds", "error"], title="Runs", as_json=as_json)
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def show_run(run_id: str, as_json: bool) -> None:
+    """Show one run (id or unique prefix): provenance, epochs and scores per target."""
+    store = open_store()
+    run = store.run(run_id)
+    if run is None:
+        raise BenchError(f"no single run matches {run_id!r}; `bench runs list` shows the ids")
+    scores = store.scores()
+    scores = scores[scores.run_id == run["id"]]
+    run["scores"] = {
+        target: dict(zip(group.metric, group.value)) for target, group in scores.groupby("target")
+    }
+    if as_json:
+        click.echo(json.dumps(run, indent=2, default=str))
+        return
+    for key in ("id", "model", "source", "seed", "protocol", "protocol_hash", "split_fingerprint",
+                "status", "epochs", "best_epoch", "checkpoint", "error"):
+        console.print(f"[bold]{key}[/]: {run[key]}", highlight=False)
+    console.print(f"[bold]git revision[/]: {run['provenance'].get('git_revision')}")
+    emit_table(run["epoch_log"], ["epoch", "train_loss", "val_loss", "val_accuracy", "val_f1",
+                                  "images_per_second"], title="Epochs")
+    metrics = ["accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy"]
+    emit_table(
+        [{"target": t, **{m: f"{100 * v[m]:.1f}" for m in metrics if m in v}}
+         for t, v in run["scores"].items()],
+        ["target", *metrics], title="Scores (%)",
+    )
+
+
+COMMANDS = [run_command, runs_group]

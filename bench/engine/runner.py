@@ -1,0 +1,239 @@
+"""The benchmark matrix: resolve names, plan cells, skip finished ones, record results.
+
+The driver alone writes the results store; executors only train. That keeps SQLite off network
+file systems and lets a distributed executor reuse the same bookkeeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bench import provenance
+from bench.errors import BenchError, DataError, RunError
+from bench.home import subdir
+from bench.protocol import Protocol
+from bench.registry import get_registries
+from bench.store import Cell, ResultsStore, open_store
+
+if TYPE_CHECKING:
+    from bench.engine.progress import Listener
+    from bench.engine.training import CellPlan, Outcome
+
+ALL = "all"
+
+
+@dataclass
+class RunRequest:
+    """What `bench run` asks for; names may be `all` or lists."""
+
+    models: Sequence[str]
+    sources: Sequence[str]
+    targets: Sequence[str]
+    protocol: Protocol
+    seeds: Sequence[int] = (0,)
+    device: str = "auto"
+    workers: int = 0
+    pretrained: bool = True
+    weights: str | None = None
+    retry_failed: bool = False
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # finished, failed, skipped
+    detail: str = ""
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # target -> metric -> v
+
+
+def _prepared(name: str):
+    from bench.data import load_prepared
+
+    return load_prepared(name)
+
+
+def _prepare_command(name: str) -> str:
+    return f"bench datasets prepare {name} --from PATH"
+
+
+def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[str]:
+    names: list[str] = []
+    for item in requested:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part.lower() == ALL:
+                names.extend(everything)
+            else:
+                registry = getattr(get_registries(), kind)
+                names.append(registry.get(part).name)
+    return list(dict.fromkeys(names))
+
+
+def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
+    """Resolve every name and check every data set before any training starts."""
+    from bench.engine.training import CellPlan
+
+    registries = get_registries()
+    concrete_models = [s.name for s in registries.models if s.resolve_argument is None]
+    datasets = [s.name for s in registries.datasets if s.resolve_argument is None]
+    prepared, unprepared = [], []
+    for name in datasets:
+        try:
+            _prepared(name)
+            prepared.append(name)
+        except DataError:
+            unprepared.append(name)
+    models = _expand("models", request.models, concrete_models)
+    sources = _expand("datasets", request.sources, prepared)
+    targets = _expand("datasets", request.targets, prepared)
+    wants_all_targets = any(str(t).strip().lower() == ALL for t in request.targets)
+    if wants_all_targets and unprepared:
+        listener.notice(
+            "not prepared, so not tested: "
+            + "; ".join(f"{n} (`{_prepare_command(n)}`)" for n in unprepared)
+        )
+    for name in dict.fromkeys([*sources, *targets]):
+        _prepared(name)  # raises with the prepare command for an explicitly named data set
+    if not models or not sources or not targets:
+        missing = "models" if not models else "sources" if not sources else "targets"
+        raise RunError(
+            f"nothing to run: no {missing}. Prepare a data set first "
+            f"(`bench datasets list` shows them and how) or generate the demo (`bench demo`)."
+        )
+    runs_home = subdir("runs")
+    return [
+        CellPlan(
+            model=model, source=source, targets=targets, seed=int(seed),
+            protocol=request.protocol, checkpoint_dir=runs_home,  # the run id is added later
+            device=request.device, workers=request.workers, pretrained=request.pretrained,
+            weights=request.weights,
+        )
+        for model in models for source in sources for seed in request.seeds
+    ]
+
+
+def cell_of(plan: CellPlan) -> Cell:
+    return Cell(plan.model, plan.source, plan.seed, plan.protocol.name, plan.protocol.hash,
+                _prepared(plan.source).fingerprint)
+
+
+def run_settings(plan: CellPlan) -> dict[str, Any]:
+    return {
+        "protocol_recipe": plan.protocol.recipe,
+        "protocol_source": plan.protocol.source,
+        "targets": plan.targets,
+        "device": plan.device,
+        "workers": plan.workers,
+        "pretrained": plan.pretrained,
+        "weights": plan.weights,
+    }
+
+
+@contextmanager
+def _heartbeat(store: ResultsStore, run_id: str, every: float = 30.0) -> Iterator[None]:
+    """Tell other processes the cell is alive while it trains."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            store.heartbeat(run_id)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def record_outcome(store: ResultsStore, run_id: str, outcome: Outcome) -> None:
+    store.finish(run_id, outcome.evaluations, epochs=outcome.epochs,
+                 best_epoch=outcome.best_epoch, checkpoint=outcome.checkpoint,
+                 summary={**outcome.summary, "history": outcome.history})
+
+
+def _label(cell: Cell) -> str:
+    return f"{cell.model} on {cell.source} (seed {cell.seed})"
+
+
+class _Recording:
+    """Forwards events to the display and records each epoch in the store."""
+
+    def __init__(self, listener: Listener, store: ResultsStore, run_id: str):
+        self._listener, self._store, self._run_id = listener, store, run_id
+
+    def on_epoch(self, epoch: int, values: dict[str, float]) -> None:
+        self._store.record_epoch(self._run_id, epoch, values)
+        self._listener.on_epoch(epoch, values)
+
+    def __getattr__(self, name: str):
+        return getattr(self._listener, name)
+
+
+def run_local(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener,
+              retry_failed: bool = False) -> list[CellResult]:
+    """Run cells one after another in this process."""
+    from bench.engine.training import train_and_evaluate
+
+    results = []
+    listener.on_matrix_start(len(plans))
+    for plan in plans:
+        cell = cell_of(plan)
+        run_id = store.claim(cell, settings=run_settings(plan), provenance=provenance.collect(),
+                             retry_failed=retry_failed)
+        if run_id is None:
+            existing = store.run(cell.id) or {}
+            status = existing.get("status", "running")
+            detail = {"finished": "already finished",
+                      "failed": "failed before (use --retry-failed): " + str(existing.get("error")),
+                      }.get(status, "running in another process")
+            results.append(CellResult(cell, "skipped", detail))
+            listener.on_cell_end(_label(cell), "skipped", detail)
+            continue
+        plan.checkpoint_dir = subdir("runs", run_id)
+        try:
+            with _heartbeat(store, run_id):
+                outcome = train_and_evaluate(plan, _Recording(listener, store, run_id))
+        except BenchError as exc:
+            store.fail(run_id, str(exc))
+            results.append(CellResult(cell, "failed", str(exc)))
+            listener.on_cell_end(_label(cell), "failed", str(exc))
+            continue
+        record_outcome(store, run_id, outcome)
+        scores = {ev.target: ev.metrics for ev in outcome.evaluations}
+        results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}", scores))
+        listener.on_cell_end(_label(cell), "finished",
+                             f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
+    return results
+
+
+def run_benchmark(request: RunRequest, listener: Listener | None = None,
+                  store: ResultsStore | None = None) -> list[CellResult]:
+    """Plan the matrix and run every cell that is not finished yet."""
+    from bench.engine.progress import QuietListener
+
+    listener = listener or QuietListener()
+    store = store or open_store()
+    plans = plan_matrix(request, listener)
+    try:
+        return run_local(plans, store, listener, retry_failed=request.retry_failed)
+    finally:
+        listener.close()
+
+
+def result_rows(results: Sequence[CellResult]) -> list[dict[str, Any]]:
+    rows = []
+    for result in results:
+        row = {**asdict(result.cell), "run_id": result.cell.id, "status": result.status,
+               "detail": result.detail}
+        for target, metrics in result.scores.items():
+            row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
+        rows.append(row)
+    return rows

@@ -1,0 +1,281 @@
+"""One cell of the matrix: train a model on a source, early-stop, test on every target.
+
+The function is self-contained (names in, scores out) so any executor can ship it: it reads
+the data home and writes only its own checkpoint folder; the caller records the results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.data import PreparedDataset, load_prepared
+from bench.engine.loading import (
+    CachedImages,
+    build_transform,
+    epoch_seed,
+    eval_loader,
+    train_loader,
+)
+from bench.engine.metrics import evaluate_predictions
+from bench.engine.progress import Listener, QuietListener
+from bench.errors import RunError
+from bench.labels import CLASSES, NUM_CLASSES
+from bench.models import build_model
+from bench.protocol import Protocol
+from bench.registry import get_registries
+from bench.store import Evaluation
+
+
+@dataclass
+class CellPlan:
+    """Everything one training needs, by name, so it can run in another process."""
+
+    model: str
+    source: str
+    targets: list[str]
+    seed: int
+    protocol: Protocol
+    checkpoint_dir: Path
+    device: str = "auto"
+    workers: int = 0
+    pretrained: bool = True
+    weights: str | None = None
+
+
+@dataclass
+class Outcome:
+    evaluations: list[Evaluation]
+    epochs: int
+    best_epoch: int
+    history: list[dict[str, float]]
+    checkpoint: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RunError("--device cuda was asked for, but torch sees no CUDA device here")
+    return torch.device(requested)
+
+
+def _save_atomically(state: dict[str, Any], path: Path) -> None:
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+class _Trainer:
+    """The training loop's state; separate methods keep the loop itself readable."""
+
+    def __init__(self, plan: CellPlan, listener: Listener):
+        self.plan, self.listener = plan, listener
+        self.protocol = plan.protocol
+        self.device = resolve_device(plan.device)
+        self.cuda = self.device.type == "cuda"
+        registries = get_registries()
+        self.model_spec = registries.models.get(plan.model)
+        self.source = load_prepared(plan.source)
+        self.targets = {name: load_prepared(name) for name in plan.targets}
+        for dataset in (self.source, *self.targets.values()):
+            dataset.check_split_rule(self.protocol.splits)
+        torch.manual_seed(plan.seed)
+        self.built = build_model(
+            self.model_spec,
+            num_classes=NUM_CLASSES,
+            pretrained=plan.pretrained,
+            weights=Path(plan.weights) if plan.weights else None,
+        )
+        self.input_size = self.protocol.input_size(self.built.input_size)
+        self.cache_size = max(self.protocol.input.cache_size, self.input_size)
+        self.model: nn.Module = self.built.module.to(self.device)
+        if self.cuda:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        training = self.protocol.training
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=training.lr,
+            momentum=training.momentum,
+            weight_decay=training.weight_decay,
+        )
+        self.amp = training.amp and self.cuda
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _images(self, dataset: PreparedDataset, split: str, train: bool) -> CachedImages:
+        arrays = dataset.split(split, self.cache_size)
+        transform = build_transform(
+            self.protocol.augmentation, self.cache_size, self.input_size,
+            self.built.mean, self.built.std, train=train,
+        )
+        return CachedImages(arrays.images, arrays.labels, transform)
+
+    def _check_validation(self, train: CachedImages, val: CachedImages) -> None:
+        if len(train) == 0:
+            raise RunError(f"the training split of {self.plan.source} is empty")
+        if len(val) == 0:
+            raise RunError(
+                f"the validation split of {self.plan.source} is empty: early stopping needs it. "
+                f"Re-prepare the data set with more images per class."
+            )
+        missing = sorted(set(train.labels.tolist()) - set(val.labels.tolist()))
+        if missing:
+            names = ", ".join(CLASSES[i] for i in missing)
+            raise RunError(
+                f"the validation split of {self.plan.source} lacks class(es) {names} that the "
+                f"training split has: early stopping on it would ignore them"
+            )
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _to_device(self, images: torch.Tensor, labels: torch.Tensor):
+        images = images.to(self.device, non_blocking=True)
+        if self.cuda:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, labels.to(self.device, non_blocking=True)
+
+    def _train_epoch(self, data: CachedImages, epoch: int) -> dict[str, float]:
+        training = self.protocol.training
+        loader = train_loader(
+            data, batch_size=training.batch_size, sampler=training.sampler, seed=self.plan.seed,
+            epoch=epoch, workers=self.plan.workers, pin_memory=self.cuda,
+        )
+        self.model.train()
+        total, seen, started = 0.0, 0, time.perf_counter()
+        for batch, (images, labels) in enumerate(loader, start=1):
+            images, labels = self._to_device(images, labels)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                loss = self.loss_fn(self.model(images), labels)
+            if not torch.isfinite(loss):
+                raise RunError(
+                    f"the training loss became {loss.item()} at epoch {epoch}, batch {batch}; "
+                    f"the cell is stopped (try a lower learning rate in the protocol)"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            total += loss.item() * len(labels)
+            seen += len(labels)
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            self.listener.on_batch(epoch, batch, len(loader), loss.item(), rate)
+        elapsed = time.perf_counter() - started
+        return {"train_loss": total / max(seen, 1), "train_seconds": elapsed,
+                "images_per_second": seen / max(elapsed, 1e-9)}
+
+    @torch.no_grad()
+    def predict(self, data: CachedImages) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities and summed loss over a split, in manifest order."""
+        self.model.eval()
+        loader = eval_loader(data, batch_size=2 * self.protocol.training.batch_size,
+                             workers=self.plan.workers, pin_memory=self.cuda)
+        chunks, loss = [], 0.0
+        for images, labels in loader:
+            images, labels = self._to_device(images, labels)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                logits = self.model(images).float()
+            loss += self.loss_fn(logits, labels).item() * len(labels)
+            chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
+        probabilities = np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES))
+        return probabilities, np.array(loss / max(len(data), 1))
+
+    def _validate(self, data: CachedImages) -> dict[str, float]:
+        probabilities, loss = self.predict(data)
+        scores = evaluate_predictions("val", "", [""] * len(data), data.labels, probabilities)
+        return {"val_loss": float(loss), "val_accuracy": scores.metrics["accuracy"],
+                "val_f1": scores.metrics["f1"]}
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        plan, stopping = self.plan, self.protocol.early_stopping
+        train = self._images(self.source, "train", train=True)
+        val = self._images(self.source, "val", train=False)
+        self._check_validation(train, val)
+        folder = plan.checkpoint_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        last, best_path = folder / "last.pt", folder / "best.pt"
+        sign = -1.0 if stopping.monitor == "val_loss" else 1.0
+        state = {"epoch": 0, "best": -math.inf, "best_epoch": 0, "bad_epochs": 0, "history": []}
+        if last.is_file():
+            saved = torch.load(last, map_location=self.device, weights_only=True)
+            self.model.load_state_dict(saved.pop("model"))
+            self.optimizer.load_state_dict(saved.pop("optimizer"))
+            self.scaler.load_state_dict(saved.pop("scaler"))
+            state.update(saved)
+        self.listener.on_cell_start(plan, len(train), state["epoch"])
+        started = time.perf_counter()
+        max_epochs = self.protocol.training.max_epochs
+        while state["epoch"] < max_epochs and state["bad_epochs"] < stopping.patience:
+            epoch = state["epoch"] + 1
+            torch.manual_seed(epoch_seed(plan.seed, epoch))
+            values = {**self._train_epoch(train, epoch), **self._validate(val)}
+            score = sign * values[stopping.monitor]
+            if score > state["best"] + stopping.min_delta:
+                state.update(best=score, best_epoch=epoch, bad_epochs=0)
+                _save_atomically({"model": self.model.state_dict()}, best_path)
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            state["history"].append({"epoch": epoch, **values})
+            _save_atomically({**state, "model": self.model.state_dict(),
+                              "optimizer": self.optimizer.state_dict(),
+                              "scaler": self.scaler.state_dict()}, last)
+            self.listener.on_epoch(epoch, values)
+        train_seconds = time.perf_counter() - started
+        best = torch.load(best_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(best["model"])
+        evaluations = [self._test(name, dataset) for name, dataset in self.targets.items()]
+        return Outcome(
+            evaluations=evaluations,
+            epochs=state["epoch"],
+            best_epoch=state["best_epoch"],
+            history=state["history"],
+            checkpoint=str(best_path),
+            summary={
+                "train_seconds_this_process": train_seconds,
+                "device": str(self.device),
+                "input_size": self.input_size,
+                "cache_size": self.cache_size,
+                "weights": self.built.weights,
+                "source_fingerprint": self.source.fingerprint,
+                "target_fingerprints": {n: d.fingerprint for n, d in self.targets.items()},
+                "stopped_early": state["epoch"] < max_epochs,
+            },
+        )
+
+    def _test(self, name: str, dataset: PreparedDataset) -> Evaluation:
+        self.listener.on_evaluate(name)
+        data = self._images(dataset, "test", train=False)
+        probabilities, _ = self.predict(data)
+        paths = dataset.split("test", self.cache_size).paths
+        return evaluate_predictions(name, dataset.fingerprint, paths, data.labels, probabilities)
+
+
+def train_and_evaluate(plan: CellPlan, listener: Listener | None = None) -> Outcome:
+    """Train one cell (resuming from its last epoch checkpoint) and test it on every target."""
+    trainer = _Trainer(plan, listener or QuietListener())
+    try:
+        return trainer.run()
+    except torch.cuda.OutOfMemoryError as exc:
+        raise RunError(
+            f"out of GPU memory training {plan.model} with batch size "
+            f"{plan.protocol.training.batch_size} at {trainer.input_size} px; "
+            f"try --batch-size {max(1, plan.protocol.training.batch_size // 2)}"
+        ) from exc

@@ -1,0 +1,113 @@
+"""`bench run` end to end on tiny data: scores, skipping, resume after SIGKILL, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from sklearn import metrics as skm
+
+import bench
+from bench.cli import cli
+
+RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
+       "--json"]
+
+
+def bench_run(*args: str):
+    return CliRunner().invoke(cli, [*RUN, *args])
+
+
+def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_world):
+    result = bench_run("--model", "tiny", "--source", "all", "--target", "all", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {(r["source"], r["status"]) for r in rows} == {("colours-a", "finished"),
+                                                           ("colours-b", "finished")}
+    store = bench.open_store()
+    scores = store.scores()
+    assert len(scores) == 1 * 2 * 2 * 6  # models x sources x targets x metrics
+    for run_id, target in scores[["run_id", "target"]].drop_duplicates().values:
+        stored = scores[(scores.run_id == run_id) & (scores.target == target)]
+        value = dict(zip(stored.metric, stored.value))
+        predictions = store.predictions(run_id, target)
+        y, p = predictions.label, predictions.predicted
+        assert value["accuracy"] == pytest.approx(skm.accuracy_score(y, p))
+        assert value["f1"] == pytest.approx(skm.f1_score(y, p, average="weighted"))
+        assert value["recall"] == pytest.approx(value["accuracy"])
+        assert stored.target_fingerprint.nunique() == 1
+    run = store.run(scores.run_id.iloc[0])
+    assert run["provenance"]["versions"]["torch"]
+    assert run["epochs"] == 2 and len(run["epoch_log"]) == 2
+
+
+def test_a_second_run_of_the_same_command_skips_finished_cells(tiny_world):
+    args = ("--model", "tiny", "--source", "colours-a", "--target", "colours-b", "--epochs", "1")
+    assert bench_run(*args).exit_code == 0
+    again = bench_run(*args)
+    assert again.exit_code == 0
+    assert [r["status"] for r in json.loads(again.stdout)] == ["skipped"]
+    assert "already finished" in again.output
+    assert len(bench.open_store().runs()) == 1
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_scores(
+    tiny_world, tmp_path, bench_home, monkeypatch
+):
+    argv = [sys.executable, "-m", "bench.cli", *RUN, "--model", "slow", "--source", "colours-a",
+            "--target", "colours-a", "--epochs", "3", "--seeds", "1"]
+    process = subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not list(bench_home.glob("runs/*/last.pt")) and time.time() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.05)
+    time.sleep(0.1)  # into the second epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    store = bench.open_store()
+    assert store.runs().status.tolist() == ["running"]  # nothing finished, nothing corrupt
+    assert store.scores().empty
+    resumed = subprocess.run(argv, env=os.environ.copy(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    interrupted_scores = store.scores().set_index(["target", "metric"]).value
+
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path / "uninterrupted"))
+    bench.reset()
+    from bench.data import prepare_dataset
+
+    prepare_dataset("colours-a", progress=False)
+    clean = subprocess.run(argv, env=os.environ.copy(), capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    clean_scores = bench.open_store().scores().set_index(["target", "metric"]).value
+    assert interrupted_scores.to_dict() == clean_scores.to_dict()
+
+
+def test_non_finite_loss_fails_that_cell_and_the_next_one_still_runs(tiny_world):
+    result = bench_run("--model", "nan,tiny", "--source", "colours-a", "--target", "colours-a",
+                       "--epochs", "1")
+    assert result.exit_code == 1
+    runs = bench.open_store().runs().set_index("model")
+    assert runs.loc["nan", "status"] == "failed"
+    assert "loss became nan" in runs.loc["nan", "error"]
+    assert runs.loc["tiny", "status"] == "finished"
+
+
+def test_a_target_that_is_not_prepared_stops_the_run_before_training(tiny_world):
+    result = bench_run("--model", "tiny", "--source", "colours-a", "--target", "pbc")
+    assert result.exit_code == 1
+    assert "bench datasets prepare pbc" in result.output
+    assert bench.open_store().runs().empty
+
+
+def test_unknown_model_lists_the_known_ones(tiny_world):
+    result = bench_run("--model", "tiyn", "--source", "colours-a")
+    assert result.exit_code == 1
+    assert "Did you mean: tiny" in result.output
+    assert "Traceback" not in result.output
