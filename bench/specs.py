@@ -88,7 +88,7 @@ class ModelSpec(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratorSpec(Spec):
-    """A source of synthetic images: single cells (``cells``) or whole data sets (``compositor``)."""
+    """A source of synthetic images: single cells (``cells``) or data sets (``compositor``)."""
 
     kind: Literal["cells", "compositor"]
     factory: Callable[..., Any]

@@ -23,7 +23,7 @@ class BenchGroup(click.Group):
         except BenchError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
-            errors.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+            errors.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
 
 

@@ -17,8 +17,10 @@ def parse_seeds(text: str) -> list[int]:
         if "," in text:
             return [int(part) for part in text.split(",") if part.strip()]
         return list(range(int(text)))
-    except ValueError:
-        raise click.BadParameter(f"expected a count or a comma list of integers, got {text!r}")
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"expected a count or a comma list of integers, got {text!r}"
+        ) from exc
 
 
 @click.command("run")

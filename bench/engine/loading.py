@@ -11,9 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, WeightedRandomSampler
-from torchvision.transforms import v2
-
-from bench.protocol import Augmentation
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -21,59 +18,29 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 class CachedImages(Dataset):
-    """A split of the decoded cache (uint8 NHWC, usually memory-mapped) as CHW tensors."""
+    """A split of the decoded cache (uint8 NHWC, usually memory-mapped) served in batches.
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, transform: v2.Transform):
-        self.images, self.labels, self.transform = images, labels, transform
+    Items stay uint8 until they reach the device, where :class:`BatchTransform` augments the
+    whole batch at once; fetching a batch is one fancy-indexed read of the memory map.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images, self.labels = images, labels
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = torch.from_numpy(np.array(self.images[index])).permute(2, 0, 1)  # copy: memmaps are read-only
-        return self.transform(image), int(self.labels[index])
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.__getitems__([index])
+
+    def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        order = np.asarray(indices)
+        images = torch.from_numpy(np.ascontiguousarray(self.images[order]))  # a copy: writable
+        return images.permute(0, 3, 1, 2), torch.from_numpy(self.labels[order])
 
 
-def build_transform(
-    augmentation: Augmentation,
-    cache_size: int,
-    input_size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    *,
-    train: bool,
-) -> v2.Transform:
-    """The protocol's augmentation (training only) and the model's own preprocessing."""
-    crop = max(1, round(cache_size * augmentation.centre_crop))
-    finish = [
-        v2.CenterCrop(crop),
-        v2.Resize(input_size, antialias=True),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(mean=list(mean), std=list(std)),
-    ]
-    if not train:
-        return v2.Compose(finish)
-    jitter = v2.ColorJitter(
-        brightness=augmentation.jitter_brightness,
-        contrast=augmentation.jitter_contrast,
-        saturation=augmentation.jitter_saturation,
-        hue=augmentation.jitter_hue,
-    )
-    blur = v2.RandomApply(
-        [v2.GaussianBlur(kernel_size=5, sigma=augmentation.blur_sigma)], p=augmentation.blur_p
-    )
-    return v2.Compose(
-        [
-            v2.RandomRotation(augmentation.rotation_degrees),
-            v2.RandomHorizontalFlip(augmentation.hflip),
-            v2.RandomVerticalFlip(augmentation.vflip),
-            finish[0],
-            finish[1],
-            blur,
-            jitter,
-            *finish[2:],
-        ]
-    )
+def _batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch  # __getitems__ already returns a whole batch
 
 
 def balanced_weights(labels: np.ndarray) -> torch.Tensor:
@@ -106,7 +73,7 @@ def train_loader(
         num_workers=workers,
         pin_memory=pin_memory,
         generator=generator,
-        persistent_workers=False,
+        collate_fn=_batched,
         drop_last=len(dataset) > batch_size,  # a batch of one breaks batch norm
     )
 
@@ -115,5 +82,6 @@ def eval_loader(
     dataset: CachedImages, *, batch_size: int, workers: int, pin_memory: bool
 ) -> DataLoader:
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=pin_memory
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=pin_memory,
+        collate_fn=_batched,
     )

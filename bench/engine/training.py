@@ -18,13 +18,8 @@ import torch
 from torch import nn
 
 from bench.data import PreparedDataset, load_prepared
-from bench.engine.loading import (
-    CachedImages,
-    build_transform,
-    epoch_seed,
-    eval_loader,
-    train_loader,
-)
+from bench.engine.augment import BatchTransform
+from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
 from bench.engine.metrics import evaluate_predictions
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
@@ -118,13 +113,13 @@ class _Trainer:
 
     # -- data ------------------------------------------------------------------------------
 
-    def _images(self, dataset: PreparedDataset, split: str, train: bool) -> CachedImages:
+    def _images(self, dataset: PreparedDataset, split: str) -> CachedImages:
         arrays = dataset.split(split, self.cache_size)
-        transform = build_transform(
-            self.protocol.augmentation, self.cache_size, self.input_size,
-            self.built.mean, self.built.std, train=train,
-        )
-        return CachedImages(arrays.images, arrays.labels, transform)
+        return CachedImages(arrays.images, arrays.labels)
+
+    def _transform(self, train: bool) -> BatchTransform:
+        return BatchTransform(self.protocol.augmentation, self.input_size, self.built.mean,
+                              self.built.std, train=train)
 
     def _check_validation(self, train: CachedImages, val: CachedImages) -> None:
         if len(train) == 0:
@@ -144,8 +139,9 @@ class _Trainer:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _to_device(self, images: torch.Tensor, labels: torch.Tensor):
-        images = images.to(self.device, non_blocking=True)
+    def _to_device(self, images: torch.Tensor, labels: torch.Tensor, transform: BatchTransform,
+                   generator: torch.Generator | None = None):
+        images = transform(images.to(self.device, non_blocking=True), generator)
         if self.cuda:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, labels.to(self.device, non_blocking=True)
@@ -156,10 +152,12 @@ class _Trainer:
             data, batch_size=training.batch_size, sampler=training.sampler, seed=self.plan.seed,
             epoch=epoch, workers=self.plan.workers, pin_memory=self.cuda,
         )
+        transform = self._transform(train=True)
+        generator = torch.Generator().manual_seed(epoch_seed(self.plan.seed, epoch) + 1)
         self.model.train()
         total, seen, started = 0.0, 0, time.perf_counter()
         for batch, (images, labels) in enumerate(loader, start=1):
-            images, labels = self._to_device(images, labels)
+            images, labels = self._to_device(images, labels, transform, generator)
             with torch.autocast(self.device.type, enabled=self.amp):
                 loss = self.loss_fn(self.model(images), labels)
             if not torch.isfinite(loss):
@@ -185,9 +183,9 @@ class _Trainer:
         self.model.eval()
         loader = eval_loader(data, batch_size=2 * self.protocol.training.batch_size,
                              workers=self.plan.workers, pin_memory=self.cuda)
-        chunks, loss = [], 0.0
+        chunks, loss, transform = [], 0.0, self._transform(train=False)
         for images, labels in loader:
-            images, labels = self._to_device(images, labels)
+            images, labels = self._to_device(images, labels, transform)
             with torch.autocast(self.device.type, enabled=self.amp):
                 logits = self.model(images).float()
             loss += self.loss_fn(logits, labels).item() * len(labels)
@@ -205,8 +203,8 @@ class _Trainer:
 
     def run(self) -> Outcome:
         plan, stopping = self.plan, self.protocol.early_stopping
-        train = self._images(self.source, "train", train=True)
-        val = self._images(self.source, "val", train=False)
+        train = self._images(self.source, "train")
+        val = self._images(self.source, "val")
         self._check_validation(train, val)
         folder = plan.checkpoint_dir
         folder.mkdir(parents=True, exist_ok=True)
@@ -262,7 +260,7 @@ class _Trainer:
 
     def _test(self, name: str, dataset: PreparedDataset) -> Evaluation:
         self.listener.on_evaluate(name)
-        data = self._images(dataset, "test", train=False)
+        data = self._images(dataset, "test")
         probabilities, _ = self.predict(data)
         paths = dataset.split("test", self.cache_size).paths
         return evaluate_predictions(name, dataset.fingerprint, paths, data.labels, probabilities)

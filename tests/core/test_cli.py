@@ -27,8 +27,8 @@ def test_help_lists_every_command_family():
 def test_discovery_never_imports_heavy_libraries(argv):
     code = (
         "import sys\nfrom bench.cli import cli\n"
-        "try:\n    cli(%r, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', [m for m in %r if m in sys.modules])" % (argv, HEAVY)
+        f"try:\n    cli({argv!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "COLUMNS": "200"}, check=True).stdout
@@ -46,7 +46,7 @@ def test_unwritable_data_home_is_one_clear_message(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("BENCH_HOME", str(blocker / "home"))
-    result = CliRunner().invoke(cli, ["datasets", "list"])
+    result = CliRunner().invoke(cli, ["runs", "list"])
     assert result.exit_code == 1
     assert "is not writable" in result.output and "BENCH_HOME" in result.output
     assert "Traceback" not in result.output

@@ -1,5 +1,7 @@
-"""Hook implementations of the example plugin. Importing this module must stay cheap: torch is
-imported inside the factory, not here."""
+"""Hook implementations of the example plugin.
+
+Importing this module must stay cheap: torch is imported inside the factory, not here.
+"""
 
 from __future__ import annotations
 

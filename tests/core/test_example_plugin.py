@@ -1,0 +1,60 @@
+"""The example third-party package, installed by pip from its own folder, is discovered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import bench
+from bench.cli import cli
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench-example-plugin"
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pip-install the example plugin into a folder of its own (the test venv stays clean)."""
+    site = tmp_path_factory.mktemp("example-site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(EXAMPLE)],
+        check=True,
+    )
+    return site
+
+
+@pytest.fixture
+def example_installed(example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(example_site))
+    for module in [m for m in sys.modules if m.startswith("bench_example")]:
+        monkeypatch.delitem(sys.modules, module)
+    bench.reset()
+
+
+def listing(*argv: str) -> list[dict]:
+    result = CliRunner().invoke(cli, [*argv, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_example_plugin_shows_up_everywhere(example_installed):
+    plugins = {row["plugin"]: row for row in listing("plugins")}
+    assert plugins["example"]["distribution"] == "bench-example-plugin"
+    assert plugins["example"]["registers"] == {"dataset": ["example-cells"],
+                                               "model": ["example-cnn"]}
+    assert "example-cnn" in [row["name"] for row in listing("models", "list")]
+    assert "example-cells" in [row["name"] for row in listing("datasets", "list")]
+
+
+def test_example_model_is_a_real_module_with_five_outputs(example_installed):
+    import torch
+
+    spec = bench.get_registries().models.get("tinycnn")
+    module = spec.factory(5, False)
+    assert isinstance(module, torch.nn.Module)
+    assert module(torch.zeros(2, 3, spec.input_size, spec.input_size)).shape == (2, 5)
