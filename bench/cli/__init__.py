@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from bench.cli.output import errors
 from bench.errors import BenchError
@@ -23,7 +24,7 @@ class BenchGroup(click.Group):
         except BenchError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
-            errors.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
 
 

@@ -45,9 +45,16 @@ def parse_seeds(text: str) -> list[int]:
               help="Local pretrained weights (safetensors or a plain state dict).")
 @click.option("--no-pretrained", is_flag=True, help="Start from random weights (not the protocol).")
 @click.option("--retry-failed", is_flag=True, help="Run cells that failed before again.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Run cells one by one here, or as Ray tasks.")
+@click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "
+              "default: start a local Ray instance.")
+@click.option("--ray-cpus", type=int, default=1, show_default=True,
+              help="CPUs per cell on Ray (a GPU per cell is asked for when the cluster has GPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, image_size, device,
-                workers, weights, no_pretrained, retry_failed, as_json) -> None:
+                workers, weights, no_pretrained, retry_failed, executor, ray_address, ray_cpus,
+                as_json) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
@@ -65,6 +72,7 @@ def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, i
         models=models, sources=sources, targets=targets, protocol=recipe,
         seeds=parse_seeds(seeds), device=device, workers=workers,
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
+        executor=executor, ray_address=ray_address, ray_cpus=ray_cpus,
     )
     listener = QuietListener() if as_json else RichListener(console)
     results = run_benchmark(request, listener)

@@ -40,6 +40,9 @@ class RunRequest:
     pretrained: bool = True
     weights: str | None = None
     retry_failed: bool = False
+    executor: str = "local"  # or "ray"
+    ray_address: str | None = None  # None: start a local Ray instance for this run
+    ray_cpus: int = 1  # CPUs per cell on a CPU-only cluster
 
 
 @dataclass
@@ -177,6 +180,17 @@ class _Recording:
         return getattr(self._listener, name)
 
 
+def skipped_result(store: ResultsStore, cell: Cell, listener: Listener) -> CellResult:
+    """Why a cell was not claimed: finished, failed before, or running elsewhere."""
+    existing = store.run(cell.id) or {}
+    detail = {
+        "finished": "already finished",
+        "failed": f"failed before (use --retry-failed): {existing.get('error')}",
+    }.get(existing.get("status", "running"), "running in another process")
+    listener.on_cell_end(_label(cell), "skipped", detail)
+    return CellResult(cell, "skipped", detail)
+
+
 def run_local(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener,
               retry_failed: bool = False) -> list[CellResult]:
     """Run cells one after another in this process."""
@@ -189,13 +203,7 @@ def run_local(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
         run_id = store.claim(cell, settings=run_settings(plan), provenance=provenance.collect(),
                              retry_failed=retry_failed)
         if run_id is None:
-            existing = store.run(cell.id) or {}
-            status = existing.get("status", "running")
-            detail = {"finished": "already finished",
-                      "failed": "failed before (use --retry-failed): " + str(existing.get("error")),
-                      }.get(status, "running in another process")
-            results.append(CellResult(cell, "skipped", detail))
-            listener.on_cell_end(_label(cell), "skipped", detail)
+            results.append(skipped_result(store, cell, listener))
             continue
         plan.checkpoint_dir = subdir("runs", run_id)
         try:
@@ -223,6 +231,11 @@ def run_benchmark(request: RunRequest, listener: Listener | None = None,
     store = store or open_store()
     plans = plan_matrix(request, listener)
     try:
+        if request.executor == "ray":
+            from bench.engine.ray_executor import run_ray
+
+            return run_ray(plans, store, listener, address=request.ray_address,
+                           retry_failed=request.retry_failed, cpus_per_cell=request.ray_cpus)
         return run_local(plans, store, listener, retry_failed=request.retry_failed)
     finally:
         listener.close()

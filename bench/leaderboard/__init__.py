@@ -1,1 +1,64 @@
-"""Leaderboards: a pure function of the results store."""
+"""Leaderboards: a pure function of the results store (or of a published board's figures).
+
+    scores frame --select--> comparable groups --build--> boards of tables --render--> text
+
+A group never mixes protocol hashes or split fingerprints; tables carry their marks (best,
+second, baseline) so every format agrees. Importing this package does not import pandas or
+matplotlib; the functions that need them do.
+"""
+
+from __future__ import annotations
+
+from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
+from bench.leaderboard.compare import compare_table
+from bench.leaderboard.groups import ScoreGroup, comparable_groups, select
+from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS, resolve_metrics
+from bench.leaderboard.model import Board, Column, Context, Row, Table, Value
+from bench.leaderboard.names import Names
+from bench.leaderboard.publish import publish
+from bench.leaderboard.reference import (
+    REFERENCES,
+    load_reference,
+    published_labels,
+    read_reference_csv,
+    reference_names,
+)
+from bench.leaderboard.render import FORMATS, format_for, render
+from bench.leaderboard.summary import drop_table, rank_table, summary_tables
+from bench.leaderboard.tables import aggregate, cross_dataset_table, same_dataset_table
+
+__all__ = [
+    "FORMATS",
+    "KNOWN_METRICS",
+    "PAPER_METRICS",
+    "REFERENCES",
+    "Board",
+    "Column",
+    "Context",
+    "Names",
+    "Row",
+    "ScoreGroup",
+    "Table",
+    "Value",
+    "aggregate",
+    "build_board",
+    "build_boards",
+    "comparable_groups",
+    "compare_table",
+    "cross_dataset_table",
+    "drop_table",
+    "format_for",
+    "load_reference",
+    "publish",
+    "published_labels",
+    "rank_table",
+    "read_reference_csv",
+    "reference_group",
+    "reference_names",
+    "render",
+    "resolve_metrics",
+    "same_dataset_table",
+    "select",
+    "store_groups",
+    "summary_tables",
+]

@@ -39,10 +39,23 @@ def register_datasets():
     ]
 
 
+def tiny2(num_classes, pretrained):
+    import torch
+    from torch import nn
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, num_classes))
+
+
 def slow(num_classes, pretrained):
     """The tiny model, slowed down so a test can kill its process in the middle of an epoch."""
+    import os
     import time
     from torch import nn
+
+    if os.environ.get("TINY_PID_FILE"):  # tell the test which process trains
+        with open(os.environ["TINY_PID_FILE"], "a") as pids:
+            pids.write(f"{{os.getpid()}}\\n")
 
     class Slow(nn.Module):
         def __init__(self):
@@ -74,6 +87,7 @@ def nan(num_classes, pretrained):
 def register_models():
     common = dict(input_size=16, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     return [bench.ModelSpec(name="tiny", factory=tiny, **common),
+            bench.ModelSpec(name="tiny2", factory=tiny2, **common),
             bench.ModelSpec(name="slow", factory=slow, **common),
             bench.ModelSpec(name="nan", factory=nan, **common)]
 '''

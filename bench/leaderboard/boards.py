@@ -1,0 +1,145 @@
+"""From score rows to boards: filter, split into comparable groups, build the tables.
+
+Everything here is a pure function of a scores frame (and the names the registries give), so
+a board can be rebuilt from its published records and golden files pin the output.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from bench.errors import DataError
+from bench.leaderboard.compare import compare_table
+from bench.leaderboard.groups import ScoreGroup, comparable_groups, select
+from bench.leaderboard.model import Board, Context, Table
+from bench.leaderboard.names import Names
+from bench.leaderboard.reference import load_reference
+from bench.leaderboard.summary import summary_tables
+from bench.leaderboard.tables import aggregate, cross_dataset_table, same_dataset_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Layout = Literal["same", "cross"]
+
+
+def today() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+def bench_version() -> str:
+    import bench
+
+    return bench.__version__
+
+
+def store_groups(
+    frame: pd.DataFrame,
+    names: Names,
+    *,
+    protocol: str | None = None,
+    models: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    targets: Sequence[str] = (),
+) -> list[ScoreGroup]:
+    """Filter the store's scores and split them so that no group mixes protocols or splits."""
+    frame = select(frame, names, protocol=protocol, models=models, sources=sources,
+                   targets=targets)
+    if frame.empty:
+        raise DataError("no results match the filters given (--protocol/--models/--sources/"
+                        "--targets); run `bench leaderboard` without them to see what there is.")
+    return comparable_groups(frame)
+
+
+def reference_group(
+    name: str,
+    names: Names,
+    *,
+    models: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    targets: Sequence[str] = (),
+) -> ScoreGroup:
+    """Load a published board as a group, with the same filters as the store's."""
+    import dataclasses
+
+    group = load_reference(name, names)
+    same = select(group.same, names, models=models, sources=sources, targets=targets)
+    cross = select(group.cross, names, models=models, sources=sources, targets=targets)
+    return dataclasses.replace(group, same=same, cross=cross)
+
+
+def context(group: ScoreGroup, names: Names, *, version: str, date: str) -> Context:
+    order = names.order("dataset", [dataset for dataset, _ in group.fingerprints])
+    fingerprints = dict(group.fingerprints)
+    return Context(
+        protocol=group.protocol,
+        protocol_hash=group.protocol_hash,
+        fingerprints=tuple((names.label("dataset", d), fingerprints[d]) for d in order),
+        version=version,
+        date=date,
+        origin=group.origin,
+    )
+
+
+def build_board(
+    group: ScoreGroup,
+    names: Names,
+    *,
+    layouts: Sequence[Layout] = ("same",),
+    metrics: Sequence[str],
+    summary_metric: str | None = None,
+    compare: ScoreGroup | None = None,
+    compare_metrics: Sequence[str] = ("f1",),
+    version: str | None = None,
+    date: str | None = None,
+) -> Board:
+    """One board: the asked layouts, then the comparison and the generalisation summary."""
+    tables: list[Table] = []
+    published = bool(group.origin)
+    # Seeds are averaged once per board; every table reads the same cells.
+    same = aggregate(group.same)
+    cross = same if group.cross is group.same else aggregate(group.cross)
+    for layout in layouts:
+        if layout == "same":
+            tables.append(same_dataset_table(same, metrics, names, published=published))
+        else:
+            tables.append(cross_dataset_table(cross, metrics, names, published=published))
+        if compare is not None:
+            paper_name = compare.slug or "paper"
+            for metric in compare_metrics:
+                tables.append(compare_table(group, compare, layout=layout, metric=metric,
+                                            names=names, paper_name=paper_name))
+    if summary_metric:
+        tables += summary_tables(same, cross, summary_metric, names)
+    tables = [table for table in tables if table.rows and table.columns]
+    if group.origin:
+        heading = f"{group.slug}: published figures"
+    else:
+        heading = f"Leaderboard, protocol {group.protocol} ({group.protocol_hash})"
+    return Board(
+        title=heading,
+        slug=group.slug,
+        context=context(group, names, version=version or bench_version(), date=date or today()),
+        tables=tuple(tables),
+        notes=group.notes,
+    )
+
+
+def build_boards(groups: Sequence[ScoreGroup], names: Names, **options) -> list[Board]:
+    """Build a board per comparable group, leaving out groups with nothing to show.
+
+    Raises a DataError when no group has anything, saying which layout would have shown more.
+    """
+    boards = [build_board(group, names, **options) for group in groups]
+    shown = [board for board in boards if board.tables]
+    if not shown:
+        layouts = options.get("layouts", ("same",))
+        hint = (
+            " No run was tested on its own data set; `bench leaderboard --cross` shows the "
+            "cross-data-set results."
+            if "same" in layouts and "cross" not in layouts else ""
+        )
+        raise DataError(f"nothing to show for the metrics and filters given.{hint}")
+    return shown

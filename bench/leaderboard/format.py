@@ -1,0 +1,78 @@
+"""Cell and header text shared by every renderer, so all formats print the same numbers."""
+
+from __future__ import annotations
+
+from bench.leaderboard.model import DECIMALS, Column, Context, Table, Value
+
+MISSING_TEXT = "–"
+PUBLISHED_HASH = "published"
+NO_FINGERPRINTS = "not published (the paper ships no split files)"
+
+
+def number(value: float, kind: str) -> str:
+    if kind == "count":
+        return str(round(value))
+    text = f"{value:.{DECIMALS[kind]}f}"
+    if kind == "delta":
+        text = f"{value:+.{DECIMALS[kind]}f}"
+        if float(text) == 0:
+            text = text[1:]  # no sign on a zero difference: "0.0", not "-0.0"
+    return text
+
+
+def cell_text(
+    value: Value, column: Column, typical_n: int, *, missing: str = MISSING_TEXT,
+    plus_minus: str = "±",
+) -> str:
+    """Print a cell: mean, ± std when several runs, (n=k) when k is not the usual."""
+    if value.mean is None:
+        return missing
+    text = number(value.mean, column.kind)
+    if column.kind == "score":
+        if value.std is not None:
+            text += f" {plus_minus} {value.std:.{DECIMALS['score']}f}"
+        if value.n and typical_n and value.n != typical_n:
+            text += f" (n={value.n})"
+    return text
+
+
+def header(column: Column, *, grouped_sep: str | None = " ") -> str:
+    """Name a column in a one-line header row: "Raabin F1" (or "F1" with sep None)."""
+    if column.group and grouped_sep is not None:
+        return f"{column.group}{grouped_sep}{column.label}"
+    return column.label
+
+
+def column_groups(table: Table) -> list[tuple[str, int]]:
+    """Collect consecutive columns sharing a group header, as (group, span)."""
+    spans: list[tuple[str, int]] = []
+    for column in table.columns:
+        if spans and spans[-1][0] == column.group:
+            spans[-1] = (column.group, spans[-1][1] + 1)
+        else:
+            spans.append((column.group, 1))
+    return spans
+
+
+def legend_parts(table: Table) -> list[tuple[str, str, str]]:
+    """(style, term, meaning): each renderer prints the term in the style it explains."""
+    parts = []
+    if table.has_marks:
+        parts.append(("best", "Bold", "best in its column"))
+        parts.append(("second", "Underlined", "second best (ties share a mark)"))
+    if table.has_baseline:
+        parts.append(("baseline", "Italic", "same-data-set baseline (source = target), not ranked"))
+    if table.has_missing:
+        parts.append(("missing", MISSING_TEXT, "no result"))
+    return parts
+
+
+def protocol_text(context: Context) -> tuple[str, str | None]:
+    """Give the protocol's name and hash; no hash for published figures (their recipe)."""
+    if context.protocol_hash == PUBLISHED_HASH:
+        return f"{context.protocol}, as published (no recipe hash: figures from the paper)", None
+    return context.protocol, context.protocol_hash
+
+
+def rendered_text(context: Context) -> str:
+    return f"bench {context.version}, {context.date}"

@@ -1,0 +1,215 @@
+"""Which scores may share a table: one protocol hash and one split fingerprint per data set.
+
+A data set re-prepared with another split, or a protocol with one value changed, gives scores
+that must never be ranked against the old ones; they go to separate boards, each stating what
+it was computed under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bench.errors import DataError, UnknownNameError
+from bench.leaderboard.names import Kind, Names, loose_key
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCORE_COLUMNS = (
+    "run_id", "model", "source", "seed", "protocol", "protocol_hash", "source_fingerprint",
+    "target", "target_fingerprint", "metric", "value",
+)
+MAX_EDITIONS = 64  # fingerprint combinations per protocol before we ask the user to filter
+
+
+@dataclass(frozen=True)
+class ScoreGroup:
+    """Scores that are comparable with each other, and what makes them so.
+
+    ``same`` feeds the same-data-set table and ``cross`` the cross-data-set one; for results
+    from the store both are the same frame, for the paper they are its Tables 2 and 3.
+    """
+
+    protocol: str
+    protocol_hash: str
+    fingerprints: tuple[tuple[str, str], ...]  # (canonical data set, fingerprint)
+    same: pd.DataFrame = field(repr=False)
+    cross: pd.DataFrame = field(repr=False)
+    slug: str = ""
+    origin: str = ""
+    notes: tuple[str, ...] = ()
+
+
+def empty_store_error(path: object) -> DataError:
+    return DataError(
+        f"the results store {path} holds no finished runs. Produce results with "
+        "`bench run --model MODEL --source DATASET --target all` (see `bench run --help`), "
+        "or show the paper's figures with `bench leaderboard --reference zedda2024`."
+    )
+
+
+def filter_protocol(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """Keep the rows of a protocol given by stored name, hash prefix, built-in name or file."""
+    from bench.protocol import builtin_names, load_protocol
+
+    by_name = frame[frame["protocol"] == protocol]
+    if len(by_name):
+        return by_name
+    if len(protocol) >= 4:
+        by_hash = frame[frame["protocol_hash"].str.startswith(protocol.lower())]
+        if len(by_hash):
+            return by_hash
+    try:
+        wanted = load_protocol(protocol)
+    except UnknownNameError:
+        known = {*builtin_names(), *frame["protocol"].unique()}
+        raise UnknownNameError("protocol", protocol, known) from None
+    rows = frame[frame["protocol_hash"] == wanted.hash]
+    if not len(rows):
+        pairs = set(zip(frame["protocol"], frame["protocol_hash"], strict=True))
+        stored = ", ".join(f"{name} ({digest})" for name, digest in sorted(pairs))
+        raise DataError(
+            f"no results under protocol {protocol!r} (hash {wanted.hash}). Produce them with "
+            f"`bench run --protocol {protocol} ...`. The store holds: {stored or 'nothing'}."
+        )
+    return rows
+
+
+def resolve_filter(
+    requested: Sequence[str], available: Sequence[str], kind: Kind, names: Names
+) -> list[str]:
+    """Map user-typed names onto names present in the results (aliases and spellings too)."""
+    available = sorted(set(available))
+    by_lower = {name.lower(): name for name in available}
+    by_loose = {loose_key(name): name for name in available}
+    chosen = []
+    for name in requested:
+        found = (
+            by_lower.get(name.lower())
+            or by_lower.get(names.canonical(kind, name).lower())
+            or by_loose.get(loose_key(name))
+        )
+        if found is None:
+            raise UnknownNameError(kind, name, available)
+        chosen.append(found)
+    return chosen
+
+
+def select(
+    frame: pd.DataFrame,
+    names: Names,
+    *,
+    protocol: str | None = None,
+    models: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    targets: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Apply the command-line filters; unknown names raise with the names that do exist."""
+    if protocol:
+        frame = filter_protocol(frame, protocol)
+    if models:
+        frame = frame[frame["model"].isin(resolve_filter(models, frame["model"], "model", names))]
+    datasets = [*frame["source"], *frame["target"]]
+    if sources:
+        frame = frame[frame["source"].isin(resolve_filter(sources, datasets, "dataset", names))]
+    if targets:
+        frame = frame[frame["target"].isin(resolve_filter(targets, datasets, "dataset", names))]
+    return frame
+
+
+def slugify(text: str) -> str:
+    """Make a file-name-safe stem: plugin and protocol names may hold any character."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "board"
+
+
+def _edition(fingerprints: Sequence[tuple[str, str]]) -> str:
+    text = ";".join(f"{dataset}={fp}" for dataset, fp in fingerprints)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def comparable_groups(frame: pd.DataFrame) -> list[ScoreGroup]:
+    """Split scores by protocol hash, then by the split fingerprint of every data set.
+
+    When a data set has several fingerprints, each combination of them makes its own group,
+    holding every row consistent with it; groups that another one contains are dropped.
+    """
+    groups: list[ScoreGroup] = []
+    by_hash = {
+        str(digest): (", ".join(sorted(rows["protocol"].unique())), rows)
+        for digest, rows in frame.groupby("protocol_hash", sort=True)
+    }
+    for digest, (protocol, rows) in sorted(by_hash.items(), key=lambda item: item[1][0]):
+        # A run tested on a different split of its own data set may have seen its test images.
+        leaked = (rows["source"] == rows["target"]) & (
+            rows["source_fingerprint"] != rows["target_fingerprint"]
+        )
+        notes: tuple[str, ...] = ()
+        if leaked.any():
+            bad = sorted(rows.loc[leaked, "source"].unique())
+            notes = (
+                f"{int(leaked.sum())} score rows left out: trained and tested on different "
+                f"splits of {', '.join(bad)} (re-run them).",
+            )
+            rows = rows[~leaked]
+        fingerprints: dict[str, set[str]] = {}
+        for dataset_column, fp_column in (("source", "source_fingerprint"),
+                                          ("target", "target_fingerprint")):
+            pairs = rows[[dataset_column, fp_column]].drop_duplicates()
+            for dataset, fp in pairs.itertuples(index=False):
+                fingerprints.setdefault(dataset, set()).add(fp)
+        conflicted = sorted(d for d, fps in fingerprints.items() if len(fps) > 1)
+        choices = [sorted(fingerprints[d]) for d in conflicted]
+        count = 1
+        for options in choices:
+            count *= len(options)
+        if count > MAX_EDITIONS:
+            listing = "; ".join(f"{d}: {len(fingerprints[d])}" for d in conflicted)
+            raise DataError(
+                f"protocol {protocol} ({digest}) has results on {count} combinations of split "
+                f"fingerprints ({listing}). Narrow the board with --sources/--targets, or "
+                "re-run the old results on the current splits."
+            )
+        candidates: list[pd.DataFrame] = []
+        for combination in itertools.product(*choices):
+            chosen = dict(zip(conflicted, combination, strict=True))
+            keep = ~rows["source"].isin(conflicted).to_numpy() | (
+                rows["source_fingerprint"].to_numpy() == rows["source"].map(chosen).to_numpy()
+            )
+            keep &= ~rows["target"].isin(conflicted).to_numpy() | (
+                rows["target_fingerprint"].to_numpy() == rows["target"].map(chosen).to_numpy()
+            )
+            if keep.any():
+                candidates.append(rows[keep])
+        indexes = list(dict.fromkeys(frozenset(candidate.index) for candidate in candidates))
+        kept = [
+            rows.loc[sorted(index)]
+            for index in indexes
+            if not any(index < other for other in indexes)
+        ]
+        for candidate in kept:
+            pairs = sorted({
+                *zip(candidate["source"].tolist(), candidate["source_fingerprint"].tolist(),
+                     strict=True),
+                *zip(candidate["target"].tolist(), candidate["target_fingerprint"].tolist(),
+                     strict=True),
+            })
+            slug = slugify(f"{protocol.split(', ')[0]}-{str(digest)[:8]}")
+            if len(kept) > 1:
+                slug += f"-{_edition(pairs)}"
+            groups.append(
+                ScoreGroup(
+                    protocol=protocol,
+                    protocol_hash=str(digest),
+                    fingerprints=tuple(pairs),
+                    same=candidate,
+                    cross=candidate,
+                    slug=slug,
+                    notes=notes,
+                )
+            )
+    return groups

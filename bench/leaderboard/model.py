@@ -1,0 +1,110 @@
+"""What a leaderboard is, independent of how it is written: boards of tables of values.
+
+Tables are built once from a scores frame and handed to every renderer, so Markdown, LaTeX,
+HTML, CSV and JSON always agree on which cell is best, second, missing or a baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Mark = Literal["best", "second"]
+ColumnKind = Literal["score", "delta", "rank", "count"]
+Better = Literal["higher", "lower"]
+
+DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One cell: a mean over ``n`` runs (None when there is no result), and how it ranks."""
+
+    mean: float | None
+    std: float | None = None
+    n: int = 0
+    mark: Mark | None = None
+    baseline: bool = False  # a same-data-set cell in a cross-data-set table
+
+    @property
+    def missing(self) -> bool:
+        return self.mean is None
+
+
+MISSING = Value(None)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value column; ``group`` is the header spanning several columns (a data set)."""
+
+    key: str
+    label: str
+    group: str = ""
+    target: str = ""  # canonical data-set name, for machine-readable output
+    metric: str = ""
+    kind: ColumnKind = "score"
+    better: Better | None = "higher"  # None: not ranked (differences, counts)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: tuple[str, ...]  # canonical names, in the order of Table.index_keys
+    labels: tuple[str, ...]  # display names, in the order of Table.index
+    cells: Mapping[str, Value]
+
+    def value(self, column: Column) -> Value:
+        return self.cells.get(column.key, MISSING)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # stable identifier: same, cross, compare-f1, generalisation, mean-rank
+    title: str
+    index: tuple[str, ...]  # headers of the label columns, e.g. ("Model", "Source")
+    index_keys: tuple[str, ...]  # what Row.key holds, e.g. ("model", "source")
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
+    typical_n: int = 0  # cells backed by another number of runs say so
+
+    @property
+    def has_marks(self) -> bool:
+        return any(row.value(c).mark for row in self.rows for c in self.columns)
+
+    @property
+    def has_baseline(self) -> bool:
+        return any(row.value(c).baseline for row in self.rows for c in self.columns)
+
+    @property
+    def has_missing(self) -> bool:
+        return any(row.value(c).missing for row in self.rows for c in self.columns)
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the header needs two levels (data set, then metric)."""
+        return any(column.group for column in self.columns)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a reader needs to decide whether two boards are comparable."""
+
+    protocol: str
+    protocol_hash: str
+    fingerprints: tuple[tuple[str, str], ...]  # (data-set label, split fingerprint or "")
+    version: str
+    date: str
+    origin: str = ""  # where the figures come from, for published boards
+
+
+@dataclass(frozen=True)
+class Board:
+    """Tables that share one context: one protocol hash and one split per data set."""
+
+    title: str
+    slug: str  # file stem when published
+    context: Context
+    tables: tuple[Table, ...]
+    notes: tuple[str, ...] = field(default=())

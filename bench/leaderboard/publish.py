@@ -1,0 +1,63 @@
+"""Publishing: a Markdown board per comparable group, beside the score records it was built from.
+
+The files are a deterministic function of the records and the date line, so a re-publish with
+no new results changes nothing but that line, and golden tests can pin it with a fixed date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.errors import BenchError
+from bench.leaderboard.groups import SCORE_COLUMNS
+from bench.leaderboard.model import Board
+from bench.leaderboard.render_markdown import board_markdown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_DIR = Path("leaderboards")
+RECORDS_SUFFIX = ".scores.csv"
+
+
+def records_csv(frame: pd.DataFrame) -> str:
+    """Score rows in a stable order and column set: what a board is recomputed from."""
+    columns = [c for c in SCORE_COLUMNS if c in frame.columns]
+    ordered = frame[columns].sort_values(
+        ["model", "source", "seed", "target", "metric", "run_id"], kind="stable"
+    )
+    return ordered.to_csv(index=False, lineterminator="\n")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BenchError(
+            f"cannot write {path} ({exc.strerror or exc}); choose another folder with --out-dir."
+        ) from exc
+
+
+def publish(
+    boards: Sequence[Board],
+    out_dir: str | Path = DEFAULT_DIR,
+    records: Mapping[str, pd.DataFrame] | None = None,
+) -> list[Path]:
+    """Write ``<slug>.md`` per board and ``<slug>.scores.csv`` where records are given."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchError(f"cannot create {out_dir} ({exc.strerror or exc}).") from exc
+    written = []
+    for board in boards:
+        path = out_dir / f"{board.slug}.md"
+        _write(path, board_markdown(board))
+        written.append(path)
+        if records is not None and board.slug in records:
+            path = out_dir / f"{board.slug}{RECORDS_SUFFIX}"
+            _write(path, records_csv(records[board.slug]))
+            written.append(path)
+    return written

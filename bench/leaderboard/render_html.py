@@ -1,0 +1,112 @@
+"""A standalone HTML page: grouped headers (data set over metric) that Markdown cannot do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from bench.leaderboard.format import (
+    NO_FINGERPRINTS,
+    cell_text,
+    column_groups,
+    legend_parts,
+    protocol_text,
+    rendered_text,
+)
+from bench.leaderboard.model import Board, Table, Value
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.2rem 0.5rem; border-bottom: 1px solid #ddd; }
+td.value { text-align: right; white-space: nowrap; }
+th.group { text-align: center; border-bottom: 1px solid #888; }
+.baseline { font-style: italic; color: #555; }
+.missing { color: #999; }
+code { font-size: 0.9em; }
+""".strip()
+
+_TAGS = {"best": ("<strong>", "</strong>"), "second": ("<u>", "</u>"),
+         "baseline": ("<em>", "</em>"), "missing": ("", "")}
+
+
+def _cell(value: Value, text: str) -> str:
+    classes = ["value"]
+    if value.baseline:
+        classes.append("baseline")
+    if value.missing:
+        classes.append("missing")
+    if value.mark:
+        classes.append(value.mark)
+        opening, closing = _TAGS[value.mark]
+        text = f"{opening}{text}{closing}"
+    return f'<td class="{" ".join(classes)}">{text}</td>'
+
+
+def table_html(table: Table) -> str:
+    lines = [f"<h2>{escape(table.title)}</h2>", "<table>", "<thead>"]
+    index = "".join(
+        f'<th rowspan="{2 if table.grouped else 1}">{escape(name)}</th>' for name in table.index
+    )
+    if table.grouped:
+        groups = "".join(
+            f'<th class="group" colspan="{span}">{escape(group)}</th>'
+            for group, span in column_groups(table)
+        )
+        lines.append(f"<tr>{index}{groups}</tr>")
+        lines.append("<tr>" + "".join(f"<th>{escape(c.label)}</th>" for c in table.columns)
+                     + "</tr>")
+    else:
+        lines.append(f"<tr>{index}"
+                     + "".join(f"<th>{escape(c.label)}</th>" for c in table.columns) + "</tr>")
+    lines += ["</thead>", "<tbody>"]
+    for row in table.rows:
+        cells = "".join(f"<th>{escape(label)}</th>" for label in row.labels)
+        for column in table.columns:
+            value = row.value(column)
+            cells += _cell(value, escape(cell_text(value, column, table.typical_n)))
+        lines.append(f"<tr>{cells}</tr>")
+    lines += ["</tbody>", "</table>"]
+    legend = [
+        f"{_TAGS[style][0]}{escape(term)}{_TAGS[style][1]}: {escape(meaning)}"
+        for style, term, meaning in legend_parts(table)
+    ]
+    notes = [escape(note) for note in table.notes] + (["; ".join(legend) + "."] if legend else [])
+    lines += [f"<p>{note}</p>" for note in notes]
+    return "\n".join(lines)
+
+
+def board_html(board: Board) -> str:
+    context = board.context
+    protocol, digest = protocol_text(context)
+    fingerprints = ", ".join(
+        f"{escape(label)} " + (f"<code>{escape(fp)}</code>" if fp else "not published")
+        for label, fp in context.fingerprints
+    )
+    if context.fingerprints and not any(fp for _, fp in context.fingerprints):
+        fingerprints = NO_FINGERPRINTS
+    items = [
+        f"Protocol: {escape(protocol)}" + (f", hash <code>{escape(digest)}</code>" if digest
+                                          else ""),
+        f"Split fingerprints: {fingerprints or 'none'}",
+    ]
+    if context.origin:
+        items.append(f"Source: {escape(context.origin)}")
+    items.append(f"Rendered by {escape(rendered_text(context))}")
+    parts = [f"<section>\n<h1>{escape(board.title)}</h1>", "<ul>"]
+    parts += [f"<li>{item}</li>" for item in items]
+    parts.append("</ul>")
+    parts += [f"<blockquote>{escape(note)}</blockquote>" for note in board.notes]
+    parts += [table_html(table) for table in board.tables]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_html(boards: Sequence[Board]) -> str:
+    title = escape(boards[0].title if len(boards) == 1 else "bench leaderboards")
+    body = "\n".join(board_html(board) for board in boards)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{title}</title>\n<style>\n{STYLE}\n</style>\n</head>\n<body>\n{body}\n"
+        "</body>\n</html>\n"
+    )

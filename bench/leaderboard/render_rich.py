@@ -1,0 +1,83 @@
+"""Boards on the terminal: rich tables with the same marks as the published Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from bench.leaderboard.format import (
+    NO_FINGERPRINTS,
+    cell_text,
+    legend_parts,
+    protocol_text,
+    rendered_text,
+)
+from bench.leaderboard.model import Board, Table, Value
+
+_STYLES = {"best": "bold", "second": "underline", "baseline": "italic", "missing": "dim"}
+
+
+def _style(value: Value) -> str:
+    if value.mark:
+        return _STYLES[value.mark]
+    if value.baseline:
+        return _STYLES["baseline"]
+    return _STYLES["missing"] if value.missing else ""
+
+
+def rich_table(table: Table) -> RichTable:
+    # Text objects throughout: a plugin's name such as "[red]x" must print as written.
+    out = RichTable(title=Text(table.title, style="bold"), title_justify="left")
+    for name in table.index:
+        out.add_column(Text(name), no_wrap=True)
+    for column in table.columns:
+        label = f"{column.group}\n{column.label}" if column.group else column.label
+        out.add_column(Text(label), justify="right")
+    for row in table.rows:
+        cells: list[Text] = [Text(label) for label in row.labels]
+        for column in table.columns:
+            value = row.value(column)
+            cells.append(Text(cell_text(value, column, table.typical_n), style=_style(value)))
+        out.add_row(*cells)
+    legend = [
+        Text.assemble((term, _STYLES[style]), f": {meaning}")
+        for style, term, meaning in legend_parts(table)
+    ]
+    caption = Text(" ".join(table.notes))
+    if legend:
+        caption.append(" ")
+        caption.append(Text("; ").join(legend))
+    out.caption = caption
+    out.caption_justify = "left"
+    return out
+
+
+def print_boards(boards: Sequence[Board], console: Console) -> None:
+    for board in boards:
+        context = board.context
+        protocol, digest = protocol_text(context)
+        console.rule(escape(board.title))
+        console.print(
+            f"Protocol: {escape(protocol)}" + (f", hash [cyan]{digest}[/]" if digest else ""),
+            highlight=False,
+        )
+        fingerprints = ", ".join(
+            f"{escape(label)} {escape(fp) if fp else 'not published'}"
+            for label, fp in context.fingerprints
+        )
+        if context.fingerprints and not any(fp for _, fp in context.fingerprints):
+            fingerprints = NO_FINGERPRINTS
+        console.print(f"Split fingerprints: {fingerprints or 'none'}", highlight=False)
+        if context.origin:
+            console.print(f"Source: {escape(context.origin)}", highlight=False)
+        console.print(f"Rendered by {escape(rendered_text(context))}", highlight=False)
+        for note in board.notes:
+            console.print(f"[yellow]{escape(note)}[/]", highlight=False)
+        for table in board.tables:
+            console.print()
+            console.print(rich_table(table))
+        console.print()

@@ -1,0 +1,1 @@
+"""Published reference figures shipped as package data (see README.md here)."""

@@ -1,0 +1,44 @@
+"""Fixtures: a small results store, and names that do not depend on first-party plugins."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from leaderboard_fixtures import STANDARD, write_results
+
+import bench
+from bench.leaderboard import Names
+
+
+@pytest.fixture
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels are the stored names: first-party plugins change as other work lands."""
+    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
+    bench.reset()
+
+
+@pytest.fixture(scope="session")
+def standard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Written once per session (a second or so of SQLite commits), copied for each test."""
+    path = tmp_path_factory.mktemp("standard") / "results.sqlite"
+    write_results(bench.open_store(path), STANDARD)
+    return path
+
+
+@pytest.fixture
+def store_path(standard_store: Path, tmp_path: Path, no_plugins: None) -> Path:
+    path = tmp_path / "results.sqlite"
+    shutil.copyfile(standard_store, path)
+    return path
+
+
+@pytest.fixture
+def scores(store_path: Path):
+    return bench.open_store(store_path).scores()
+
+
+@pytest.fixture
+def names(no_plugins: None) -> Names:
+    return Names.from_registries()

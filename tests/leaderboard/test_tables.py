@@ -1,0 +1,93 @@
+"""Same- and cross-data-set tables from a store: seeds, marks, missing cells, baselines."""
+
+from __future__ import annotations
+
+import pytest
+
+import bench
+import bench.leaderboard as lb
+
+
+def quick_group(scores, names):
+    groups = lb.store_groups(scores, names, protocol="quick")
+    assert len(groups) == 1
+    return groups[0]
+
+
+def cell(table, row_label, column_key):
+    row = next(r for r in table.rows if r.labels[0] == row_label)
+    return row.cells.get(column_key, lb.Value(None))
+
+
+def test_seeds_are_averaged_with_sample_std_and_counted(scores, names):
+    table = lb.same_dataset_table(quick_group(scores, names).same, ["f1"], names)
+    alpha = cell(table, "alpha", "d1/f1")
+    assert alpha.mean == pytest.approx(90.7)  # (90.1 + 91.3 + 90.7) / 3
+    assert alpha.std == pytest.approx(0.6)  # sample std (n - 1)
+    assert alpha.n == 3
+    gamma = cell(table, "gamma", "d1/f1")
+    assert gamma.n == 1 and gamma.std is None
+    assert table.typical_n == 3
+    assert "Runs per cell: 1 to 3" in " ".join(table.notes)
+
+
+def test_ties_share_the_mark_and_second_is_the_next_distinct_value(scores, names):
+    table = lb.same_dataset_table(quick_group(scores, names).same, ["f1"], names)
+    assert cell(table, "alpha", "d1/f1").mark == "best"
+    assert cell(table, "gamma", "d1/f1").mark == "best"  # 90.7 as displayed, like alpha
+    assert cell(table, "beta", "d1/f1").mark == "second"  # 90.0
+
+
+def test_a_missing_cell_is_missing_never_zero(scores, names):
+    table = lb.same_dataset_table(quick_group(scores, names).same, ["f1", "accuracy"], names)
+    assert cell(table, "beta", "d2/f1").missing
+    row = next(line for line in lb.render(
+        [lb.build_board(quick_group(scores, names), names, metrics=["f1", "accuracy"],
+                        date="2025-01-01", version="0")], "md").splitlines()
+        if line.startswith("| beta"))
+    assert row.endswith("| – | – |")
+    assert " 0.0 " not in row
+
+
+def test_cross_table_has_a_row_per_model_and_source_and_marks_baselines(scores, names):
+    table = lb.cross_dataset_table(quick_group(scores, names).cross, ["f1"], names)
+    assert [r.key for r in table.rows] == [
+        ("alpha", "d1"), ("alpha", "d2"), ("beta", "d1"), ("beta", "d2"),
+        ("gamma", "d1"), ("gamma", "d2"),
+    ]
+    by_key = {r.key: r for r in table.rows}
+    assert by_key[("alpha", "d1")].cells["d1/f1"].baseline
+    assert not by_key[("alpha", "d1")].cells["d2/f1"].baseline
+    assert by_key[("beta", "d2")].cells == {}  # never trained there: a row of missing cells
+    # Baselines are not ranked: the d1 column's best is a cross-data-set cell.
+    assert by_key[("alpha", "d2")].cells["d1/f1"].mark == "best"
+    assert by_key[("alpha", "d1")].cells["d1/f1"].mark is None
+    assert by_key[("beta", "d1")].cells["d2/f1"].mark == "best"  # 64.5
+    assert by_key[("alpha", "d1")].cells["d2/f1"].mark == "second"  # 60.5
+
+
+def test_one_metric_gives_a_compact_table_and_several_a_grouped_one(scores, names):
+    group = quick_group(scores, names)
+    compact = lb.same_dataset_table(group.same, ["f1"], names)
+    assert [c.label for c in compact.columns] == ["d1", "d2"] and not compact.grouped
+    grouped = lb.same_dataset_table(group.same, ["accuracy", "f1"], names)
+    assert [(c.group, c.label) for c in grouped.columns] == [
+        ("d1", "A"), ("d1", "F1"), ("d2", "A"), ("d2", "F1"),
+    ]
+
+
+def test_metric_names_resolve_by_name_or_abbreviation_and_unknown_ones_list_the_known():
+    assert lb.resolve_metrics(["F1", "mf1", "balanced-accuracy"]) == [
+        "f1", "macro_f1", "balanced_accuracy"]
+    assert lb.resolve_metrics(None) == ["accuracy", "precision", "recall", "f1"]
+    with pytest.raises(bench.UnknownNameError) as caught:
+        lb.resolve_metrics(["f2"])
+    assert "Did you mean: f1" in str(caught.value)
+    assert "balanced_accuracy" in str(caught.value)
+
+
+def test_rows_and_columns_follow_the_papers_order_then_labels(names):
+    ordered = names.order("model", ["zeta", "swin", "alpha", "vgg19", "ResNet-152"])
+    assert ordered == ["vgg19", "ResNet-152", "swin", "alpha", "zeta"]
+    assert names.order("dataset", ["wbc-usid-c", "extra", "raabin"]) == [
+        "raabin", "wbc-usid-c", "extra"]
