@@ -22,7 +22,7 @@ from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
 from bench.plugins import get_plugins, reset
 from bench.protocol import Protocol, load_protocol
 from bench.registry import get_registries
-from bench.specs import DatasetSpec, GeneratorSpec, ModelSpec, SourceImage
+from bench.specs import DatasetSpec, Download, GeneratorSpec, ModelSpec, SourceImage
 from bench.store import Cell, Evaluation, ResultsStore, open_store
 
 try:
@@ -38,6 +38,7 @@ __all__ = [
     "Cell",
     "DataError",
     "DatasetSpec",
+    "Download",
     "DuplicateNameError",
     "Evaluation",
     "GeneratorSpec",

@@ -6,7 +6,7 @@ factories import them when called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,17 @@ class SourceImage:
     official_split: str | None = None  # "train" or "test" where the publisher fixes one
 
 
+@dataclass(frozen=True)
+class Download:
+    """One file a publisher serves, and what it should be (any of size, md5, sha256)."""
+
+    url: str
+    filename: str
+    size: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class DatasetSpec(Spec):
     """A data set as its publisher ships it, and how it maps onto L, M, N, E, B.
@@ -65,6 +76,8 @@ class DatasetSpec(Spec):
     image_size: tuple[int, int] | None = None  # as published: the audit flags images far from it
     paper_counts: Mapping[str, int] | None = None  # per canonical label, as the paper reports
     download_hint: str = ""  # how to obtain the official download
+    # Open data: the files to fetch (may ask the publisher's API, so it is called lazily).
+    downloads: Callable[[], Sequence[Download]] | None = field(default=None, compare=False)
     default_source: Path | None = None  # where the data already lie, if anywhere (generated sets)
     synthetic: bool = False
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,43 @@ def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return site
 
     return install
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` (path -> bytes), honouring ``Range: bytes=N-`` like a CDN."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.server.requests.append((self.path, self.headers.get("Range")))
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        start = 0
+        if (wanted := self.headers.get("Range", "")).startswith("bytes="):
+            start = int(wanted[6:].split("-")[0])
+            if start >= len(body):
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A file server on 127.0.0.1 (no other network): set ``.files``, read ``.requests``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    server.files, server.requests = {}, []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

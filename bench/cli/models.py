@@ -1,26 +1,66 @@
-"""`bench models ...`: the registered architectures."""
+"""`bench models ...`: the registered architectures, with the preprocessing and size of each."""
 
 from __future__ import annotations
 
 import click
 
-from bench.cli.output import emit_table
+from bench.cli.output import emit_table, errors
+from bench.errors import BenchError
 from bench.registry import get_registries
 
+COLUMNS = ["name", "display_name", "timm_model", "parameters", "input_size", "mean", "std"]
+ALL_COLUMNS = COLUMNS + ["interpolation", "family", "aliases", "plugin", "description"]
 
-def model_rows() -> list[dict]:
+
+def model_rows(num_classes: int = 5) -> list[dict]:
+    """One row per registered model; sizes are counted on the meta device, nothing is loaded."""
+    from bench.models import data_config, parameter_count, timm_model
+
     registry = get_registries().models
-    return [
-        {
+    rows = []
+    for spec in registry:
+        row = {
             "name": spec.name,
+            "display_name": spec.label,
             "aliases": list(spec.aliases),
             "family": spec.family,
             "timm_name": spec.timm_name,
+            "pretrained_tag": spec.pretrained_tag,
+            "timm_model": timm_model(spec),  # what timm.create_model is given: name.tag
+            "parameters": None,
+            "input_size": None,
+            "mean": None,
+            "std": None,
+            "interpolation": None,
             "description": spec.description,
             "plugin": registry.owner(spec.name),
+            "error": None,
         }
-        for spec in registry
-    ]
+        if spec.resolve_argument is not None:  # a family such as timm:<name>, not one model
+            row["timm_model"] = f"{spec.name}:<name>" if spec.name == "timm" else None
+            rows.append(row)
+            continue
+        try:
+            size, mean, std, interpolation = data_config(spec)
+            row.update(input_size=size, mean=list(mean), std=list(std),
+                       interpolation=interpolation)
+            row["parameters"] = parameter_count(spec, num_classes)
+        except BenchError as exc:
+            row["error"] = str(exc)
+        except Exception as exc:  # a third-party factory that cannot run on meta tensors
+            row["error"] = f"cannot count parameters: {type(exc).__name__}: {exc}"
+        rows.append(row)
+    return rows
+
+
+def _for_table(row: dict) -> dict:
+    shown = dict(row)
+    if row["parameters"] is not None:
+        shown["parameters"] = f"{row['parameters'] / 1e6:.1f}M"
+    for key in ("mean", "std"):
+        if row[key] is not None:
+            shown[key] = ", ".join(f"{value:.3g}" for value in row[key])
+    return shown
 
 
 @click.group("models")
@@ -29,13 +69,21 @@ def models_group() -> None:
 
 
 @models_group.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Also show the plugin of each model.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show interpolation, family, aliases, plugin and description.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_models(show_all: bool, as_json: bool) -> None:
-    """List registered models."""
-    columns = ["name", "aliases", "family", "timm_name", "description"]
-    emit_table(model_rows(), columns + (["plugin"] if show_all else []), title="Models",
-               as_json=as_json)
+    """List registered models: timm weights, size (5-way head), input size and normalisation."""
+    rows = model_rows()
+    if as_json:
+        emit_table(rows, ALL_COLUMNS, as_json=True)
+        return
+    emit_table([_for_table(row) for row in rows], ALL_COLUMNS if show_all else COLUMNS,
+               title="Models (parameters with a 5-way head)")
+    for row in rows:
+        if row["error"]:
+            errors.print(f"[yellow]{row['name']}:[/] {row['error']}", markup=True,
+                         highlight=False)
 
 
 COMMANDS = [models_group]

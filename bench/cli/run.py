@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -139,4 +140,33 @@ def show_run(run_id: str, as_json: bool) -> None:
     )
 
 
-COMMANDS = [run_command, runs_group]
+
+
+@click.command("demo")
+@click.option("--model", default="mobilenetv3", show_default=True, help="Model to train.")
+@click.option("--train", default=500, show_default=True, help="Training images per level.")
+@click.option("--test", default=250, show_default=True, help="Test images per level.")
+@click.option("--epochs", type=int, help="Override the quick protocol's maximum epochs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the leaderboard and heat map go (default: <data home>/demo).")
+def demo_command(model: str, train: int, test: int, epochs: int | None,
+                 out_dir: Path | None) -> None:
+    """Run the whole benchmark on embedded synthetic data (no download, no GPU).
+
+    Composes demo-b (base level) and demo-c (complex level) from procedural cells, trains a
+    model on demo-c with the quick protocol, tests it on every prepared data set and prints
+    the cross-data-set leaderboard.
+    """
+    from bench.demo import DemoSettings, run_demo
+    from bench.engine.progress import RichListener
+    from bench.leaderboard.render_rich import print_boards  # noqa: F401 - fail early if absent
+
+    settings = DemoSettings(model=model, train=train, test=test, epochs=epochs)
+    result = run_demo(settings, RichListener(console), out_dir)
+    console.print(result.markdown, highlight=False, markup=False)
+    console.print(f"leaderboard: {result.leaderboard}", highlight=False)
+    for path in result.heatmaps:
+        console.print(f"heat map: {path}", highlight=False)
+
+
+COMMANDS = [run_command, runs_group, demo_command]

@@ -24,7 +24,7 @@ from bench.engine.metrics import evaluate_predictions
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
 from bench.labels import CLASSES, NUM_CLASSES
-from bench.models import build_model
+from bench.models import build_model, data_config
 from bench.protocol import Protocol
 from bench.registry import get_registries
 from bench.store import Evaluation
@@ -89,13 +89,14 @@ class _Trainer:
         for dataset in (self.source, *self.targets.values()):
             dataset.check_split_rule(self.protocol.splits)
         torch.manual_seed(plan.seed)
+        self.input_size = self.protocol.input_size(data_config(self.model_spec)[0])
         self.built = build_model(
             self.model_spec,
             num_classes=NUM_CLASSES,
             pretrained=plan.pretrained,
             weights=Path(plan.weights) if plan.weights else None,
+            input_size=self.input_size,
         )
-        self.input_size = self.protocol.input_size(self.built.input_size)
         self.cache_size = max(self.protocol.input.cache_size, self.input_size)
         self.model: nn.Module = self.built.module.to(self.device)
         if self.cuda:

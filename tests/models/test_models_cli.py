@@ -1,0 +1,61 @@
+"""`bench models list`: what each model is built from, its size and its preprocessing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bench.cli import cli, output
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    """Tables wide enough that no cell is cut, whatever terminal the tests run in."""
+    monkeypatch.setattr(output.console, "width", 250)
+
+
+def listing(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["models", "list", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_json_lists_the_seven_with_timm_weights_size_and_preprocessing():
+    import timm
+
+    rows = {row["name"]: row for row in json.loads(listing("--json"))}
+    inception = rows["inceptionv3"]
+    assert inception["display_name"] == "Inception-V3"
+    assert inception["timm_model"] == "inception_v3.tv_in1k"
+    assert (inception["input_size"], inception["mean"]) == (299, [0.5, 0.5, 0.5])
+    assert inception["plugin"] == "models" and inception["interpolation"] == "bicubic"
+    # counted on the meta device, it must still be the real size of the 5-way model
+    real = timm.create_model("mobilenetv3_large_100", num_classes=5)
+    assert rows["mobilenetv3"]["parameters"] == sum(p.numel() for p in real.parameters())
+    assert all(rows[name]["parameters"] > 1e6 for name in
+               ("vgg19", "resnet152", "densenet121", "vit", "swin"))
+    assert rows["timm"]["timm_model"] == "timm:<name>" and rows["timm"]["parameters"] is None
+
+
+def test_table_and_all_columns(example_plugin):
+    table = listing()
+    assert "VGG-19" in table and "vgg19.tv_in1k" in table and "139.6M" in table
+    assert "plugin" not in table
+    everything = listing("--all")
+    assert "plugin" in everything and "example-cnn" in everything
+    assert "hierarchical transformer" in everything and example_plugin in everything
+
+
+def test_a_model_with_broken_preprocessing_is_reported_not_fatal(install_distribution):
+    install_distribution("half-done", {"half": "half_done_plugin"}, {"half_done_plugin": """
+        import bench
+
+        @bench.hookimpl
+        def register_models():
+            return [bench.ModelSpec(name="half-done", factory=lambda n, p: None)]
+    """})
+    result = CliRunner().invoke(cli, ["models", "list"])
+    assert result.exit_code == 0
+    assert "half-done: model 'half-done' gives no input_size, mean, std" in result.output

@@ -1,0 +1,63 @@
+"""`timm:<name>`: any timm architecture as a model, with timm's own preprocessing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import bench
+from bench.models import UnknownTimmModelError, build_model, data_config, parameter_count
+
+
+def models():
+    return bench.get_registries().models
+
+
+def test_timm_test_model_builds_at_timms_input_size():
+    spec = models().get("timm:test_resnet")
+    assert spec.timm_name == "test_resnet" and spec.pretrained_tag == "r160_in1k"
+    built = build_model(spec, pretrained=False)
+    assert (built.input_size, built.mean, built.std) == (160, (0.5,) * 3, (0.5,) * 3)
+    built.module.eval()
+    with torch.no_grad():
+        assert built.module(torch.randn(2, 3, 160, 160)).shape == (2, 5)
+
+
+def test_explicit_pretrained_tag_is_kept():
+    spec = models().get("timm:test_vit.r160_in1k")
+    assert (spec.timm_name, spec.pretrained_tag) == ("test_vit", "r160_in1k")
+    assert data_config(spec) == (160, (0.5,) * 3, (0.5,) * 3, "bicubic")
+
+
+def test_parameter_count_on_meta_equals_the_real_model():
+    spec = models().get("timm:test_vit")
+    real = build_model(spec, num_classes=7, pretrained=False).module
+    assert parameter_count(spec, num_classes=7) == sum(p.numel() for p in real.parameters())
+
+
+def test_unknown_timm_name_suggests_close_matches():
+    with pytest.raises(UnknownTimmModelError) as caught:
+        models().get("timm:resnet_18")
+    assert "resnet18" in caught.value.suggestions
+    assert "timm has no model 'resnet_18'" in str(caught.value)
+    assert isinstance(caught.value, bench.UnknownNameError)
+
+
+def test_unknown_pretrained_tag_lists_the_real_ones():
+    with pytest.raises(bench.BenchError) as caught:
+        models().get("timm:test_resnet.imagenet_by_hand")
+    assert str(caught.value) == (
+        "timm has no pretrained weights 'test_resnet.imagenet_by_hand'. "
+        "The tags test_resnet has: r160_in1k."
+    )
+
+
+def test_the_family_alone_is_not_a_model():
+    with pytest.raises(bench.RunError, match="timm:<name>"):
+        build_model(models().get("timm"), pretrained=False)
+
+
+def test_unknown_model_lists_known_ones_and_suggests():
+    with pytest.raises(bench.UnknownNameError, match="Did you mean: resnet152") as caught:
+        models().get("resnet125")
+    assert "vgg19" in str(caught.value)
