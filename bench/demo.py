@@ -18,7 +18,7 @@ LEVELS = {"demo-b": "base", "demo-c": "complex"}
 
 @dataclass
 class DemoSettings:
-    model: str = "mobilenetv3"
+    model: str = "timm:resnet18"  # learns from scratch in a few CPU epochs
     cells: str = "procedural"
     train: int = 500
     test: int = 250

@@ -3,7 +3,8 @@
 Layout (``BENCH_HOME``, default ``$XDG_CACHE_HOME/bench`` or ``~/.cache/bench``)::
 
     results.sqlite            runs, scores, predictions (the results store)
-    datasets/<name>/          manifest.csv, prepared.json, cache/<split>.npy, audit.json
+    datasets/<name>/          manifest.csv, prepared.json, audit.json, cache/<size>px/images.npy
+    downloads/                files fetched by `bench datasets download` (resumable .part files)
     generated/<name>/         data sets made by `bench generate dataset`
     generators/<name>/        trained generators (DDPM checkpoints)
     runs/<run id>/            epoch checkpoints, best checkpoint, log

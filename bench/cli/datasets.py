@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 
-from bench.cli.output import emit_table
+from bench.cli.output import click_echo, console, emit_table
 from bench.home import subdir
+from bench.labels import CLASS_NAMES, CLASSES
 from bench.registry import get_registries
+
+SPLIT_NAMES = ("train", "val", "test")
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
 def prepared_info(name: str) -> dict | None:
@@ -16,33 +22,222 @@ def prepared_info(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _per_class(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{label} {counts[label]}" for label in CLASSES if label in counts)
+
+
+def _size(size: list[int] | tuple[int, int] | None) -> str | None:
+    return "x".join(map(str, size)) if size else None
+
+
 def dataset_rows() -> list[dict]:
+    """One row per registered data set, prepared or not (counts from the paper until prepared)."""
     registry = get_registries().datasets
-    return [
-        {
-            "name": spec.name,
+    rows = []
+    for spec in registry:
+        info = prepared_info(spec.name)
+        if info:
+            per_class = {label: sum(info["counts"][label].values()) for label in CLASSES}
+            per_split = {split: sum(info["counts"][label][split] for label in CLASSES)
+                         for split in SPLIT_NAMES}
+            size = _size(info["image_size"]["most_common"])
+        else:
+            per_class, per_split = dict(spec.paper_counts or {}), None
+            size = _size(spec.image_size) and f"{_size(spec.image_size)} (published)"
+        rows.append({
+            "name": spec.name + (":PATH" if spec.resolve_argument else ""),
+            "display_name": spec.label,
             "aliases": list(spec.aliases),
-            "prepared": prepared_info(spec.name) is not None,
-            "description": spec.description,
-            "homepage": spec.homepage,
+            "synthetic": spec.synthetic,
+            "prepared": info is not None,
+            "counts": info["counts"] if info else None,
+            "per_class": (_per_class(per_class) + ("" if info else " (paper)")) if per_class
+            else None,
+            "per_split": " / ".join(f"{s} {per_split[s]}" for s in SPLIT_NAMES)
+            if per_split else None,
+            "fingerprint": info["fingerprint"] if info else None,
+            "image_size": size,
+            "download": spec.homepage or spec.download_hint or None,
+            "citation": spec.citation,
             "licence": spec.licence,
+            "description": spec.description,
             "plugin": registry.owner(spec.name),
-        }
-        for spec in registry
-    ]
+        })
+    return rows
+
+
+def count_rows(counts: dict[str, dict[str, int]], paper: dict[str, int] | None) -> list[dict]:
+    """Label x split rows, a total row, and the paper's counts where it gives them."""
+    rows = []
+    for label in CLASSES:
+        total = sum(counts[label].values())
+        row = {"label": label, "class": CLASS_NAMES[label], **counts[label], "total": total}
+        if paper:
+            row["paper"] = paper.get(label, 0)
+            row["difference"] = total - paper.get(label, 0)
+        rows.append(row)
+    totals = {split: sum(counts[label][split] for label in CLASSES) for split in SPLIT_NAMES}
+    total_row = {"label": "all", "class": "", **totals, "total": sum(totals.values())}
+    if paper:
+        total_row["paper"] = sum(paper.values())
+        total_row["difference"] = total_row["total"] - total_row["paper"]
+    return [*rows, total_row]
+
+
+def _print_findings(findings: list[dict[str, str]], limit: int = 20) -> None:
+    for finding in findings[:limit]:
+        style = SEVERITY_STYLE[finding["severity"]]
+        console.print(f"[{style}]{finding['severity']}:[/] {finding['message']}", highlight=False)
+    if len(findings) > limit:
+        console.print(f"... and {len(findings) - limit} more (see audit.json)")
+
+
+def _print_counts(title: str, counts: dict, paper: dict | None) -> None:
+    columns = ["label", "class", *SPLIT_NAMES, "total"] + (["paper", "difference"] if paper else [])
+    emit_table(count_rows(counts, paper), columns, title=title)
 
 
 @click.group("datasets")
 def datasets_group() -> None:
-    """Data sets: list, prepare, show, verify."""
+    """Work with data sets: list, prepare, show, verify."""
 
 
 @datasets_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_datasets(as_json: bool) -> None:
-    """List registered data sets and whether each is prepared here."""
-    emit_table(dataset_rows(), ["name", "aliases", "prepared", "description", "homepage",
-                                "licence", "plugin"], title="Data sets", as_json=as_json)
+    """List every data set: counts per class and split, image size, download and licence."""
+    emit_table(dataset_rows(), ["name", "prepared", "per_class", "per_split", "image_size",
+                                "download", "licence"], title="Data sets", as_json=as_json)
+
+
+@datasets_group.command("prepare")
+@click.argument("name")
+@click.option("--from", "source", type=click.Path(path_type=Path),
+              help="The official download: its folder, .zip or .tar[.gz] (as the publisher ships "
+                   "it). Not needed for generated and folder: data sets, or to re-prepare.")
+@click.option("--cache-size", type=click.IntRange(8, 2048), default=None,
+              help="Side in pixels of the decoded cache built now (default: the protocol's).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def prepare_command(name: str, source: Path | None, cache_size: int | None, as_json: bool) -> None:
+    """Find, map, audit and split a data set, and build its decoded cache.
+
+    NAME is a data set name or alias, or folder:PATH for your own images (a folder of class
+    folders, train/ and test/ folders, a path,label CSV, or a mapping .toml; see `bench
+    datasets list`). Running it again on an unchanged download does nothing new.
+    """
+    from bench.data import prepare_dataset
+
+    dataset = prepare_dataset(name, source, progress=True, cache_size=cache_size)
+    info, audit = dataset.info, dataset.audit
+    summary = {
+        "name": dataset.name,
+        "reused": dataset.reused,
+        "fingerprint": dataset.fingerprint,
+        "folder": str(dataset.folder.root),
+        "source": info["source"],
+        "counts": info["counts"],
+        "image_size": info["image_size"],
+        "dropped": info["dropped"],
+        "paper_differences": info["paper_differences"],
+        "findings": audit.get("findings", []),
+    }
+    if as_json:
+        click_echo(json.dumps(summary, indent=2))
+        return
+    state = "already prepared, nothing new to do" if dataset.reused else "prepared"
+    console.print(f"[bold]{dataset.spec.label}[/] {state}: {dataset.folder.root}")
+    _print_counts(f"{dataset.spec.label}: images per class and split", info["counts"],
+                  info["paper_counts"] or None)
+    console.print(f"fingerprint {dataset.fingerprint}", highlight=False)
+    dropped = info["dropped"]
+    if dropped["classes"]:
+        console.print("dropped classes: " + ", ".join(
+            f"{name} ({count})" for name, count in dropped["classes"].items()))
+    if dropped["corrupt"] or dropped["not_image"]:
+        console.print(f"excluded: {dropped['corrupt']} corrupt, {dropped['not_image']} non-image")
+    _print_findings(audit.get("findings", []))
+
+
+@datasets_group.command("show")
+@click.argument("name")
+@click.option("--grid", "grid_path", type=click.Path(path_type=Path), default=None,
+              help="Where to write the sample-grid PNG (default: in the data set's folder).")
+@click.option("--per-class", type=click.IntRange(1, 32), default=6, help="Images per class.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def show_command(name: str, grid_path: Path | None, per_class: int, as_json: bool) -> None:
+    """Show counts per class and split, the split fingerprint, a sample grid and the audit."""
+    from bench.data import load_prepared, write_sample_grid
+    from bench.data.audit import cross_dataset_overlaps, findings_for
+
+    dataset = load_prepared(name)
+    audit = dataset.audit
+    if audit:  # other data sets may have been prepared since: compare with them now
+        audit["cross_dataset"] = cross_dataset_overlaps(dataset.name, dataset.manifest)
+        audit["findings"] = findings_for(audit)
+    grid = write_sample_grid(dataset, grid_path, per_class=per_class)
+    paper = dataset.info.get("paper_counts") or None
+    if as_json:
+        click_echo(json.dumps({
+            "name": dataset.name,
+            "display_name": dataset.spec.label,
+            "fingerprint": dataset.fingerprint,
+            "split_rule": dataset.info["split_rule"],
+            "counts": dataset.counts(),
+            "count_rows": count_rows(dataset.counts(), paper),
+            "image_size": dataset.info["image_size"],
+            "dropped": dataset.info["dropped"],
+            "grid": str(grid),
+            "audit": audit,
+        }, indent=2))
+        return
+    _print_counts(f"{dataset.spec.label}: images per class and split", dataset.counts(), paper)
+    console.print(f"fingerprint {dataset.fingerprint}", highlight=False)
+    console.print(f"split rule {dataset.info['split_rule']}", highlight=False)
+    console.print(f"sample grid written to {grid}", highlight=False)
+    findings = audit.get("findings", [])
+    if findings:
+        _print_findings(findings)
+    else:
+        console.print("audit: no findings")
+
+
+@datasets_group.command("verify")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def verify_command(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Recompute fingerprints and file hashes; exit 1 when anything drifted."""
+    from bench.data import verify_dataset
+
+    report = verify_dataset(name, progress=not as_json)
+    rows = [{"check": c.check, "status": c.status, "detail": c.detail} for c in report.checks]
+    if as_json:
+        click_echo(json.dumps({"name": report.name, "ok": report.ok, "checks": rows}, indent=2))
+    else:
+        emit_table(rows, ["check", "status", "detail"], title=f"{report.name}: verification")
+        console.print("[green]no drift[/]" if report.ok else "[bold red]drift found[/]")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@datasets_group.command("download")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def download_command(name: str, as_json: bool) -> None:
+    """Fetch an open data set from its publisher, verify it, resume if broken, prepare it.
+
+    NAME may name a group: `wbc-usid` downloads the release once and prepares both levels.
+    Data sets that need a registration print where to get them and the prepare command.
+    """
+    from bench.download import download_datasets
+
+    prepared = download_datasets(name, progress=not as_json)
+    emit_table(
+        [{"name": ds.name, "fingerprint": ds.fingerprint[:16],
+          "images": sum(sum(split.values()) for split in ds.counts().values())}
+         for ds in prepared],
+        ["name", "images", "fingerprint"], title="Downloaded and prepared", as_json=as_json,
+    )
 
 
 COMMANDS = [datasets_group]

@@ -143,7 +143,7 @@ def show_run(run_id: str, as_json: bool) -> None:
 
 
 @click.command("demo")
-@click.option("--model", default="mobilenetv3", show_default=True, help="Model to train.")
+@click.option("--model", default="timm:resnet18", show_default=True, help="Model to train.")
 @click.option("--train", default=500, show_default=True, help="Training images per level.")
 @click.option("--test", default=250, show_default=True, help="Test images per level.")
 @click.option("--epochs", type=int, help="Override the quick protocol's maximum epochs.")
@@ -163,7 +163,7 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
 
     settings = DemoSettings(model=model, train=train, test=test, epochs=epochs)
     result = run_demo(settings, RichListener(console), out_dir)
-    console.print(result.markdown, highlight=False, markup=False)
+    click.echo(result.markdown)
     console.print(f"leaderboard: {result.leaderboard}", highlight=False)
     for path in result.heatmaps:
         console.print(f"heat map: {path}", highlight=False)

@@ -10,9 +10,7 @@ way it is recorded once, because only a task that returns is recorded.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
@@ -52,24 +50,6 @@ def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
     return train_and_evaluate(plan)
 
 
-@contextmanager
-def _heartbeats(store: ResultsStore, run_ids: set[str], every: float = 30.0) -> Iterator[None]:
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(every):
-            for run_id in list(run_ids):
-                store.heartbeat(run_id)
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 def _error_text(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)  # RayTaskError wraps the task's own exception
     if isinstance(cause, BenchError):
@@ -91,8 +71,9 @@ def run_ray(
     """Submit every unfinished cell as a Ray task; record each result as it arrives."""
     from bench.engine.runner import (
         CellResult,
-        _label,
+        cell_label,
         cell_of,
+        heartbeats,
         record_outcome,
         run_settings,
         skipped_result,
@@ -124,7 +105,7 @@ def run_ray(
             pending[task.remote(plan, home, cpus_per_cell)] = (cell, run_id)
         listener.notice(f"{len(pending)} cell(s) submitted to Ray, "
                         f"{sum(r.status == 'skipped' for r in results)} skipped")
-        with _heartbeats(store, {run_id for _, run_id in pending.values()}):
+        with heartbeats(store, {run_id for _, run_id in pending.values()}):
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 cell, run_id = pending.pop(ready[0])
@@ -134,7 +115,7 @@ def run_ray(
                     message = _error_text(exc)
                     store.fail(run_id, message)
                     results.append(CellResult(cell, "failed", message))
-                    listener.on_cell_end(_label(cell), "failed", message)
+                    listener.on_cell_end(cell_label(cell), "failed", message)
                     continue
                 for entry in outcome.history:
                     store.record_epoch(run_id, entry["epoch"], entry)
@@ -142,7 +123,7 @@ def run_ray(
                 scores = {ev.target: ev.metrics for ev in outcome.evaluations}
                 results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}",
                                           scores))
-                listener.on_cell_end(_label(cell), "finished",
+                listener.on_cell_end(cell_label(cell), "finished",
                                      f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
         return results
     finally:

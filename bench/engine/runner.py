@@ -7,7 +7,7 @@ file systems and lets a distributed executor reuse the same bookkeeping.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -139,13 +139,15 @@ def run_settings(plan: CellPlan) -> dict[str, Any]:
 
 
 @contextmanager
-def _heartbeat(store: ResultsStore, run_id: str, every: float = 30.0) -> Iterator[None]:
-    """Tell other processes the cell is alive while it trains."""
+def heartbeats(store: ResultsStore, run_ids: Collection[str], every: float = 30.0
+               ) -> Iterator[None]:
+    """Tell other processes (and machines) that these cells are alive while they train."""
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(every):
-            store.heartbeat(run_id)
+            for run_id in list(run_ids):
+                store.heartbeat(run_id)
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
@@ -162,7 +164,7 @@ def record_outcome(store: ResultsStore, run_id: str, outcome: Outcome) -> None:
                  summary={**outcome.summary, "history": outcome.history})
 
 
-def _label(cell: Cell) -> str:
+def cell_label(cell: Cell) -> str:
     return f"{cell.model} on {cell.source} (seed {cell.seed})"
 
 
@@ -187,7 +189,7 @@ def skipped_result(store: ResultsStore, cell: Cell, listener: Listener) -> CellR
         "finished": "already finished",
         "failed": f"failed before (use --retry-failed): {existing.get('error')}",
     }.get(existing.get("status", "running"), "running in another process")
-    listener.on_cell_end(_label(cell), "skipped", detail)
+    listener.on_cell_end(cell_label(cell), "skipped", detail)
     return CellResult(cell, "skipped", detail)
 
 
@@ -207,17 +209,17 @@ def run_local(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
             continue
         plan.checkpoint_dir = subdir("runs", run_id)
         try:
-            with _heartbeat(store, run_id):
+            with heartbeats(store, {run_id}):
                 outcome = train_and_evaluate(plan, _Recording(listener, store, run_id))
         except BenchError as exc:
             store.fail(run_id, str(exc))
             results.append(CellResult(cell, "failed", str(exc)))
-            listener.on_cell_end(_label(cell), "failed", str(exc))
+            listener.on_cell_end(cell_label(cell), "failed", str(exc))
             continue
         record_outcome(store, run_id, outcome)
         scores = {ev.target: ev.metrics for ev in outcome.evaluations}
         results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}", scores))
-        listener.on_cell_end(_label(cell), "finished",
+        listener.on_cell_end(cell_label(cell), "finished",
                              f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import bench
+import bench.data
 from bench.download import download, download_datasets
 
 PLUGIN = """
@@ -89,3 +91,45 @@ def test_data_that_needs_registration_says_where_to_get_it_and_how_to_prepare(se
     assert result.exit_code == 1
     assert "the hospital's data office" in result.output
     assert "bench datasets prepare closed-cells --from PATH" in result.output
+
+
+def release_zip() -> bytes:
+    """A tiny WBC-USID release: both levels, the release's class folder names (Esophil)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for level in ("level_0", "level_5"):
+            for split, count in (("train", 4), ("test", 2)):
+                for shade, folder in enumerate(
+                        ("Basophil", "Esophil", "Lymphocyte", "Monocyte", "Neutrophil")):
+                    for index in range(count):
+                        image = io.BytesIO()
+                        Image.new("RGB", (16, 16), (shade * 40, index * 30, 200)).save(image, "PNG")
+                        archive.writestr(f"WBC-USID/dataset/{level}/{split}/{folder}/smear_{index}"
+                                         ".png", image.getvalue())
+    return buffer.getvalue()
+
+
+def test_wbc_usid_download_reads_figshare_and_prepares_both_levels(http_server, monkeypatch):
+    body = release_zip()
+    http_server.files["/files/WBC-USID.zip"] = body
+    http_server.files["/v2/articles/26820652"] = json.dumps({"files": [{
+        "name": "WBC-USID.zip", "size": len(body), "computed_md5": hashlib.md5(body).hexdigest(),
+        "download_url": http_server.url + "/files/WBC-USID.zip",
+    }]}).encode()
+    monkeypatch.setenv("BENCH_FIGSHARE_API", http_server.url + "/v2")
+    from bench.cli import cli
+
+    result = CliRunner().invoke(cli, ["datasets", "download", "wbc-usid", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {row["name"]: row["images"] for row in json.loads(result.stdout)} == {
+        "wbc-usid-b": 30, "wbc-usid-c": 30}
+    zip_requests = [path for path, _ in http_server.requests if path.endswith(".zip")]
+    assert zip_requests == ["/files/WBC-USID.zip"]  # one download serves both levels
+    counts = bench.data.load_prepared("wbc-usid-c").counts()
+    assert counts["E"] == {"train": 3, "val": 1, "test": 2}
+
+
+def test_unreachable_figshare_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("BENCH_FIGSHARE_API", "http://127.0.0.1:9/v2")  # nothing listens there
+    with pytest.raises(bench.DataError, match="bench datasets prepare wbc-usid-b --from PATH"):
+        download_datasets("wbc-usid", progress=False)

@@ -1,0 +1,255 @@
+"""`prepare`: from an official download to manifest, audit and decoded cache, in one pass.
+
+Each kept file is read once: hashed and decoded (on every core) into a scan-order staging
+memory map; the split is then derived from the hashes and the staging rows are reordered into
+the cache. Everything is written under a temporary name and renamed into place, with
+``prepared.json`` last, so an interrupted run leaves the previous state or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from bench.data.archive import UNSUPPORTED_SUFFIXES, extract_archive, is_archive
+from bench.data.audit import FileRecord, run_audit
+from bench.data.cache import cache_info, commit_from_staging, create_images_file
+from bench.data.classes import ClassMapper
+from bench.data.decode import RESIZE_RULE, ImageFacts
+from bench.data.layout import DatasetFolder, write_atomic
+from bench.data.manifest import ManifestRow, count_table, fingerprint, render_manifest
+from bench.data.parallel import decode_into
+from bench.data.prepared import (
+    PROTOCOL,
+    PreparedDataset,
+    prepare_command,
+    read_prepared,
+    resolve_spec,
+)
+from bench.data.splits import SplitItem, SplitRule, assign_splits
+from bench.errors import BenchError, DataError, PluginError
+from bench.labels import CLASSES
+from bench.protocol import load_protocol
+from bench.specs import DatasetSpec, SourceImage
+
+
+def _resolve_source(spec: DatasetSpec, requested: str, source: Path | None,
+                    existing: PreparedDataset | None) -> Path:
+    if source is None and existing is not None:
+        source = Path(existing.info["source"])
+    if source is None and spec.default_source is not None:
+        source = Path(spec.default_source)
+    if source is None:
+        hint = f"Download it from: {spec.download_hint}. " if spec.download_hint else ""
+        raise DataError(
+            f"data set {spec.label} is prepared from its official download, which bench never "
+            f"fetches itself. {hint}Then run: {prepare_command(spec, requested)}"
+        )
+    source = Path(source).expanduser().resolve()
+    if not source.exists():
+        raise DataError(f"{source} does not exist (expected the {spec.label} download)")
+    return source
+
+
+def materialise_source(source: Path, folder: DatasetFolder, progress: bool) -> Path:
+    """Return what the plugin scans: the folder (or file), archives extracted first."""
+    if source.is_dir():
+        return source
+    if is_archive(source):
+        return extract_archive(source, folder.extracted, progress=progress)
+    if source.name.lower().endswith(UNSUPPORTED_SUFFIXES):
+        raise DataError(
+            f"{source.name} is a {source.suffix} archive, which bench does not unpack. Extract "
+            f"it first (e.g. `unrar x {source.name}` or `7z x {source.name}`) and pass the "
+            f"extracted folder with --from."
+        )
+    return source  # a single file (e.g. a CSV): the plugin's scan decides
+
+
+def _data_root(images: Sequence[SourceImage], plugin_hint: str) -> Path:
+    roots = set()
+    for image in images:
+        parts = PurePosixPath(image.relpath).parts
+        root = image.path.parents[len(parts) - 1]
+        if root.joinpath(*parts) != image.path:
+            raise PluginError(f"{plugin_hint}: {image.path} does not end with {image.relpath}")
+        roots.add(root)
+    if len(roots) != 1:
+        raise PluginError(f"{plugin_hint}: relpaths relative to several folders: {sorted(roots)}")
+    return roots.pop()
+
+
+def _scan(spec: DatasetSpec, where: Path) -> tuple[list[SourceImage], Path]:
+    images = sorted(spec.scan(where), key=lambda image: image.relpath)
+    if not images:
+        expected = spec.download_hint or spec.description
+        raise DataError(f"found no images for {spec.label} in {where}. Expected: {expected}")
+    relpaths = Counter(image.relpath for image in images)
+    repeated = [path for path, count in relpaths.items() if count > 1]
+    if repeated:
+        raise PluginError(f"data set {spec.name}: the scan returned {repeated[0]!r} twice")
+    return images, _data_root(images, f"data set {spec.name}")
+
+
+def _signature(images: Sequence[SourceImage], spec: DatasetSpec, rule: SplitRule) -> str:
+    """Identity of the download as scanned (paths, sizes, times) plus what shapes the split."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([rule.as_dict(), dict(spec.class_map)], sort_keys=True).encode())
+    for image in images:
+        stat = image.path.stat()
+        line = f"{image.relpath}\t{image.source_class}\t{image.official_split}\t"
+        digest.update(f"{line}{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _size_stats(facts: Sequence[ImageFacts]) -> dict[str, Any]:
+    widths = [f.width for f in facts]
+    heights = [f.height for f in facts]
+    common, count = Counter(zip(widths, heights, strict=True)).most_common(1)[0]
+    return {
+        "min": [min(widths), min(heights)],
+        "median": [int(statistics.median(widths)), int(statistics.median(heights))],
+        "max": [max(widths), max(heights)],
+        "most_common": list(common),
+        "most_common_share": round(count / len(facts), 4),
+    }
+
+
+def _paper_differences(spec: DatasetSpec, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    if not spec.paper_counts:
+        return {}
+    return {
+        label: {"paper": spec.paper_counts.get(label, 0),
+                "prepared": sum(counts[label].values()),
+                "difference": sum(counts[label].values()) - spec.paper_counts.get(label, 0)}
+        for label in CLASSES
+    }
+
+
+def _drop_stale_caches(folder: DatasetFolder, new_fingerprint: str) -> None:
+    if not folder.cache_root.is_dir():
+        return
+    for cache in folder.cache_root.iterdir():
+        size = cache.name.removesuffix("px")
+        info = cache_info(folder, int(size)) if size.isdigit() else None
+        if not info or info.get("fingerprint") != new_fingerprint:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _decode_and_split(spec: DatasetSpec, kept: Sequence[SourceImage], mapper: ClassMapper,
+                      rule: SplitRule, staging: Path, size: int, progress: bool,
+                      workers: int | None) -> tuple[list[FileRecord], list[ManifestRow]]:
+    """Hash and decode every kept file into ``staging``; split the usable ones."""
+    create_images_file(staging, len(kept), size)
+    facts = decode_into([image.path for image in kept], staging, size, progress=progress,
+                        description=f"Preparing {spec.label}", workers=workers)
+    records = [FileRecord(image.relpath, fact) for image, fact in zip(kept, facts, strict=True)]
+    usable = [(image, record.facts) for image, record in zip(kept, records, strict=True)
+              if record.facts.status == "ok"]
+    if not usable:
+        raise DataError(f"none of the {len(kept)} {spec.label} images could be decoded")
+    items = [SplitItem(image.relpath, fact.sha256, str(mapper.label(image.source_class)),
+                       image.official_split) for image, fact in usable]
+    assignment = assign_splits(items, rule)
+    rows = [ManifestRow(item.relpath, item.sha256, image.source_class, item.label,
+                        assignment[item.relpath])
+            for item, (image, _) in zip(items, usable, strict=True)]
+    return records, rows
+
+
+def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = True,
+                    cache_size: int | None = None, workers: int | None = None) -> PreparedDataset:
+    """Prepare a data set from its official download (folder, .zip or .tar[.gz]).
+
+    ``source=None`` reuses the last source, or the spec's ``default_source``. Running it again
+    on an unchanged download does nothing new. ``workers`` defaults to every core.
+    """
+    spec = resolve_spec(name)
+    protocol = load_protocol(PROTOCOL)
+    rule = SplitRule.from_protocol(protocol.splits, spec.split_policy)
+    size = int(cache_size or protocol.input.cache_size)
+    folder = DatasetFolder.of(spec.name, create=True)
+    folder.remove_leftovers()
+    try:
+        existing = read_prepared(spec, folder)
+    except BenchError:
+        existing = None  # a torn previous run: prepare from scratch
+    source_path = _resolve_source(spec, name, source, existing)
+    images, root = _scan(spec, materialise_source(source_path, folder, progress))
+    mapper = ClassMapper(spec.class_map)
+    mapper.check({image.source_class for image in images}, how_to_fix=(
+        f"If --from points at the right download, the {spec.name} plugin needs to learn this "
+        f"class (or, for folder data sets, add it to the mapping file; '-' drops it)."))
+    signature = _signature(images, spec, rule)
+    if existing is not None and (existing.info.get("source_signature"), existing.info["root"]) \
+            == (signature, str(root)):
+        existing.ensure_cache(size, progress=progress)
+        existing.reused = True
+        return existing
+    kept = [image for image in images if mapper.label(image.source_class) is not None]
+    dropped = Counter(image.source_class for image in images
+                      if mapper.label(image.source_class) is None)
+    if not kept:
+        raise DataError(
+            f"none of the classes in {root} ({', '.join(sorted(dropped))}) maps onto "
+            f"{', '.join(CLASSES)}: nothing to prepare"
+        )
+    work = folder.temporary("prepare")
+    try:
+        staging = work / "staging.npy"
+        records, rows = _decode_and_split(spec, kept, mapper, rule, staging, size, progress,
+                                          workers)
+        manifest_bytes = render_manifest(rows)
+        new_fingerprint = fingerprint(manifest_bytes)
+        folder.prepared.unlink(missing_ok=True)  # from here on the folder is "not prepared"
+        _drop_stale_caches(folder, new_fingerprint)
+        staging_rows = {image.relpath: row for row, image in enumerate(kept)}
+        commit_from_staging(folder, staging, staging_rows, rows, size, new_fingerprint, work)
+        audit = run_audit(spec.name, records, rows, spec.image_size)
+        write_atomic(folder.audit, json.dumps(audit, indent=2).encode())
+        write_atomic(folder.manifest, manifest_bytes)
+        statuses = Counter(record.facts.status for record in records)
+        counts = count_table(rows)
+        info = {
+            "format": 1,
+            "name": spec.name,
+            "display_name": spec.label,
+            "requested_as": name,
+            "synthetic": spec.synthetic,
+            "source": str(source_path),
+            "root": str(root),
+            "from_archive": source_path.is_file() and is_archive(source_path),
+            "source_signature": signature,
+            "protocol": PROTOCOL,
+            "split_rule": rule.as_dict(),
+            "fingerprint": new_fingerprint,
+            "cache_size": size,
+            "resize": RESIZE_RULE,
+            "total": len(rows),
+            "counts": counts,
+            "image_size": _size_stats([r.facts for r in records if r.facts.status == "ok"]),
+            "scanned": len(images),
+            "dropped": {
+                "classes": dict(sorted(dropped.items())),
+                "corrupt": statuses["corrupt"] + statuses["missing"],
+                "not_image": statuses["not_image"],
+            },
+            "paper_counts": dict(spec.paper_counts or {}),
+            "paper_differences": _paper_differences(spec, counts),
+            "class_map": {c: mapper.label(c) for c in sorted({i.source_class for i in images})},
+            "findings": len(audit["findings"]),
+            "prepared_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_atomic(folder.prepared, json.dumps(info, indent=2).encode())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    prepared = read_prepared(spec, folder)
+    assert prepared is not None
+    return prepared

@@ -1,0 +1,45 @@
+"""The audit: leakage across splits, duplicates across data sets, findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.data import prepare_dataset
+
+
+def test_duplicate_across_train_and_test_is_loud_leakage(leaky_wbc_usid: Path) -> None:
+    dataset = prepare_dataset("wbc-usid-b", leaky_wbc_usid, progress=False, cache_size=16)
+    audit = dataset.audit
+    [leak] = audit["leakage"]
+    assert set(leak["paths"]) == {"train/Monocyte/smear_3.png", "test/Monocyte/smear_3.png"}
+    assert "test" in leak["splits"]
+    first = audit["findings"][0]
+    assert first["severity"] == "error" and first["message"].startswith("LEAKAGE")
+    # the level that has no copy is clean
+    other = prepare_dataset("wbc-usid-c", leaky_wbc_usid, progress=False, cache_size=16)
+    assert other.audit["leakage"] == [] and other.audit["findings"] == []
+
+
+def test_duplicates_within_a_real_data_set_share_a_split(raabin_download: Path) -> None:
+    folder = raabin_download / "Lymphocyte"
+    original = sorted(folder.iterdir())[0]
+    (folder / "copy.jpg").write_bytes(original.read_bytes())
+    dataset = prepare_dataset("raabin", raabin_download, progress=False, cache_size=16)
+    [group] = dataset.audit["duplicates"]
+    assert len(group["splits"]) == 1 and dataset.audit["leakage"] == []
+    assert dataset.audit["findings"][0]["severity"] == "info"
+
+
+def test_images_shared_with_another_prepared_data_set_are_reported(
+    raabin_download: Path, raabin_cropped_download: Path
+) -> None:
+    shared = sorted((raabin_download / "Basophil").iterdir())[:2]
+    for index, path in enumerate(shared):
+        (raabin_cropped_download / "Train" / "Basophil" / f"dup{index}.jpg").write_bytes(
+            path.read_bytes())
+    prepare_dataset("raabin", raabin_download, progress=False, cache_size=16)
+    cropped = prepare_dataset("raabin-cropped", raabin_cropped_download, progress=False,
+                              cache_size=16)
+    overlap = cropped.audit["cross_dataset"]["raabin"]
+    assert overlap["shared"] == 2
+    assert any("also in data set 'raabin'" in f["message"] for f in cropped.audit["findings"])
