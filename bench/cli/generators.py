@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from bench.cli.output import emit_table
@@ -34,6 +36,35 @@ def list_generators(as_json: bool) -> None:
     """List registered generators with their settings."""
     emit_table(generator_rows(), ["name", "aliases", "kind", "description", "settings", "plugin"],
                title="Generators", as_json=as_json)
+
+
+@generators_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def show_generator(name: str, as_json: bool) -> None:
+    """One generator's settings, one per line; for ddpm[:DIR], the models trained there."""
+    spec = get_registries().generators.get(name)
+    settings = [{"setting": key, "value": value} for key, value in spec.settings.items()]
+    trained = []
+    if spec.kind == "cells" and name.split(":")[0].lower() == "ddpm":
+        from bench.generation import cell_generator
+
+        for partition, classes in cell_generator(name).trained().items():
+            trained += [{"partition": partition, "class": cell, "step": info.get("step"),
+                         "images": info.get("images"), "loss": info.get("loss"),
+                         "halving": info.get("halving"), "source": info.get("source")}
+                        for cell, info in classes.items()]
+    if as_json:
+        click.echo(json.dumps({"name": spec.name, "kind": spec.kind,
+                               "description": spec.description,
+                               "settings": dict(spec.settings), "trained": trained},
+                              indent=2, default=str))
+        return
+    emit_table(settings, ["setting", "value"], title=f"{spec.name} ({spec.kind}): "
+                                                     f"{spec.description}")
+    if trained:
+        emit_table(trained, ["partition", "class", "step", "images", "loss", "halving",
+                             "source"], title="Trained models")
 
 
 COMMANDS = [generators_group]

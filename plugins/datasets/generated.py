@@ -53,7 +53,9 @@ def generated_specs(taken: Iterable[str]) -> list[bench.DatasetSpec]:
         return []
     taken = {name.lower() for name in taken}
     specs = []
-    for folder in sorted(p for p in root.iterdir() if (p / METADATA).is_file()):
+    # Dot-folders are generations still being written (renamed into place when complete).
+    for folder in sorted(p for p in root.iterdir()
+                         if not p.name.startswith(".") and (p / METADATA).is_file()):
         if folder.name.lower() in taken or ":" in folder.name:
             warnings.warn(f"generated data set {folder} is not registered: the name "
                           f"{folder.name!r} is taken or invalid; rename the folder", stacklevel=2)

@@ -1,0 +1,203 @@
+"""The DDPM cell generator: the paper network, real (tiny) training, sampling, resuming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import bench
+from bench.cli import cli
+from bench.generation import cell_generator, generate_dataset
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def lymphocytes(procedural):
+    return procedural.generate("L", 6, partition="A", seed=0)
+
+
+def test_paper_network_is_what_the_paper_describes():
+    from bench_generators.ddpm_model import PRESETS, build_unet
+    from diffusers.models.upsampling import Upsample2D
+
+    unet = build_unet(PRESETS["paper"])
+    config = unet.config
+    assert config.sample_size == 64
+    assert tuple(config.block_out_channels) == (128, 128, 256, 256, 512)
+    assert config.layers_per_block == 2
+    assert list(config.down_block_types) == ["AttnDownBlock2D"] * 5
+    assert list(config.up_block_types) == ["AttnUpBlock2D"] * 5
+    assert config.upsampling == "transposed-conv"
+    downsamplers = [b.downsamplers[0].conv for b in unet.down_blocks if b.downsamplers]
+    assert len(downsamplers) == 4 and all(c.stride == (2, 2) for c in downsamplers)
+    upsamplers = [b.upsamplers[0] for b in unet.up_blocks if b.upsamplers]
+    assert len(upsamplers) == 4
+    assert all(isinstance(u, Upsample2D) and isinstance(u.conv, torch.nn.ConvTranspose2d)
+               for u in upsamplers)
+
+
+def test_attention_placement_and_bad_configs():
+    from bench_generators.ddpm_model import build_unet, make_config
+
+    config = make_config("tiny", attention=(False, True))
+    assert list(build_unet(config).config.down_block_types) == ["DownBlock2D",
+                                                                "AttnDownBlock2D"]
+    with pytest.raises(bench.DataError, match="one per level"):
+        make_config("tiny", attention=(True,))
+    with pytest.raises(bench.DataError, match="divisible"):
+        make_config("paper", resolution=40)
+    with pytest.raises(bench.DataError, match="unknown DDPM configuration"):
+        make_config("huge")
+
+
+def test_tiny_model_trains_saves_samples_with_every_scheduler(tmp_path, lymphocytes):
+    from safetensors.torch import load_file
+
+    generator = cell_generator(f"ddpm:{tmp_path}")
+    info = generator.train("L", lymphocytes, partition="A", config="tiny")
+    folder = tmp_path / "A" / "Lymphocyte"
+    assert info["step"] == 4 and np.isfinite(info["loss"]) and info["images"] == 6
+    assert (folder / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    assert json.loads((folder / "unet" / "config.json").read_text())["sample_size"] == 16
+    assert (folder / "scheduler" / "scheduler_config.json").is_file()
+    assert json.loads((folder / "training.json").read_text())["step"] == 4
+    # the sampling weights are the EMA's, not the raw ones
+    ema = load_file(folder / "unet" / "diffusion_pytorch_model.safetensors")
+    raw = load_file(folder / "state" / "model.safetensors")
+    assert any(not torch.equal(ema[k], raw[k]) for k in raw)
+
+    for scheduler in ("ddpm", "ddim", "dpm-solver"):
+        sampler = cell_generator(f"ddpm:{tmp_path}", scheduler=scheduler, steps=4,
+                                 batch_size=2)
+        cells = sampler.generate("L", 3, partition="A", seed=7)
+        assert [c.shape for c in cells] == [(16, 16, 3)] * 3
+        assert all(c.dtype == np.uint8 for c in cells)
+        assert not np.array_equal(cells[0], cells[1])
+        # a cell depends on its index, not on the batch it was drawn in
+        again = cell_generator(f"ddpm:{tmp_path}", scheduler=scheduler, steps=4,
+                               batch_size=5).generate("L", 2, partition="A", seed=7, start=1)
+        assert np.array_equal(cells[1], again[0]) and np.array_equal(cells[2], again[1])
+
+
+def test_faithful_sampler_is_the_default():
+    from bench_generators.ddpm_model import make_scheduler
+
+    sampler = cell_generator("ddpm:anywhere")
+    assert (sampler.scheduler, sampler.steps) == ("ddpm", 1000)
+    scheduler = make_scheduler("ddpm")
+    scheduler.set_timesteps(sampler.steps)
+    assert len(scheduler.timesteps) == 1000 and type(scheduler).__name__ == "DDPMScheduler"
+    assert cell_generator("ddpm:x", scheduler="ddim").steps == 50
+    assert cell_generator("ddpm:x", scheduler="dpm-solver").steps == 20
+    with pytest.raises(bench.DataError, match="scheduler"):
+        cell_generator("ddpm:x", scheduler="euler")
+
+
+def test_an_interrupted_training_resumes_to_the_same_model(tmp_path, lymphocytes):
+    from safetensors.torch import load_file
+
+    once = cell_generator(f"ddpm:{tmp_path / 'once'}")
+    once.train("L", lymphocytes, partition="B", config="tiny", max_steps=6, checkpoint_every=3)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_four(step, total, loss):
+        if step == 4:  # one step past the checkpoint at 3: that step is lost and redone
+            raise Interrupted
+
+    twice = cell_generator(f"ddpm:{tmp_path / 'twice'}")
+    with pytest.raises(Interrupted):
+        twice.train("L", lymphocytes, partition="B", config="tiny", max_steps=6,
+                    checkpoint_every=3, progress=stop_after_four)
+    saved = json.loads((tmp_path / "twice" / "B" / "Lymphocyte" / "training.json").read_text())
+    assert saved["step"] == 3
+    info = twice.train("L", lymphocytes, partition="B")  # resumes with the saved config
+    assert info["step"] == 6
+    for part in ("state/model.safetensors", "unet/diffusion_pytorch_model.safetensors"):
+        a = load_file(tmp_path / "once" / "B" / "Lymphocyte" / part)
+        b = load_file(tmp_path / "twice" / "B" / "Lymphocyte" / part)
+        assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    longer = twice.train("L", lymphocytes, partition="B", max_steps=8)  # more steps later
+    assert longer["step"] == 8
+    with pytest.raises(bench.RunError, match="different network"):
+        twice.train("L", lymphocytes, partition="B", config="tiny", channels=(8, 16))
+
+
+def test_missing_checkpoint_and_too_few_images(tmp_path, lymphocytes):
+    with pytest.raises(bench.DataError, match="no DDPM checkpoint for Monocyte.*train-ddpm"):
+        cell_generator(f"ddpm:{tmp_path}").generate("M", 1, partition="A", seed=0)
+    with pytest.raises(bench.DataError, match="--rbc-cells procedural"):
+        cell_generator(f"ddpm:{tmp_path}").generate("RBC", 1, partition="B", seed=0)
+    with pytest.raises(bench.DataError, match="at least 16 .*min_images"):
+        cell_generator(f"ddpm:{tmp_path}").train("L", lymphocytes, partition="A",
+                                                 config="paper")
+
+
+def test_plain_ddpm_reads_the_default_folder_in_the_data_home(bench_home):
+    assert cell_generator("ddpm").directory == bench_home / "generators" / "ddpm-raabin"
+    assert cell_generator("ddpm:mine").directory == bench_home / "generators" / "mine"
+
+
+def _rbc_folder(root: Path, procedural) -> Path:
+    folder = root / "cell_images" / "Uninfected"
+    folder.mkdir(parents=True)
+    for i, cell in enumerate(procedural.generate("RBC", 6, partition="A", seed=3)):
+        image = np.zeros((*cell.shape[:2], 3), np.uint8)  # NIH crops: the cell on black
+        alpha = cell[..., 3:4] / 255
+        image[:] = np.rint(cell[..., :3] * alpha)
+        Image.fromarray(image[:, 2:]).save(folder / f"C{i}_cell.png")  # not square
+    return root / "cell_images"
+
+
+def test_cli_trains_from_a_prepared_data_set_then_composes_from_ddpm(tmp_path, procedural):
+    generate_dataset("source", train=40, test=5, size=32, level="base", workers=1)
+    runner = CliRunner()
+    out = tmp_path / "models"
+    result = runner.invoke(cli, [
+        "generate", "train-ddpm", "--dataset", "source", "--partition", "both", "--classes",
+        "L,M,N,E,B,RBC", "--rbc", str(_rbc_folder(tmp_path, procedural)), "--config", "tiny",
+        "--steps", "2", "--out", str(out), "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)  # progress goes to stderr
+    assert len(rows) == 12 and {r["partition"] for r in rows} == {"A", "B"}
+    # 40 official train images: 30 in the train split, 6 per class, 3 per half
+    assert all(r["step"] == 2 and r["images"] == 3 for r in rows if r["label"] != "RBC")
+    assert len({r["halving"] for r in rows if r["label"] != "RBC"}) == 1  # one fixed halving
+    assert {r["images"] for r in rows if r["label"] == "RBC"} == {3}
+    assert (out / "B" / "RBC" / "unet" / "config.json").is_file()
+    shown = runner.invoke(cli, ["generators", "show", f"ddpm:{out}", "--json"])
+    trained = json.loads(shown.stdout)["trained"]
+    assert len(trained) == 12 and {t["step"] for t in trained} == {2}
+
+    # an untrained DDPM draws noise: no cell to cut out, which is counted and then refused
+    result = runner.invoke(cli, [
+        "generate", "dataset", "from-ddpm", "--cells", f"ddpm:{out}", "--scheduler", "ddim",
+        "--steps", "2", "--train", "5", "--test", "5", "--size", "32", "--no-prepare",
+    ])
+    assert result.exit_code == 1 and "no plain background" in result.output
+
+
+def test_cli_train_ddpm_bad_input(tmp_path):
+    runner = CliRunner()
+    generate_dataset("small", train=10, test=5, size=32, level="base", workers=1)
+    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "small", "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 1 and "too few images" in result.output
+    assert not list(tmp_path.iterdir())  # refused before training anything
+    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "no-such-set",
+                                 "--classes", "L", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "unknown dataset" in result.output.lower()
+    result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "--rbc PATH" in result.output
+    result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC", "--rbc",
+                                 str(tmp_path / "missing"), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "not a folder" in result.output
