@@ -416,6 +416,23 @@ def read_cell_folder(path: Path, size: int) -> list[np.ndarray]:
     return images
 
 
+def _train_one(generator: str, label: str, images: list[np.ndarray], partition: str, seed: int,
+               record: dict[str, Any], options: dict[str, Any],
+               progress: Callable[[int, int, float], None] | None = None,
+               home: str | None = None) -> dict[str, Any]:
+    """One (class, partition) model; module-level so a Ray worker can run it."""
+    if home is not None:  # on a Ray worker: the driver's data home, plugins discovered anew
+        import os
+
+        from bench.plugins import reset
+
+        os.environ["BENCH_HOME"] = home
+        reset()
+    trainer = cell_generator(generator)
+    return trainer.train(label, images, partition=partition, seed=seed, record=record,
+                         progress=progress, **options)
+
+
 def train_cells(
     generator: str,
     *,
@@ -427,8 +444,14 @@ def train_cells(
     seed: int = 0,
     options: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int, float], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Train one model per label and partition of a trainable cells generator (``ddpm:DIR``)."""
+    """Train one model per label and partition of a trainable cells generator (``ddpm:DIR``).
+
+    With ``executor="ray"`` every (label, partition) model is a Ray task asking for a GPU when
+    the cluster has one; the checkpoint folder should then be on a shared file system.
+    """
     trainer = cell_generator(generator)
     if not isinstance(trainer, TrainableCellGenerator):
         raise DataError(f"generator {generator!r} cannot be trained; `bench generators list` "
@@ -445,21 +468,33 @@ def train_cells(
         if short:
             raise DataError(f"too few images to train on ({', '.join(short)}); each model "
                             f"needs at least {needed}. Use a larger source data set.")
-    results = []
+    jobs = []
     for partition in partitions:
         for label in labels:
             source = cells[label]
-            images = source.partition(partition)
-            task = f"{CLASS_FOLDERS[label]} {partition}"
-
-            def report(step: int, total: int, loss: float, task: str = task) -> None:
-                if progress:
-                    progress(task, step, total, loss)
-
             record = {"source": source.source, "halving": source.halving.fingerprint,
                       "halving_seed": seed}
-            results.append(trainer.train(label, images, partition=partition, seed=seed,
-                                         record=record, progress=report, **dict(options or {})))
+            jobs.append({"generator": generator, "label": label,
+                         "images": source.partition(partition), "partition": partition,
+                         "seed": seed, "record": record, "options": dict(options or {})})
+    if executor == "ray":
+        from bench.engine.ray_executor import map_on_ray
+        from bench.home import data_home
+
+        home = str(data_home())
+        return map_on_ray(_train_one, [{**job, "home": home} for job in jobs],
+                          address=ray_address,
+                          describe=lambda job: f"{CLASS_FOLDERS[job['label']]} "
+                                               f"{job['partition']}")
+    results = []
+    for job in jobs:
+        task = f"{CLASS_FOLDERS[job['label']]} {job['partition']}"
+
+        def report(step: int, total: int, loss: float, task: str = task) -> None:
+            if progress:
+                progress(task, step, total, loss)
+
+        results.append(_train_one(**job, progress=report))
     return results
 
 

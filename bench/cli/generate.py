@@ -204,12 +204,16 @@ def sample_command(cells: str, per_class: int, classes: str | None, partition: s
                    "(default: ddpm-<dataset>). Use it as --cells ddpm:<out>.")
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Train the models one by one here, or as Ray tasks.")
+@click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "
+              "default: start a local Ray instance.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: str | None,
                        preset: str | None, steps: int | None, batch_size: int | None,
                        learning_rate: float | None, checkpoint_every: int | None,
                        resolution: int | None, out: str | None, device: str | None, seed: int,
-                       as_json: bool) -> None:
+                       executor: str, ray_address: str | None, as_json: bool) -> None:
     """Train one DDPM per class and partition (resumable; checkpoints are diffusers folders)."""
     from bench.generation import CLASS_FOLDERS, CLASSES, RBC, train_cells
 
@@ -223,6 +227,7 @@ def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: 
             f"ddpm:{target}", labels=labels, partitions=_partitions(partition), dataset=dataset,
             rbc=rbc, size=max(64, resolution or 0), seed=seed,
             options={k: v for k, v in options.items() if v is not None}, progress=update,
+            executor=executor, ray_address=ray_address,
         )
     rows = [{**r, "class": CLASS_FOLDERS[r["label"]], "loss": round(r.get("loss", 0.0), 5)}
             for r in results]

@@ -10,7 +10,7 @@ way it is recorded once, because only a task that returns is recorded.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
@@ -55,6 +55,36 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(cause, BenchError):
         return str(cause)
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def map_on_ray(function: Callable[..., Any], calls: Sequence[dict[str, Any]], *,
+               address: str | None = None, gpus_per_call: float | None = None,
+               cpus_per_call: int = 1, describe: Callable[[dict], str] = str) -> list[Any]:
+    """Run ``function(**call)`` for every call as a Ray task; results in the order of calls.
+
+    A task whose worker dies is retried; a task that raises stops the whole map with its
+    error, named by ``describe``.
+    """
+    ray = _import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        if gpus_per_call is None:
+            gpus_per_call = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+        task = ray.remote(num_cpus=cpus_per_call, num_gpus=gpus_per_call,
+                          max_retries=TASK_RETRIES, retry_exceptions=False)(function)
+        refs = [task.remote(**call) for call in calls]
+        results = []
+        for call, ref in zip(calls, refs):
+            try:
+                results.append(ray.get(ref))
+            except Exception as exc:
+                raise RunError(f"{describe(call)} failed on Ray: {_error_text(exc)}") from exc
+        return results
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 def run_ray(

@@ -19,7 +19,7 @@ def test_help_lists_every_command_family():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
     for command in ("plugins", "datasets", "models", "generators", "generate", "run", "runs",
-                    "leaderboard"):
+                    "leaderboard", "demo"):
         assert f"  {command} " in result.output
 
 
