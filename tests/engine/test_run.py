@@ -111,3 +111,17 @@ def test_unknown_model_lists_the_known_ones(tiny_world):
     assert result.exit_code == 1
     assert "Did you mean: tiny" in result.output
     assert "Traceback" not in result.output
+
+
+def test_two_processes_on_one_data_home_share_the_matrix_without_duplicates(tiny_world):
+    argv = [sys.executable, "-m", "bench.cli", *RUN, "--model", "slow,tiny", "--source",
+            "colours-a", "--target", "colours-a", "--epochs", "2"]
+    processes = [subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    statuses = sorted(row["status"] for output in outputs for row in output)
+    assert statuses == ["finished", "finished", "skipped", "skipped"]
+    store = bench.open_store()
+    assert store.runs().status.tolist() == ["finished", "finished"]
+    assert len(store.scores()) == 2 * 6
