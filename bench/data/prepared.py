@@ -41,6 +41,8 @@ class SplitArrays:
 def prepare_command(spec: DatasetSpec, requested: str | None = None) -> str:
     """Return the command that prepares ``spec`` (what error messages tell users to run)."""
     name = requested or spec.name
+    if spec.downloads is not None:
+        return f"bench datasets download {name}"
     if spec.default_source is not None:
         return f"bench datasets prepare {name}"
     if name.lower().startswith("folder:"):

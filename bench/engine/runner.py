@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bench import provenance
 from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
+from bench.plugins import reset
 from bench.protocol import Protocol
 from bench.registry import get_registries
 from bench.store import Cell, ResultsStore, open_store
@@ -59,9 +60,6 @@ def _prepared(name: str):
     return load_prepared(name)
 
 
-def _prepare_command(name: str) -> str:
-    return f"bench datasets prepare {name} --from PATH"
-
 
 def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[str]:
     names: list[str] = []
@@ -72,6 +70,10 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
                 continue
             if part.lower() == ALL:
                 names.extend(everything)
+            elif kind == "datasets" and ":" in part:
+                # A family member (folder:PATH) is registered under its own name once prepared.
+                names.append(_prepared(part).name)
+                reset()
             else:
                 registry = getattr(get_registries(), kind)
                 names.append(registry.get(part).name)
@@ -80,6 +82,7 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
 
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""
+    from bench.data.prepared import prepare_command
     from bench.engine.training import CellPlan
 
     registries = get_registries()
@@ -99,7 +102,8 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     if wants_all_targets and unprepared:
         listener.notice(
             "not prepared, so not tested: "
-            + "; ".join(f"{n} (`{_prepare_command(n)}`)" for n in unprepared)
+            + "; ".join(f"{n} (`{prepare_command(registries.datasets.get(n))}`)"
+                        for n in unprepared)
         )
     for name in dict.fromkeys([*sources, *targets]):
         _prepared(name)  # raises with the prepare command for an explicitly named data set

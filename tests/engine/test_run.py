@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -125,3 +126,18 @@ def test_two_processes_on_one_data_home_share_the_matrix_without_duplicates(tiny
     store = bench.open_store()
     assert store.runs().status.tolist() == ["finished", "finished"]
     assert len(store.scores()) == 2 * 6
+
+
+def test_a_source_whose_validation_split_lacks_a_class_is_a_clear_error(tiny_world, tmp_path):
+    root = tmp_path / "few-basophils"
+    for folder, count in (("lymphocyte", 6), ("monocyte", 6), ("basophil", 2)):
+        (root / folder).mkdir(parents=True)
+        for index in range(count):
+            shutil.copy(next((tiny_world / "colours-a" / "L").glob("*.png")),
+                        root / folder / f"{index}.png")
+            (root / folder / f"{index}.png").write_bytes(
+                (root / folder / f"{index}.png").read_bytes() + bytes([index, len(folder)]))
+    result = bench_run("--model", "tiny", "--source", f"folder:{root}", "--target",
+                       "colours-a", "--epochs", "1")
+    assert result.exit_code == 1
+    assert "validation split" in result.output and "lacks class(es) B" in result.output
