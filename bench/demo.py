@@ -20,8 +20,8 @@ LEVELS = {"demo-b": "base", "demo-c": "complex"}
 class DemoSettings:
     model: str = "timm:resnet18"  # learns from scratch in a few CPU epochs
     cells: str = "procedural"
-    train: int = 500
-    test: int = 250
+    train: int = 1000
+    test: int = 500
     size: int = 64
     epochs: int | None = None  # None: the quick protocol's
     seed: int = 0

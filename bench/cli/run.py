@@ -144,8 +144,8 @@ def show_run(run_id: str, as_json: bool) -> None:
 
 @click.command("demo")
 @click.option("--model", default="timm:resnet18", show_default=True, help="Model to train.")
-@click.option("--train", default=500, show_default=True, help="Training images per level.")
-@click.option("--test", default=250, show_default=True, help="Test images per level.")
+@click.option("--train", default=1000, show_default=True, help="Training images per level.")
+@click.option("--test", default=500, show_default=True, help="Test images per level.")
 @click.option("--epochs", type=int, help="Override the quick protocol's maximum epochs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the leaderboard and heat map go (default: <data home>/demo).")
