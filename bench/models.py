@@ -272,6 +272,17 @@ def build_model(
     return BuiltModel(module, input_size, mean, std, interpolation, provenance)
 
 
+def ensure_pretrained_weights(spec: ModelSpec) -> None:
+    """Find (or fetch) a timm model's pretrained file now, so a matrix fails before any cell.
+
+    Raises :class:`bench.RunError` with the three ways out when the weights cannot be had.
+    Third-party factories load their own weights and are not checked here.
+    """
+    if isinstance(spec.factory, TimmFactory):
+        architecture = spec.factory.architecture
+        _locate_timm_weights(_timm_pretrained_cfg(architecture), architecture, _label(spec))
+
+
 def _construct(spec: ModelSpec, num_classes: int, pretrained: bool) -> Any:
     try:
         return spec.factory(num_classes, pretrained)

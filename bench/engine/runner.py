@@ -96,6 +96,11 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
         except DataError:
             unprepared.append(name)
     models = _expand("models", request.models, concrete_models)
+    if request.pretrained and not request.weights:
+        from bench.models import ensure_pretrained_weights
+
+        for model in models:
+            ensure_pretrained_weights(registries.models.get(model))
     sources = _expand("datasets", request.sources, prepared)
     targets = _expand("datasets", request.targets, prepared)
     wants_all_targets = any(str(t).strip().lower() == ALL for t in request.targets)

@@ -141,3 +141,14 @@ def test_a_source_whose_validation_split_lacks_a_class_is_a_clear_error(tiny_wor
                        "colours-a", "--epochs", "1")
     assert result.exit_code == 1
     assert "validation split" in result.output and "lacks class(es) B" in result.output
+
+
+def test_missing_pretrained_weights_stop_the_matrix_before_any_cell(tiny_world, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    result = CliRunner().invoke(cli, ["run", "--model", "tiny,timm:test_resnet", "--source",
+                                      "colours-a", "--protocol", "quick"])
+    assert result.exit_code == 1
+    assert "Three ways out" in result.output and "--no-pretrained" in result.output
+    assert bench.open_store().runs().empty  # not even the tiny model's cell was started
