@@ -145,7 +145,8 @@ def run_ray(
                     message = _error_text(exc)
                     store.fail(run_id, message)
                     results.append(CellResult(cell, "failed", message))
-                    listener.on_cell_end(cell_label(cell), "failed", message)
+                    listener.on_cell_end(cell_label(cell), "failed",
+                                         f"{message} ({len(pending)} running or queued)")
                     continue
                 for entry in outcome.history:
                     store.record_epoch(run_id, entry["epoch"], entry)
@@ -154,7 +155,8 @@ def run_ray(
                 results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}",
                                           scores))
                 listener.on_cell_end(cell_label(cell), "finished",
-                                     f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
+                                     f"(best epoch {outcome.best_epoch} of {outcome.epochs}; "
+                                     f"{len(pending)} running or queued)")
         return results
     finally:
         if started_here:

@@ -137,6 +137,7 @@ def cell_of(plan: CellPlan) -> Cell:
 
 def run_settings(plan: CellPlan) -> dict[str, Any]:
     return {
+        "protocol_version": plan.protocol.version,
         "protocol_recipe": plan.protocol.recipe,
         "protocol_source": plan.protocol.source,
         "targets": plan.targets,

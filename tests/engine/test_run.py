@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from sklearn import metrics as skm
 
 import bench
+import bench.data
 from bench.cli import cli
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
@@ -45,6 +46,8 @@ def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_w
         assert stored.target_fingerprint.nunique() == 1
     run = store.run(scores.run_id.iloc[0])
     assert run["provenance"]["versions"]["torch"]
+    assert run["settings"]["protocol_version"] == "1.0"
+    assert run["split_fingerprint"] == bench.data.load_prepared(run["source"]).fingerprint
     assert run["epochs"] == 2 and len(run["epoch_log"]) == 2
 
 
@@ -152,3 +155,18 @@ def test_missing_pretrained_weights_stop_the_matrix_before_any_cell(tiny_world, 
     assert result.exit_code == 1
     assert "Three ways out" in result.output and "--no-pretrained" in result.output
     assert bench.open_store().runs().empty  # not even the tiny model's cell was started
+
+
+def test_runs_list_and_show_report_what_was_recorded(tiny_world):
+    assert bench_run("--model", "tiny", "--source", "colours-a", "--target", "all",
+                     "--epochs", "2").exit_code == 0
+    listed = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"]).stdout)
+    assert [(r["model"], r["status"], r["epochs"]) for r in listed] == [("tiny", "finished", 2)]
+    shown = CliRunner().invoke(cli, ["runs", "show", listed[0]["id"][:6], "--json"])
+    run = json.loads(shown.stdout)
+    assert set(run["scores"]) == {"colours-a", "colours-b"}
+    assert run["scores"]["colours-b"]["recall"] == pytest.approx(
+        run["scores"]["colours-b"]["accuracy"])
+    assert [e["epoch"] for e in run["epoch_log"]] == [1, 2]
+    missing = CliRunner().invoke(cli, ["runs", "show", "nope"])
+    assert missing.exit_code == 1 and "bench runs list" in missing.output
