@@ -12,13 +12,3 @@ CLASS_NAMES: dict[str, str] = {
 }
 NUM_CLASSES = len(CLASSES)
 
-
-def class_index(label: str) -> int:
-    """Index of a canonical label, accepting the letter or the full name in any case."""
-    key = label.strip().upper()
-    if key in CLASSES:
-        return CLASSES.index(key)
-    for letter, name in CLASS_NAMES.items():
-        if name == label.strip().lower():
-            return CLASSES.index(letter)
-    raise ValueError(f"{label!r} is not one of the five WBC classes {', '.join(CLASSES)}")

@@ -179,6 +179,9 @@ def _check(protocol: Protocol, where: str) -> None:
         raise ProtocolError(f"{where}: training.sampler must be 'balanced' or 'shuffle'")
     if protocol.training.batch_size < 1 or protocol.training.max_epochs < 1:
         raise ProtocolError(f"{where}: training.batch_size and max_epochs must be at least 1")
+    if protocol.metrics.average != "weighted":
+        raise ProtocolError(f"{where}: metrics.average: only 'weighted' (the paper's) is "
+                            f"implemented; macro F1 and balanced accuracy are always stored too")
     if isinstance(protocol.input.size, str) and protocol.input.size != "model":
         raise ProtocolError(f"{where}: input.size must be 'model' or a number of pixels")
 

@@ -159,7 +159,6 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
     """
     from bench.demo import DemoSettings, run_demo
     from bench.engine.progress import RichListener
-    from bench.leaderboard.render_rich import print_boards  # noqa: F401 - fail early if absent
 
     settings = DemoSettings(model=model, train=train, test=test, epochs=epochs)
     result = run_demo(settings, RichListener(console), out_dir)

@@ -14,8 +14,6 @@ from sklearn import metrics as skm
 from bench.labels import CLASSES
 from bench.store import Evaluation
 
-METRICS = ("accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy")
-
 
 def evaluate_predictions(
     target: str,

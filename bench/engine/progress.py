@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -39,13 +39,9 @@ class QuietListener(Listener):
 
     def __init__(self) -> None:
         self.notices: list[str] = []
-        self.cells: list[tuple[str, str, str]] = []
 
     def notice(self, message: str) -> None:
         self.notices.append(message)
-
-    def on_cell_end(self, label: str, status: str, detail: str = "") -> None:
-        self.cells.append((label, status, detail))
 
 
 class RichListener(Listener):
@@ -66,7 +62,6 @@ class RichListener(Listener):
         self.live = Live(Group(self.progress, self.status), console=console,
                          refresh_per_second=4, transient=False)
         self.matrix = self.epochs = self.batches = None
-        self.last_values: dict[str, Any] = {}
         self._last_draw = 0.0
 
     def on_matrix_start(self, total: int) -> None:

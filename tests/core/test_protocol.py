@@ -77,6 +77,7 @@ def test_hash_ignores_name_description_comments_and_layout():
         (("real = [0.6, 0.2, 0.2]", "real = [0.6, 0.3, 0.2]"), "summing to 1"),
         (('monitor = "val_f1"', 'monitor = "f2"'), "early_stopping.monitor must be one of"),
         (("[metrics]", "[metrics"), "not valid TOML"),
+        (('average = "weighted"', 'average = "micro"'), "metrics.average: only 'weighted'"),
     ],
 )
 def test_malformed_protocol_file_names_the_file_and_the_field(tmp_path, edit, message):
