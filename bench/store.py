@@ -137,9 +137,26 @@ class ResultsStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        self._use_wal()
+        with self._transaction() as db:
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                db.execute(statement)
+
+    def _use_wal(self, attempts: int = 100) -> None:
+        """Switch a new store to WAL mode.
+
+        SQLite answers "database is locked" at once, without waiting for the busy timeout,
+        when two processes make that switch together on a fresh file: retry, briefly.
+        """
+        for attempt in range(attempts):
+            try:
+                with self._connect() as db:
+                    if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                        return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+            time.sleep(0.05)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -90,3 +90,22 @@ def test_an_interrupted_finish_leaves_no_half_written_result(tmp_path):
         store.finish(run, [evaluation("pbc"), broken])
     assert store.scores().empty
     assert store.run(run)["status"] == "running"
+
+
+OPENER = """
+import sys, time, bench
+while time.time() < float(sys.argv[2]):
+    pass
+bench.open_store(sys.argv[1]).claim(bench.Cell("m", "s", int(sys.argv[3]), "p", "h", "fp"))
+"""
+
+
+def test_processes_creating_one_new_store_at_the_same_instant_all_succeed(tmp_path):
+    for round_ in range(3):
+        path = tmp_path / f"fresh-{round_}.sqlite"
+        start = str(time.time() + 2.0)  # every process past its imports, then all at once
+        processes = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), start, str(k)],
+                                      stderr=subprocess.PIPE, text=True) for k in range(4)]
+        errors = [p.communicate(timeout=60)[1] for p in processes]
+        assert all(p.returncode == 0 for p in processes), errors
+        assert len(bench.open_store(path).runs()) == 4

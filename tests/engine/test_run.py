@@ -122,8 +122,9 @@ def test_two_processes_on_one_data_home_share_the_matrix_without_duplicates(tiny
             "colours-a", "--target", "colours-a", "--epochs", "2"]
     processes = [subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
-    assert all(p.returncode == 0 for p in processes)
+    finished = [p.communicate(timeout=120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in finished]
+    outputs = [json.loads(out) for out, _ in finished]
     statuses = sorted(row["status"] for output in outputs for row in output)
     assert statuses == ["finished", "finished", "skipped", "skipped"]
     store = bench.open_store()
