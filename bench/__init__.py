@@ -18,12 +18,13 @@ from bench.errors import (
 )
 from bench.home import data_home
 from bench.hookspecs import hookimpl
+from bench.host import get_plugins, get_registries, reset
 from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
-from bench.plugins import get_plugins, reset
+from bench.models import DataConfig, ModelFactory
 from bench.protocol import Protocol, load_protocol
-from bench.registry import get_registries
 from bench.specs import DatasetSpec, Download, GeneratorSpec, ModelSpec, SourceImage
 from bench.store import Cell, Evaluation, ResultsStore, open_store
+from bench.weights import weights_record
 
 try:
     __version__ = metadata.version("wbc-bench")
@@ -36,12 +37,14 @@ __all__ = [
     "NUM_CLASSES",
     "BenchError",
     "Cell",
+    "DataConfig",
     "DataError",
     "DatasetSpec",
     "Download",
     "DuplicateNameError",
     "Evaluation",
     "GeneratorSpec",
+    "ModelFactory",
     "ModelSpec",
     "PluginError",
     "Protocol",
@@ -58,4 +61,5 @@ __all__ = [
     "load_protocol",
     "open_store",
     "reset",
+    "weights_record",
 ]

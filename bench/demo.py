@@ -41,7 +41,6 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
     from bench.engine.runner import RunRequest, run_benchmark
     from bench.generation import generate_dataset
     from bench.leaderboard.plots import draw, heatmap_jobs
-    from bench.plugins import reset
     from bench.protocol import load_protocol
     from bench.store import open_store
 
@@ -49,7 +48,6 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
         listener.notice(f"composing {name} ({level} level, {settings.cells} cells)")
         generate_dataset(name, cells=settings.cells, level=level, train=settings.train,
                          test=settings.test, size=settings.size, seed=settings.seed)
-    reset()
     protocol = load_protocol("quick").with_overrides(training={"max_epochs": settings.epochs})
     request = RunRequest(models=[settings.model], sources=["demo-c"], targets=["all"],
                          protocol=protocol, seeds=[settings.seed], pretrained=False)

@@ -127,7 +127,7 @@ def download(item: Download, folder: Path, *, progress: bool = True,
 
 def _specs_for(name: str) -> list:
     """One data set by name, or every data set sharing the prefix (``wbc-usid`` -> B and C)."""
-    from bench.registry import get_registries
+    from bench.host import get_registries
 
     registry = get_registries().datasets
     if name in registry:

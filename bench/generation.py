@@ -30,8 +30,8 @@ import numpy as np
 
 from bench import home
 from bench.errors import DataError, PluginError
+from bench.host import get_registries
 from bench.labels import CLASSES
-from bench.registry import get_registries
 
 RBC = "RBC"
 CELL_LABELS: tuple[str, ...] = (*CLASSES, RBC)  # RBCs only ever appear as background cells
@@ -421,13 +421,10 @@ def _train_one(generator: str, label: str, images: list[np.ndarray], partition: 
                progress: Callable[[int, int, float], None] | None = None,
                home: str | None = None) -> dict[str, Any]:
     """One (class, partition) model; module-level so a Ray worker can run it."""
-    if home is not None:  # on a Ray worker: the driver's data home, plugins discovered anew
+    if home is not None:  # on a Ray worker: the driver's data home
         import os
 
-        from bench.plugins import reset
-
         os.environ["BENCH_HOME"] = home
-        reset()
     trainer = cell_generator(generator)
     return trainer.train(label, images, partition=partition, seed=seed, record=record,
                          progress=progress, **options)
@@ -509,10 +506,9 @@ def _check_name_is_free(name: str) -> None:
 
 
 def _prepare(name: str) -> None:
-    """Register the new folder and prepare it, so `bench run --source NAME` works at once."""
-    from bench import data, plugins
+    """Prepare the new folder (its plugin finds it), so `bench run --source NAME` works at once."""
+    from bench import data
 
-    plugins.reset()
     prepare_dataset = getattr(data, "prepare_dataset", None)
     if prepare_dataset is not None:
         prepare_dataset(name)

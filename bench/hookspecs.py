@@ -1,4 +1,4 @@
-"""The plugin contract: three hooks, each returning the specs a plugin registers.
+"""The plugin contract: the hooks a plugin implements, each documented with an example.
 
 A plugin is a module (or object) with functions decorated by ``bench.hookimpl``, declared in
 the ``bench`` entry-point group of its distribution::
@@ -10,6 +10,7 @@ the ``bench`` entry-point group of its distribution::
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pluggy
 
@@ -54,4 +55,20 @@ def register_generators() -> Iterable[GeneratorSpec]:
         @bench.hookimpl
         def register_generators():
             return [bench.GeneratorSpec(name="blobs", kind="cells", factory=BlobCells)]
+    """
+
+
+@hookspec
+def find_datasets(home: Path) -> Iterable[DatasetSpec]:
+    """Return the data sets found on this machine now, e.g. the ones a generator wrote.
+
+    Unlike ``register_datasets`` this is asked again whenever a name is not found or the data
+    sets are listed, so a set made while the process runs is seen at once. Keep it cheap (read
+    small files under ``home``, the data home). A name already registered is not overridden.
+
+    Example::
+
+        @bench.hookimpl
+        def find_datasets(home):
+            return [my_spec(folder) for folder in (home / "my-sets").glob("*/")]
     """

@@ -7,7 +7,6 @@ both, and keep every other plugin working.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import traceback
@@ -113,17 +112,3 @@ def discover(extra: dict[str, object] | None = None) -> PluginSet:
         records.append(PluginRecord(name, "(in process)", "", repr(plugin)))
     manager.check_pending()
     return PluginSet(manager, records)
-
-
-@functools.lru_cache(maxsize=1)
-def get_plugins() -> PluginSet:
-    """The process-wide plugin set, built on first use (never at import time)."""
-    return discover()
-
-
-def reset() -> None:
-    """Forget the cached plugins and registries; the next lookup discovers again."""
-    from bench import registry
-
-    get_plugins.cache_clear()
-    registry.get_registries.cache_clear()

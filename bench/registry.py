@@ -6,13 +6,12 @@ return type is reported against the plugin that returned it, and a clash names b
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bench.errors import DuplicateNameError, PluginError, UnknownNameError
-from bench.plugins import PluginSet, get_plugins
+from bench.plugins import PluginSet
 from bench.specs import DatasetSpec, GeneratorSpec, ModelSpec, Spec
 
 S = TypeVar("S", bound=Spec)
@@ -28,6 +27,31 @@ class Registry(Generic[S]):
     _keys: dict[str, str] = field(default_factory=dict)  # lower-case name or alias -> name
     _owners: dict[str, str] = field(default_factory=dict)  # canonical name -> plugin
     _clashes: dict[str, str] = field(default_factory=dict)  # lower-case key -> message
+    # Specs found on this machine now (``find_datasets``): asked again on a miss or a listing,
+    # kept apart so that they never shadow a registered name.
+    find_local: Callable[[], Iterable[tuple[S, str]]] | None = field(default=None, repr=False)
+    _local: Registry[S] | None = field(default=None, repr=False)
+    local_problems: list[str] = field(default_factory=list)
+
+    def refresh(self) -> None:
+        """Look again for specs found on this machine (a data set generated since the last look)."""
+        if self.find_local is None:
+            return
+        local: Registry[S] = Registry(self.kind, self.spec_type)
+        problems = []
+        for spec, plugin in self.find_local():
+            try:
+                keys = {spec.name.lower(), *(alias.lower() for alias in spec.aliases)}
+                if taken := sorted(key for key in keys if key in self._keys):
+                    raise DuplicateNameError(
+                        f"{self.kind} {spec.name!r} found by plugin {plugin!r} is not registered: "
+                        f"the name {taken[0]!r} is taken by plugin "
+                        f"{self._owners[self._keys[taken[0]]]!r}. Rename its folder."
+                    )
+                local.add(spec, plugin)
+            except (PluginError, DuplicateNameError) as exc:
+                problems.append(str(exc))
+        self._local, self.local_problems = local, problems
 
     def add(self, spec: S, plugin: str) -> None:
         if not isinstance(spec, self.spec_type):
@@ -63,22 +87,37 @@ class Registry(Generic[S]):
             family = self._specs[self._keys[prefix.lower()]]
             if family.resolve_argument is not None:
                 return family.resolve_argument(argument)  # type: ignore[return-value]
+        self.refresh()
+        if self._local is not None and key in self._local._keys:
+            return self._local.get(name)
         raise UnknownNameError(self.kind, name, self.names())
 
     def names(self) -> list[str]:
-        return sorted(self._specs)
+        self.refresh()
+        return sorted([*self._specs, *(self._local._specs if self._local else ())])
 
     def owner(self, name: str) -> str:
-        return self._owners[self.get(name).name]
+        spec = self.get(name)
+        if spec.name in self._owners:
+            return self._owners[spec.name]
+        return self._local._owners[spec.name] if self._local else ""
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.strip().lower() in self._keys
+        if not isinstance(name, str):
+            return False
+        key = name.strip().lower()
+        if key in self._keys:
+            return True
+        self.refresh()
+        return self._local is not None and key in self._local._keys
 
     def __iter__(self) -> Iterator[S]:
-        return iter(self._specs[name] for name in self.names())
+        names = self.names()  # refreshes the local part once
+        local = self._local._specs if self._local else {}
+        return iter(self._specs.get(name) or local[name] for name in names)
 
     def __len__(self) -> int:
-        return len(self._specs)
+        return len(self.names())
 
 
 @dataclass
@@ -120,10 +159,25 @@ def build_registries(plugins: PluginSet) -> Registries:
                 result.problems.append(message)
                 if plugin in records and records[plugin].status == "loaded":
                     records[plugin].error = message
+    result.datasets.find_local = lambda: _found_datasets(plugins)
     return result
 
 
-@functools.lru_cache(maxsize=1)
-def get_registries() -> Registries:
-    """The process-wide registries, built from the discovered plugins on first use."""
-    return build_registries(get_plugins())
+def _found_datasets(plugins: PluginSet) -> Iterable[tuple[DatasetSpec, str]]:
+    """Call every plugin's ``find_datasets``; a plugin that raises is skipped, not fatal."""
+    import warnings
+
+    from bench.home import data_home
+
+    home = data_home(create=False)
+    for impl in sorted(plugins.manager.hook.find_datasets.get_hookimpls(),
+                       key=lambda impl: impl.plugin_name):
+        try:
+            arguments = {"home": home} if "home" in impl.argnames else {}
+            found = list(impl.function(**arguments) or ())
+        except Exception as exc:  # noqa: BLE001 - one plugin's fault must not hide the rest
+            warnings.warn(f"plugin {impl.plugin_name!r} raised in find_datasets: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+            continue
+        for spec in found:
+            yield spec, impl.plugin_name

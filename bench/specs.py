@@ -84,19 +84,24 @@ class DatasetSpec(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec(Spec):
-    """An architecture: a factory returning an ``nn.Module`` with ``num_classes`` outputs.
+    """An architecture: a factory that builds an ``nn.Module`` with ``num_classes`` outputs.
 
-    ``input_size``, ``mean`` and ``std`` may be left ``None`` when ``timm_name`` is given: they are
-    then read from timm's pretrained configuration of that model.
+    ``factory`` is either a plain callable ``(num_classes, pretrained) -> nn.Module``, with
+    ``input_size``, ``mean`` and ``std`` given here, or a :class:`bench.ModelFactory`, which can
+    also say its own preprocessing and find its pretrained weights (values given here win).
+
+    Example::
+
+        ModelSpec(name="tiny-cnn", factory=build_tiny_cnn, input_size=64,
+                  mean=(0.5,) * 3, std=(0.25,) * 3)
     """
 
-    factory: Callable[[int, bool], Any]  # (num_classes, pretrained) -> torch.nn.Module
+    factory: Any  # Callable[[int, bool], nn.Module] or bench.ModelFactory
     family: str = ""
-    timm_name: str | None = None
-    pretrained_tag: str | None = None
     input_size: int | None = None
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
+    interpolation: str | None = None  # "bilinear" when neither the spec nor the factory says
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,8 +10,8 @@ import click
 
 from bench.cli.output import click_echo, console, emit_table
 from bench.home import subdir
+from bench.host import get_registries
 from bench.labels import CLASS_NAMES, CLASSES
-from bench.registry import get_registries
 
 SPLIT_NAMES = ("train", "val", "test")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}

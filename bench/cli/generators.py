@@ -7,7 +7,7 @@ import json
 import click
 
 from bench.cli.output import emit_table
-from bench.registry import get_registries
+from bench.host import get_registries
 
 
 def generator_rows() -> list[dict]:

@@ -6,15 +6,15 @@ import click
 
 from bench.cli.output import emit_table, errors
 from bench.errors import BenchError
-from bench.registry import get_registries
+from bench.host import get_registries
 
-COLUMNS = ["name", "display_name", "timm_model", "parameters", "input_size", "mean", "std"]
+COLUMNS = ["name", "display_name", "architecture", "parameters", "input_size", "mean", "std"]
 ALL_COLUMNS = COLUMNS + ["interpolation", "family", "aliases", "plugin", "description"]
 
 
 def model_rows(num_classes: int = 5) -> list[dict]:
     """One row per registered model; sizes are counted on the meta device, nothing is loaded."""
-    from bench.models import data_config, parameter_count, timm_model
+    from bench.models import data_config, describe, parameter_count
 
     registry = get_registries().models
     rows = []
@@ -24,9 +24,8 @@ def model_rows(num_classes: int = 5) -> list[dict]:
             "display_name": spec.label,
             "aliases": list(spec.aliases),
             "family": spec.family,
-            "timm_name": spec.timm_name,
-            "pretrained_tag": spec.pretrained_tag,
-            "timm_model": timm_model(spec),  # what timm.create_model is given: name.tag
+            "architecture": None,  # what the backend builds, e.g. timm's name
+            "weights": None,  # its pretrained tag
             "parameters": None,
             "input_size": None,
             "mean": None,
@@ -37,10 +36,11 @@ def model_rows(num_classes: int = 5) -> list[dict]:
             "error": None,
         }
         if spec.resolve_argument is not None:  # a family such as timm:<name>, not one model
-            row["timm_model"] = f"{spec.name}:<name>" if spec.name == "timm" else None
+            row["architecture"] = f"{spec.name}:<name>"
             rows.append(row)
             continue
         try:
+            row.update(describe(spec))
             size, mean, std, interpolation = data_config(spec)
             row.update(input_size=size, mean=list(mean), std=list(std),
                        interpolation=interpolation)
@@ -55,6 +55,8 @@ def model_rows(num_classes: int = 5) -> list[dict]:
 
 def _for_table(row: dict) -> dict:
     shown = dict(row)
+    if row["weights"]:  # one column for both keeps the table within a terminal
+        shown["architecture"] = f"{row['architecture']} ({row['weights']})"
     if row["parameters"] is not None:
         shown["parameters"] = f"{row['parameters'] / 1e6:.1f}M"
     for key in ("mean", "std"):
@@ -73,10 +75,10 @@ def models_group() -> None:
               help="Also show interpolation, family, aliases, plugin and description.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_models(show_all: bool, as_json: bool) -> None:
-    """List registered models: timm weights, size (5-way head), input size and normalisation."""
+    """List registered models: architecture, weights, size (5-way head), input and normalisation."""
     rows = model_rows()
     if as_json:
-        emit_table(rows, ALL_COLUMNS, as_json=True)
+        emit_table(rows, [*ALL_COLUMNS, "weights"], as_json=True)
         return
     emit_table([_for_table(row) for row in rows], ALL_COLUMNS if show_all else COLUMNS,
                title="Models (parameters with a 5-way head)")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from bench.cli.output import emit_table
-from bench.plugins import get_plugins
-from bench.registry import get_registries
+from bench.host import get_plugins, get_registries
 
 
 def plugin_rows() -> list[dict]:

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from bench.data.classes import ClassMapper, normalise_class_name, wbc_class_map
+from bench.data.layout import prepared_requests
 from bench.data.scan import (
     IMAGE_SUFFIXES,
     OFFICIAL_SPLITS,
@@ -58,6 +59,7 @@ __all__ = [
     "ClassMapper",
     "ManifestRow",
     "PreparedDataset",
+    "prepared_requests",
     "SplitArrays",
     "SplitRule",
     "VerifyReport",

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -101,3 +102,21 @@ class DatasetFolder:
                         shutil.rmtree(entry, ignore_errors=True)
                     else:
                         entry.unlink(missing_ok=True)
+
+
+def prepared_requests() -> dict[str, str]:
+    """Every prepared data set of the data home, by name, with the name it was prepared as.
+
+    A family member (``folder:PATH``) is prepared under a name of its own; its plugin finds it
+    again through this, so ``bench run --source my-cells`` works in a later process.
+    """
+    root = home.data_home(create=False) / "datasets"
+    found = {}
+    for info_path in sorted(root.glob("*/prepared.json")) if root.is_dir() else []:
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # half-written or damaged: `bench datasets verify` names it
+        if isinstance(info, dict):
+            found[info_path.parent.name] = str(info.get("requested_as") or info_path.parent.name)
+    return found

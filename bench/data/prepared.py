@@ -14,9 +14,9 @@ from bench.data.layout import DatasetFolder
 from bench.data.manifest import ManifestRow, count_table, read_manifest
 from bench.data.splits import SPLITS, SplitRule
 from bench.errors import DataError
+from bench.host import get_registries
 from bench.labels import CLASSES
 from bench.protocol import load_protocol
-from bench.registry import get_registries
 from bench.specs import DatasetSpec
 
 PROTOCOL = "zedda2024"  # the split rule and default cache size every data set is prepared under

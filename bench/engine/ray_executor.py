@@ -41,11 +41,9 @@ def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
     """What a Ray worker runs: the same function as the local executor, in the same data home."""
     import torch
 
-    import bench
     from bench.engine.training import train_and_evaluate
 
     os.environ["BENCH_HOME"] = home
-    bench.reset()
     torch.set_num_threads(threads)
     return train_and_evaluate(plan)
 

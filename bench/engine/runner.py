@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from bench import provenance
 from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
-from bench.plugins import reset
+from bench.host import get_registries
 from bench.protocol import Protocol
-from bench.registry import get_registries
 from bench.store import Cell, ResultsStore, open_store
 
 if TYPE_CHECKING:
@@ -73,7 +72,6 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
             elif kind == "datasets" and ":" in part:
                 # A family member (folder:PATH) is registered under its own name once prepared.
                 names.append(_prepared(part).name)
-                reset()
             else:
                 registry = getattr(get_registries(), kind)
                 names.append(registry.get(part).name)

@@ -23,10 +23,10 @@ from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_lo
 from bench.engine.metrics import evaluate_predictions
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
+from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
 from bench.models import build_model, data_config
 from bench.protocol import Protocol
-from bench.registry import get_registries
 from bench.store import Evaluation
 
 

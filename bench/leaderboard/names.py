@@ -45,8 +45,8 @@ class Names:
     @classmethod
     def from_registries(cls) -> Names:
         """Build names backed by the process-wide registries, ordered like the paper."""
+        from bench.host import get_registries
         from bench.leaderboard.reference import paper_order
-        from bench.registry import get_registries
 
         return cls(get_registries(), paper_order=paper_order())
 

@@ -6,16 +6,22 @@ scanning helpers of ``bench.data``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench_datasets import aml, folder, generated, ldwbc, pbc, raabin, wbc_usid
 
 import bench
 
+SPECS = [*raabin.SPECS, aml.SPEC, pbc.SPEC, ldwbc.SPEC, *wbc_usid.SPECS, folder.SPEC]
+
 
 @bench.hookimpl
 def register_datasets() -> list[bench.DatasetSpec]:
-    specs = [*raabin.SPECS, aml.SPEC, pbc.SPEC, ldwbc.SPEC, *wbc_usid.SPECS, folder.SPEC]
-    taken = {key.lower() for spec in specs for key in (spec.name, *spec.aliases)}
-    # Data sets found in the data home come last: a clash there must not hide the built-ins.
-    specs += folder.prepared_folder_specs(taken)
-    specs += generated.generated_specs(taken)
-    return specs
+    return list(SPECS)
+
+
+@bench.hookimpl
+def find_datasets(home: Path) -> list[bench.DatasetSpec]:
+    """Generated sets and prepared ``folder:`` sets of the data home, looked up when asked."""
+    taken = {key.lower() for spec in SPECS for key in (spec.name, *spec.aliases)}
+    return [*folder.prepared_folder_specs(taken), *generated.generated_specs(taken)]

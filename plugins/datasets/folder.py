@@ -28,7 +28,6 @@ my-cells`` works after ``bench datasets prepare folder:PATH``.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from pathlib import Path
@@ -36,6 +35,7 @@ from pathlib import Path
 import bench
 from bench.data import (
     has_split_folders,
+    prepared_requests,
     scan_class_folders,
     scan_csv,
     scan_split_folders,
@@ -134,18 +134,16 @@ def resolve_folder(argument: str) -> bench.DatasetSpec:
 
 
 def prepared_folder_specs(taken: set[str]) -> list[bench.DatasetSpec]:
-    """Specs of folder data sets prepared earlier, found through their prepared.json."""
-    datasets = bench.data_home(create=False) / "datasets"
+    """Specs of folder data sets prepared earlier, under the name each was prepared as."""
     specs = []
-    for info_path in sorted(datasets.glob("*/prepared.json")) if datasets.is_dir() else []:
+    for name, requested in prepared_requests().items():
+        if not requested.lower().startswith(PREFIX):
+            continue
         try:
-            requested = json.loads(info_path.read_text()).get("requested_as", "")
-            if not requested.lower().startswith(PREFIX):
-                continue
             spec = resolve_folder(requested[len(PREFIX):])
         except (OSError, ValueError, bench.BenchError):
             continue  # its folder is gone or its mapping broke: `prepare` will say why
-        if spec.name == info_path.parent.name and spec.name.lower() not in taken:
+        if spec.name == name and spec.name.lower() not in taken:
             specs.append(spec)
             taken.add(spec.name.lower())
     return specs

@@ -26,14 +26,15 @@ torchvision's weights for the classic CNNs, so those are used where timm hosts t
   ViT-B (86.7M and 85.8M parameters with a 5-way head), with Microsoft's official 22k-then-1k
   weights, so the two transformers differ in their hierarchy, not in size or pretraining data.
 
-Input size and normalisation are never typed here: ``bench.models.data_config`` reads them from
+Input size and normalisation are never typed here: ``TimmFactory.data_config`` reads them from
 timm's configuration of each pretrained tag.
 """
 
 from __future__ import annotations
 
+from bench_models.timm_backend import resolve_timm_spec, timm_model_spec
+
 import bench
-from bench.models import resolve_timm_spec, timm_model_spec
 
 # name, paper spelling, timm name, pretrained tag, family, extra aliases, description
 PAPER_MODELS = (

@@ -44,10 +44,10 @@ def test_duplicate_name_or_alias_names_both_plugins(registry):
 
 def test_family_specs_resolve_their_argument(registry):
     def resolve(argument: str) -> bench.ModelSpec:
-        return model(f"timm:{argument}", timm_name=argument)
+        return model(f"timm:{argument}", description=argument)
 
     registry.add(model("timm", resolve_argument=resolve), "models")
-    assert registry.get("timm:resnet18").timm_name == "resnet18"
+    assert registry.get("timm:resnet18").description == "resnet18"
     with pytest.raises(bench.UnknownNameError):
         registry.get("nofamily:resnet18")
 

@@ -28,7 +28,7 @@ def test_json_lists_the_seven_with_timm_weights_size_and_preprocessing():
     rows = {row["name"]: row for row in json.loads(listing("--json"))}
     inception = rows["inceptionv3"]
     assert inception["display_name"] == "Inception-V3"
-    assert inception["timm_model"] == "inception_v3.tv_in1k"
+    assert (inception["architecture"], inception["weights"]) == ("inception_v3", "tv_in1k")
     assert (inception["input_size"], inception["mean"]) == (299, [0.5, 0.5, 0.5])
     assert inception["plugin"] == "models" and inception["interpolation"] == "bicubic"
     # counted on the meta device, it must still be the real size of the 5-way model
@@ -36,12 +36,12 @@ def test_json_lists_the_seven_with_timm_weights_size_and_preprocessing():
     assert rows["mobilenetv3"]["parameters"] == sum(p.numel() for p in real.parameters())
     assert all(rows[name]["parameters"] > 1e6 for name in
                ("vgg19", "resnet152", "densenet121", "vit", "swin"))
-    assert rows["timm"]["timm_model"] == "timm:<name>" and rows["timm"]["parameters"] is None
+    assert rows["timm"]["architecture"] == "timm:<name>" and rows["timm"]["parameters"] is None
 
 
 def test_table_and_all_columns(example_plugin):
     table = listing()
-    assert "VGG-19" in table and "vgg19.tv_in1k" in table and "139.6M" in table
+    assert "VGG-19" in table and "tv_in1k" in table and "139.6M" in table
     assert "plugin" not in table
     everything = listing("--all")
     assert "plugin" in everything and "example-cnn" in everything

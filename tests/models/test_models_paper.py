@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import bench
-from bench.models import build_model, data_config, timm_model
+from bench.models import build_model, data_config
 
 # name -> (paper spelling, input size the protocol expects)
 PAPER = {
@@ -68,7 +68,7 @@ def test_preprocessing_is_timms_config_of_the_chosen_weights(name):
     from timm.models import get_pretrained_cfg
 
     spec = models().get(name)
-    architecture = timm_model(spec)
+    architecture = spec.factory.architecture
     assert architecture in timm.list_pretrained(), f"{architecture} has no timm weights"
     expected = resolve_data_config(pretrained_cfg=get_pretrained_cfg(architecture).to_dict())
     size, mean, std, interpolation = data_config(spec)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from bench_models.timm_backend import UnknownTimmModelError
 
 import bench
-from bench.models import UnknownTimmModelError, build_model, data_config, parameter_count
+from bench.models import build_model, data_config, describe, parameter_count
 
 
 def models():
@@ -15,7 +16,7 @@ def models():
 
 def test_timm_test_model_builds_at_timms_input_size():
     spec = models().get("timm:test_resnet")
-    assert spec.timm_name == "test_resnet" and spec.pretrained_tag == "r160_in1k"
+    assert describe(spec) == {"architecture": "test_resnet", "weights": "r160_in1k"}
     built = build_model(spec, pretrained=False)
     assert (built.input_size, built.mean, built.std) == (160, (0.5,) * 3, (0.5,) * 3)
     built.module.eval()
@@ -25,7 +26,7 @@ def test_timm_test_model_builds_at_timms_input_size():
 
 def test_explicit_pretrained_tag_is_kept():
     spec = models().get("timm:test_vit.r160_in1k")
-    assert (spec.timm_name, spec.pretrained_tag) == ("test_vit", "r160_in1k")
+    assert describe(spec) == {"architecture": "test_vit", "weights": "r160_in1k"}
     assert data_config(spec) == (160, (0.5,) * 3, (0.5,) * 3, "bicubic")
 
 

@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import save_file
 
 import bench
-from bench.models import build_model, read_state_dict
+from bench.models import build_model
+from bench.weights import read_state_dict
 
 PAPER = ("vgg19", "resnet152", "mobilenetv3", "densenet121", "inceptionv3", "vit", "swin")
 
@@ -94,7 +95,7 @@ def test_a_pickled_object_is_refused_not_unpickled(tmp_path):
 @pytest.mark.parametrize("name", PAPER)
 def test_missing_pretrained_weights_offline_name_the_three_ways_out(name, offline_hub):
     spec = models().get(name)
-    architecture = f"{spec.timm_name}.{spec.pretrained_tag}"
+    architecture = spec.factory.architecture
     with pytest.raises(bench.RunError) as caught:
         build_model(spec)  # pretrained is the default
     message = str(caught.value)
