@@ -39,7 +39,7 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
     """Generate, train, test, render; every step is skipped when already done."""
     import bench.leaderboard as lb
     from bench.engine.runner import RunRequest, run_benchmark
-    from bench.generation import generate_dataset
+    from bench.generated import generate_dataset
     from bench.leaderboard.plots import draw, heatmap_jobs
     from bench.protocol import load_protocol
     from bench.store import open_store

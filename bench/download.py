@@ -58,19 +58,9 @@ def verify(path: Path, expected: Download) -> None:
 
 
 def _byte_progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from bench.progress import progress_bar
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=not enabled)
+    return progress_bar(enabled, unit="bytes")
 
 
 def download(item: Download, folder: Path, *, progress: bool = True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -71,4 +72,22 @@ def find_datasets(home: Path) -> Iterable[DatasetSpec]:
         @bench.hookimpl
         def find_datasets(home):
             return [my_spec(folder) for folder in (home / "my-sets").glob("*/")]
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add command-line commands: ``cli`` is the root ``bench`` click group.
+
+    Add a top-level command with ``cli.add_command``, or a subcommand to one of bench's groups
+    (``cli.commands["generate"]``). Commands should parse options and call the plugin's Python
+    API, like bench's own. Called once, the first time the command line is used.
+
+    Example::
+
+        @bench.hookimpl
+        def register_commands(cli):
+            @cli.command("hello")
+            def hello():
+                click.echo("hello from my plugin")
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from bench.plugins import PluginSet, discover
 from bench.registry import Registries, build_registries
@@ -21,6 +22,7 @@ class PluginHost:
 
     plugins: PluginSet
     registries: Registries
+    cli: Any = None  # the click group plugins' commands were added to (bench.cli)
 
 
 @functools.lru_cache(maxsize=1)

@@ -111,3 +111,4 @@ class GeneratorSpec(Spec):
     kind: Literal["cells", "compositor"]
     factory: Callable[..., Any]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    trainable: bool = False  # its generator learns from example cells (train(), trained())

@@ -35,8 +35,9 @@ def main() -> None:
 
     import bench
     from bench.data import prepare_dataset
+    from bench.engine.plans import CellPlan
     from bench.engine.progress import QuietListener
-    from bench.engine.training import CellPlan, _Trainer
+    from bench.engine.training import _Trainer
 
     prepare_dataset(args.source, args.data, progress=False, cache_size=args.image_size)
     protocol = bench.load_protocol("zedda2024").with_overrides(

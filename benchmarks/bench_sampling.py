@@ -34,7 +34,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["BENCH_HOME"] = home
-        from bench.generation import cell_generator
+        from bench.generators import cell_generator
 
         cells = cell_generator("procedural").generate("L", 8, partition="A", seed=0)
         checkpoint = Path(home) / "ddpm-tiny"

@@ -171,7 +171,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["BENCH_HOME"] = home
-        from bench.generation import generate_dataset
+        from bench.generated import generate_dataset
 
         started = time.perf_counter()
         folders = {

@@ -16,7 +16,33 @@ from bench.errors import BenchError
 
 
 class BenchGroup(click.Group):
-    """Turns a BenchError into one clear message and exit code 1 (traceback with --debug)."""
+    """Turns a BenchError into one clear message and exit code 1 (traceback with --debug).
+
+    Plugins' commands (``register_commands``) are added the first time a command is looked up,
+    not when this module is imported.
+    """
+
+    def _add_plugin_commands(self) -> None:
+        from bench.host import get_host
+
+        host = get_host()
+        if host.cli is self:  # once per discovery: a fresh host (tests) adds them again
+            return
+        host.cli = self
+        for impl in host.plugins.manager.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=self)
+            except Exception as exc:  # noqa: BLE001 - a broken plugin keeps the rest working
+                errors.print(f"[yellow]plugin {impl.plugin_name!r} could not add its commands:"
+                             f"[/] {escape(f'{type(exc).__name__}: {exc}')}", highlight=False)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:

@@ -42,12 +42,12 @@ def list_generators(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def show_generator(name: str, as_json: bool) -> None:
-    """One generator's settings, one per line; for ddpm[:DIR], the models trained there."""
+    """One generator's settings, one per line; for a trainable one, the models trained so far."""
     spec = get_registries().generators.get(name)
     settings = [{"setting": key, "value": value} for key, value in spec.settings.items()]
     trained = []
-    if spec.kind == "cells" and name.split(":")[0].lower() == "ddpm":
-        from bench.generation import cell_generator
+    if spec.kind == "cells" and spec.trainable:
+        from bench.generators import cell_generator
 
         for partition, classes in cell_generator(name).trained().items():
             trained += [{"partition": partition, "class": cell, "step": info.get("step"),

@@ -35,15 +35,12 @@ def _output_format(fmt: str | None, as_json: bool, out: Path | None) -> str:
 
 
 def _draw_plots(jobs: list, out_dir: Path) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from bench.leaderboard.plots import draw
+    from bench.progress import progress_bar
 
     written = 0
-    columns = (TextColumn("plots"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=errors, transient=True,
-                  disable=not errors.is_terminal) as progress:
-        for job in progress.track(jobs):
+    with progress_bar(errors.is_terminal, transient=True) as progress:
+        for job in progress.track(jobs, description="plots"):
             written += len(draw(job))
     return written
 

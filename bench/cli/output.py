@@ -1,4 +1,4 @@
-"""One rich console for all output, and the table-or-JSON twin every listing command has."""
+"""The table-or-JSON twin every listing command has, printed on the one console."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+from bench.progress import console, errors  # noqa: F401 - the commands import both from here
 
 
 def emit_table(

@@ -78,6 +78,9 @@ def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, i
     listener = QuietListener() if as_json else RichListener(console)
     results = run_benchmark(request, listener)
     rows = result_rows(results)
+    for row in rows:  # one compact column per target: its F1 in percent
+        for target, metrics in row.pop("scores").items():
+            row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
     columns = ["model", "source", "seed", "status", "detail"]
     columns += sorted({key for row in rows for key in row if key.startswith("f1 ")})
     emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json)

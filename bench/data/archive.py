@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from bench.data.layout import TEMP_PREFIX, normal_permissions
-from bench.data.progress import progress_bar
 from bench.errors import DataError
+from bench.progress import progress_bar
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 UNSUPPORTED_SUFFIXES = (".rar", ".7z")

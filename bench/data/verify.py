@@ -16,9 +16,9 @@ from bench.data.manifest import fingerprint, parse_manifest
 from bench.data.parallel import available_cores
 from bench.data.prepare import materialise_source
 from bench.data.prepared import PROTOCOL, prepare_command, resolve_spec
-from bench.data.progress import progress_bar
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
+from bench.progress import progress_bar
 from bench.protocol import load_protocol
 
 EXAMPLES = 5

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from bench.engine.training import CellPlan
+    from bench.engine.plans import CellPlan
 
 
 class Listener:

@@ -1,4 +1,4 @@
-"""Run the matrix on Ray: one task per cell, results streamed back to the driver.
+"""Run work on Ray: cells of the matrix (:class:`RayExecutor`) or any calls (:func:`map_on_ray`).
 
 Only the driver writes the results store (SQLite must not be shared over a network file
 system). Workers read prepared data sets and write checkpoints under the data home, which
@@ -10,18 +10,17 @@ way it is recorded once, because only a task that returns is recorded.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from bench import provenance
 from bench.errors import BenchError, RunError
-from bench.home import data_home, subdir
-from bench.store import ResultsStore
+from bench.home import data_home
 
 if TYPE_CHECKING:
+    from bench.engine.executors import Result
+    from bench.engine.plans import CellPlan, Claimed, Outcome
     from bench.engine.progress import Listener
-    from bench.engine.runner import CellResult
-    from bench.engine.training import CellPlan, Outcome
 
 TASK_RETRIES = 3  # a worker lost mid-cell (machine gone, OOM-killed) is retried this often
 
@@ -37,15 +36,27 @@ def _import_ray():
     return ray
 
 
-def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
-    """What a Ray worker runs: the same function as the local executor, in the same data home."""
-    import torch
+@contextmanager
+def ray_session(address: str | None, ray_init: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Connect to Ray (or start a local instance) unless connected already; yield ``ray``."""
+    ray = _import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **(ray_init or {}))
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
 
-    from bench.engine.training import train_and_evaluate
 
-    os.environ["BENCH_HOME"] = home
-    torch.set_num_threads(threads)
-    return train_and_evaluate(plan)
+def _remote(ray: Any, function: Callable[..., Any], cpus: int, gpus: float | None) -> Any:
+    """``function`` as a Ray task, asking for a GPU per call when the cluster has GPUs."""
+    if gpus is None:
+        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    return ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=TASK_RETRIES,
+                      retry_exceptions=False)(function)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -63,15 +74,8 @@ def map_on_ray(function: Callable[..., Any], calls: Sequence[dict[str, Any]], *,
     A task whose worker dies is retried; a task that raises stops the whole map with its
     error, named by ``describe``.
     """
-    ray = _import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    try:
-        if gpus_per_call is None:
-            gpus_per_call = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        task = ray.remote(num_cpus=cpus_per_call, num_gpus=gpus_per_call,
-                          max_retries=TASK_RETRIES, retry_exceptions=False)(function)
+    with ray_session(address) as ray:
+        task = _remote(ray, function, cpus_per_call, gpus_per_call)
         refs = [task.remote(**call) for call in calls]
         results = []
         for call, ref in zip(calls, refs):
@@ -80,82 +84,40 @@ def map_on_ray(function: Callable[..., Any], calls: Sequence[dict[str, Any]], *,
             except Exception as exc:
                 raise RunError(f"{describe(call)} failed on Ray: {_error_text(exc)}") from exc
         return results
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
-def run_ray(
-    plans: Sequence[CellPlan],
-    store: ResultsStore,
-    listener: Listener,
-    *,
-    address: str | None = None,
-    gpus_per_cell: float | None = None,
-    cpus_per_cell: int = 1,
-    retry_failed: bool = False,
-    ray_init: dict[str, Any] | None = None,
-) -> list[CellResult]:
-    """Submit every unfinished cell as a Ray task; record each result as it arrives."""
-    from bench.engine.runner import (
-        CellResult,
-        cell_label,
-        cell_of,
-        heartbeats,
-        record_outcome,
-        run_settings,
-        skipped_result,
-    )
+def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
+    """What a Ray worker runs: the same function as the local executor, in the same data home."""
+    import torch
 
-    ray = _import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **(ray_init or {}))
-    try:
-        if gpus_per_cell is None:
-            gpus_per_cell = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        task = ray.remote(num_cpus=cpus_per_cell, num_gpus=gpus_per_cell,
-                          max_retries=TASK_RETRIES, retry_exceptions=False)(_train_cell)
-        home = str(data_home())
-        listener.on_matrix_start(len(plans))
-        results: list[CellResult] = []
-        pending: dict[Any, tuple[Any, str]] = {}
-        for plan in plans:
-            cell = cell_of(plan)
-            run_id = store.claim(cell, settings=run_settings(plan),
-                                 provenance={**provenance.collect(), "executor": "ray"},
-                                 retry_failed=retry_failed)
-            if run_id is None:
-                results.append(skipped_result(store, cell, listener))
-                continue
-            plan.checkpoint_dir = subdir("runs", run_id)
-            pending[task.remote(plan, home, cpus_per_cell)] = (cell, run_id)
-        listener.notice(f"{len(pending)} cell(s) submitted to Ray, "
-                        f"{sum(r.status == 'skipped' for r in results)} skipped")
-        with heartbeats(store, {run_id for _, run_id in pending.values()}):
+    from bench.engine.training import train_and_evaluate
+
+    os.environ["BENCH_HOME"] = home
+    torch.set_num_threads(threads)
+    return train_and_evaluate(plan)
+
+
+class RayExecutor:
+    """Every claimed cell becomes a Ray task at once; outcomes are yielded as tasks end."""
+
+    def __init__(self, *, address: str | None = None, gpus_per_cell: float | None = None,
+                 cpus_per_cell: int = 1, ray_init: dict[str, Any] | None = None):
+        self.address, self.gpus, self.cpus = address, gpus_per_cell, cpus_per_cell
+        self.ray_init = ray_init
+
+    def run(self, claimed: Iterable[Claimed],
+            listener_for: Callable[[Claimed], Listener]) -> Iterator[Result]:
+        with ray_session(self.address, self.ray_init) as ray:
+            task = _remote(ray, _train_cell, self.cpus, self.gpus)
+            home = str(data_home())
+            pending = {task.remote(item.plan, home, self.cpus): item for item in claimed}
+            notice = next(iter(pending.values()), None)
+            if notice is not None:
+                listener_for(notice).notice(f"{len(pending)} cell(s) submitted to Ray")
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
-                cell, run_id = pending.pop(ready[0])
+                item = pending.pop(ready[0])
                 try:
-                    outcome = ray.get(ready[0])
+                    yield item, ray.get(ready[0])
                 except Exception as exc:  # the task's error, or its worker lost too often
-                    message = _error_text(exc)
-                    store.fail(run_id, message)
-                    results.append(CellResult(cell, "failed", message))
-                    listener.on_cell_end(cell_label(cell), "failed",
-                                         f"{message} ({len(pending)} running or queued)")
-                    continue
-                for entry in outcome.history:
-                    store.record_epoch(run_id, entry["epoch"], entry)
-                record_outcome(store, run_id, outcome)
-                scores = {ev.target: ev.metrics for ev in outcome.evaluations}
-                results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}",
-                                          scores))
-                listener.on_cell_end(cell_label(cell), "finished",
-                                     f"(best epoch {outcome.best_epoch} of {outcome.epochs}; "
-                                     f"{len(pending)} running or queued)")
-        return results
-    finally:
-        if started_here:
-            ray.shutdown()
+                    yield item, RunError(_error_text(exc))

@@ -1,7 +1,7 @@
-"""The benchmark matrix: resolve names, plan cells, skip finished ones, record results.
+"""The benchmark matrix: resolve names, plan cells, claim them, record what executors return.
 
-The driver alone writes the results store; executors only train. That keeps SQLite off network
-file systems and lets a distributed executor reuse the same bookkeeping.
+The runner alone writes the results store; executors only train. That keeps SQLite off network
+file systems and lets every executor share one claim/skip/record loop.
 """
 
 from __future__ import annotations
@@ -9,19 +9,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
-from bench.errors import BenchError, DataError, RunError
+from bench.engine.plans import CellPlan, CellResult, Claimed, Outcome, cell_label
+from bench.errors import DataError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol
 from bench.store import Cell, ResultsStore, open_store
 
 if TYPE_CHECKING:
+    from bench.engine.executors import Executor
     from bench.engine.progress import Listener
-    from bench.engine.training import CellPlan, Outcome
 
 ALL = "all"
 
@@ -45,19 +46,10 @@ class RunRequest:
     ray_cpus: int = 1  # CPUs per cell on a CPU-only cluster
 
 
-@dataclass
-class CellResult:
-    cell: Cell
-    status: str  # finished, failed, skipped
-    detail: str = ""
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # target -> metric -> v
-
-
 def _prepared(name: str):
     from bench.data import load_prepared
 
     return load_prepared(name)
-
 
 
 def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[str]:
@@ -81,7 +73,6 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""
     from bench.data.prepared import prepare_command
-    from bench.engine.training import CellPlan
 
     registries = get_registries()
     concrete_models = [s.name for s in registries.models if s.resolve_argument is None]
@@ -133,23 +124,13 @@ def cell_of(plan: CellPlan) -> Cell:
                 _prepared(plan.source).fingerprint)
 
 
-def run_settings(plan: CellPlan) -> dict[str, Any]:
-    return {
-        "protocol_version": plan.protocol.version,
-        "protocol_recipe": plan.protocol.recipe,
-        "protocol_source": plan.protocol.source,
-        "targets": plan.targets,
-        "device": plan.device,
-        "workers": plan.workers,
-        "pretrained": plan.pretrained,
-        "weights": plan.weights,
-    }
-
-
 @contextmanager
 def heartbeats(store: ResultsStore, run_ids: Collection[str], every: float = 30.0
                ) -> Iterator[None]:
-    """Tell other processes (and machines) that these cells are alive while they train."""
+    """Tell other processes (and machines) that these cells are alive while they train.
+
+    ``run_ids`` may grow while it runs: cells claimed later are beaten for too.
+    """
     stop = threading.Event()
 
     def beat() -> None:
@@ -166,18 +147,8 @@ def heartbeats(store: ResultsStore, run_ids: Collection[str], every: float = 30.
         thread.join(timeout=5)
 
 
-def record_outcome(store: ResultsStore, run_id: str, outcome: Outcome) -> None:
-    store.finish(run_id, outcome.evaluations, epochs=outcome.epochs,
-                 best_epoch=outcome.best_epoch, checkpoint=outcome.checkpoint,
-                 summary={**outcome.summary, "history": outcome.history})
-
-
-def cell_label(cell: Cell) -> str:
-    return f"{cell.model} on {cell.source} (seed {cell.seed})"
-
-
 class _Recording:
-    """Forwards events to the display and records each epoch in the store."""
+    """Forwards events to the display and records each epoch in the store as it ends."""
 
     def __init__(self, listener: Listener, store: ResultsStore, run_id: str):
         self._listener, self._store, self._run_id = listener, store, run_id
@@ -190,7 +161,7 @@ class _Recording:
         return getattr(self._listener, name)
 
 
-def skipped_result(store: ResultsStore, cell: Cell, listener: Listener) -> CellResult:
+def _skipped(store: ResultsStore, cell: Cell, listener: Listener) -> CellResult:
     """Why a cell was not claimed: finished, failed before, or running elsewhere."""
     existing = store.run(cell.id) or {}
     detail = {
@@ -201,40 +172,56 @@ def skipped_result(store: ResultsStore, cell: Cell, listener: Listener) -> CellR
     return CellResult(cell, "skipped", detail)
 
 
-def run_local(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener,
-              retry_failed: bool = False) -> list[CellResult]:
-    """Run cells one after another in this process."""
-    from bench.engine.training import train_and_evaluate
+def _record(store: ResultsStore, claimed: Claimed, outcome: Outcome) -> CellResult:
+    for entry in outcome.history:  # idempotent: an executor that could not record them live
+        store.record_epoch(claimed.run_id, entry["epoch"], entry)
+    store.finish(claimed.run_id, outcome.evaluations, epochs=outcome.epochs,
+                 best_epoch=outcome.best_epoch, checkpoint=outcome.checkpoint,
+                 summary={**outcome.summary, "history": outcome.history})
+    scores = {ev.target: ev.metrics for ev in outcome.evaluations}
+    return CellResult(claimed.cell, "finished", f"best epoch {outcome.best_epoch}", scores)
 
-    results = []
+
+def run_plans(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener,
+              executor: Executor, *, retry_failed: bool = False,
+              provenance_extra: dict[str, Any] | None = None) -> list[CellResult]:
+    """Claim each cell, hand it to the executor, record its outcome: the one bookkeeping loop."""
+    results: list[CellResult] = []
+    held: set[str] = set()
+    run_provenance = {**provenance.collect(), **(provenance_extra or {})}
+
+    def claim() -> Iterator[Claimed]:
+        for plan in plans:
+            cell = cell_of(plan)
+            run_id = store.claim(cell, settings=plan.settings(), provenance=run_provenance,
+                                 retry_failed=retry_failed)
+            if run_id is None:
+                results.append(_skipped(store, cell, listener))
+                continue
+            plan.checkpoint_dir = subdir("runs", run_id)
+            held.add(run_id)
+            yield Claimed(plan, cell, run_id)
+
     listener.on_matrix_start(len(plans))
-    for plan in plans:
-        cell = cell_of(plan)
-        run_id = store.claim(cell, settings=run_settings(plan), provenance=provenance.collect(),
-                             retry_failed=retry_failed)
-        if run_id is None:
-            results.append(skipped_result(store, cell, listener))
-            continue
-        plan.checkpoint_dir = subdir("runs", run_id)
-        try:
-            with heartbeats(store, {run_id}):
-                outcome = train_and_evaluate(plan, _Recording(listener, store, run_id))
-        except BenchError as exc:
-            store.fail(run_id, str(exc))
-            results.append(CellResult(cell, "failed", str(exc)))
-            listener.on_cell_end(cell_label(cell), "failed", str(exc))
-            continue
-        record_outcome(store, run_id, outcome)
-        scores = {ev.target: ev.metrics for ev in outcome.evaluations}
-        results.append(CellResult(cell, "finished", f"best epoch {outcome.best_epoch}", scores))
-        listener.on_cell_end(cell_label(cell), "finished",
-                             f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
+    with heartbeats(store, held):
+        for claimed, outcome in executor.run(
+                claim(), lambda c: _Recording(listener, store, c.run_id)):
+            held.discard(claimed.run_id)
+            if isinstance(outcome, Outcome):
+                results.append(_record(store, claimed, outcome))
+                listener.on_cell_end(claimed.label, "finished",
+                                     f"(best epoch {outcome.best_epoch} of {outcome.epochs})")
+            else:
+                store.fail(claimed.run_id, str(outcome))
+                results.append(CellResult(claimed.cell, "failed", str(outcome)))
+                listener.on_cell_end(claimed.label, "failed", str(outcome))
     return results
 
 
 def run_benchmark(request: RunRequest, listener: Listener | None = None,
                   store: ResultsStore | None = None) -> list[CellResult]:
     """Plan the matrix and run every cell that is not finished yet."""
+    from bench.engine.executors import LocalExecutor
     from bench.engine.progress import QuietListener
 
     listener = listener or QuietListener()
@@ -242,21 +229,22 @@ def run_benchmark(request: RunRequest, listener: Listener | None = None,
     plans = plan_matrix(request, listener)
     try:
         if request.executor == "ray":
-            from bench.engine.ray_executor import run_ray
+            from bench.engine.ray_executor import RayExecutor
 
-            return run_ray(plans, store, listener, address=request.ray_address,
-                           retry_failed=request.retry_failed, cpus_per_cell=request.ray_cpus)
-        return run_local(plans, store, listener, retry_failed=request.retry_failed)
+            executor: Executor = RayExecutor(address=request.ray_address,
+                                             cpus_per_cell=request.ray_cpus)
+            return run_plans(plans, store, listener, executor, retry_failed=request.retry_failed,
+                             provenance_extra={"executor": "ray"})
+        return run_plans(plans, store, listener, LocalExecutor(),
+                         retry_failed=request.retry_failed)
     finally:
         listener.close()
 
 
 def result_rows(results: Sequence[CellResult]) -> list[dict[str, Any]]:
+    """One plain record per cell (the cell's key, status, detail, scores per target)."""
     rows = []
     for result in results:
-        row = {**asdict(result.cell), "run_id": result.cell.id, "status": result.status,
-               "detail": result.detail}
-        for target, metrics in result.scores.items():
-            row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
-        rows.append(row)
+        rows.append({**asdict(result.cell), "run_id": result.cell.id, "status": result.status,
+                     "detail": result.detail, "scores": result.scores})
     return rows

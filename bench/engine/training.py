@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +20,13 @@ from bench.data import PreparedDataset, load_prepared
 from bench.engine.augment import BatchTransform
 from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
 from bench.engine.metrics import evaluate_predictions
+from bench.engine.plans import CellPlan, Outcome
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
 from bench.models import build_model, data_config
-from bench.protocol import Protocol
 from bench.store import Evaluation
-
-
-@dataclass
-class CellPlan:
-    """Everything one training needs, by name, so it can run in another process."""
-
-    model: str
-    source: str
-    targets: list[str]
-    seed: int
-    protocol: Protocol
-    checkpoint_dir: Path
-    device: str = "auto"
-    workers: int = 0
-    pretrained: bool = True
-    weights: str | None = None
-
-
-@dataclass
-class Outcome:
-    evaluations: list[Evaluation]
-    epochs: int
-    best_epoch: int
-    history: list[dict[str, float]]
-    checkpoint: str
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_device(requested: str) -> torch.device:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bench
-from bench.data import find_folder, has_class_folders, scan_class_folders, wbc_class_map
+from bench import find_folder, has_class_folders, scan_class_folders, wbc_class_map
 
 CLASS_MAP = wbc_class_map()
 

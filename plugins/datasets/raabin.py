@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bench
-from bench.data import (
+from bench import (
     find_folder,
     has_class_folders,
     has_split_folders,

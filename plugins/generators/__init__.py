@@ -5,7 +5,8 @@
   `bench generate train-ddpm` (``ddpm`` alone reads ``generators/ddpm-raabin`` in the data home;
   DIR is a folder, or a name in the data home's ``generators/``);
 - ``folder:PATH``: single-cell images in class folders;
-- ``compositor``: composes cells into data sets in the WBC-USID layout.
+- ``compositor``: composes cells into data sets in the WBC-USID layout;
+- the command `bench generate train-ddpm` (``register_commands``).
 
 Factories import their modules when called, so listing generators imports no torch.
 """
@@ -62,7 +63,7 @@ def _compositor(level: str | float = "complex", **parameters: Any) -> Any:
 def _ddpm_spec(argument: str) -> bench.GeneratorSpec:
     return bench.GeneratorSpec(
         name=f"ddpm:{argument}", kind="cells", description=f"DDPM checkpoints in {argument}",
-        factory=functools.partial(_ddpm, argument),
+        factory=functools.partial(_ddpm, argument), trainable=True,
     )
 
 
@@ -90,7 +91,7 @@ def register_generators():
             description="One DDPM (diffusers UNet2DModel) per class and partition; ddpm:DIR "
                         f"reads DIR (default: {DEFAULT_DDPM} in the data home's generators/)",
             factory=functools.partial(_ddpm, DEFAULT_DDPM),
-            resolve_argument=_ddpm_spec,
+            resolve_argument=_ddpm_spec, trainable=True,
             settings={"network": "5 down/5 up blocks, channels 128,128,256,256,512, 2 layers, "
                                  "attention before resampling, 64x64",
                       "scheduler": "ddpm (1000 steps) | ddim (50) | dpm-solver (20)",
@@ -111,3 +112,10 @@ def register_generators():
             settings=CompositorSettings().describe(),
         ),
     ]
+
+
+@bench.hookimpl
+def register_commands(cli: Any) -> None:
+    from bench_generators.commands import train_ddpm_command
+
+    cli.commands["generate"].add_command(train_ddpm_command)

@@ -22,7 +22,7 @@ from bench_generators.placement import CompositorSettings, compose, make_setting
 from PIL import Image
 
 import bench
-from bench.generation import ANNOTATIONS_FILE, CLASS_FOLDERS, RBC, SPLIT_PARTITIONS, CellGenerator
+from bench import ANNOTATIONS_FILE, CLASS_FOLDERS, RBC, SPLIT_PARTITIONS, CellGenerator
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 64  # cells asked of a generator at once, and cached together

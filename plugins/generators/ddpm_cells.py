@@ -24,7 +24,7 @@ from bench_generators.ddpm_model import (
 )
 
 import bench
-from bench.generation import (
+from bench import (
     CELL_LABELS,
     CLASS_FOLDERS,
     PARTITIONS,

@@ -20,7 +20,7 @@ from bench_generators.ddpm_model import DdpmConfig, build_unet, config_from_json
 from PIL import Image
 
 import bench
-from bench.generation import write_json
+from bench import write_json
 
 Progress = Callable[[int, int, float], None]  # (step, max_steps, loss)
 

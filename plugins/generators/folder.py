@@ -16,9 +16,14 @@ import numpy as np
 from PIL import Image
 
 import bench
-from bench.generation import CLASS_FOLDERS, check_label, check_partition, label_of_folder
+from bench import CLASS_FOLDERS, check_label, check_partition, label_of_folder
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+# Publishers' own folder names for cell classes.
+FOLDER_ALIASES = {
+    "esophil": "E",  # the WBC-USID release's spelling
+    "uninfected": bench.RBC,  # NIH malaria cell images: healthy red blood cells
+}
 
 
 class FolderCells:
@@ -41,7 +46,7 @@ class FolderCells:
         """Image files per label, sorted by their path relative to the root."""
         found: dict[str, list[Path]] = {}
         for child in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            label = label_of_folder(child.name)
+            label = label_of_folder(child.name, FOLDER_ALIASES)
             if label is None:
                 continue
             found.setdefault(label, []).extend(

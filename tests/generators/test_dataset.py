@@ -13,7 +13,8 @@ from PIL import Image
 
 import bench
 from bench.cli import cli
-from bench.generation import CLASS_FOLDERS, generate_dataset
+from bench.generated import generate_dataset
+from bench.generators import CLASS_FOLDERS
 
 FOLDERS = {"Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil"}
 SMALL = {"train": 10, "test": 5, "size": 40, "prepare": False, "workers": 1}

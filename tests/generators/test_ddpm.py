@@ -12,7 +12,8 @@ from PIL import Image
 
 import bench
 from bench.cli import cli
-from bench.generation import cell_generator, generate_dataset
+from bench.generated import generate_dataset
+from bench.generators import cell_generator
 
 torch = pytest.importorskip("torch")
 

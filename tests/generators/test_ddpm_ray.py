@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from bench.cli import cli
-from bench.generation import generate_dataset
+from bench.generated import generate_dataset
 
 pytest.importorskip("ray")
 

@@ -9,7 +9,7 @@ import pytest
 from bench_generators.masks import equivalent_diameter
 
 import bench
-from bench.generation import CELL_LABELS, cell_generator
+from bench.generators import CELL_LABELS, cell_generator
 
 
 @pytest.fixture

@@ -1,0 +1,76 @@
+"""`bench generate train-ddpm`: the DDPM generator's own command, added through the hook.
+
+The core's command line knows no generator: this plugin adds its training command to the
+`bench generate` group with ``register_commands``, as a third-party plugin would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import bench
+
+LABEL_CHOICES = "L, M, N, E, B, RBC"
+
+
+@click.command("train-ddpm")
+@click.option("--dataset", default="raabin", show_default=True,
+              help="Prepared data set whose train split holds the WBCs to learn (the paper: "
+                   "Raabin-WBC).")
+@click.option("--partition", type=click.Choice(["A", "B", "both"]), default="both",
+              show_default=True, help="Which half of the source to train on.")
+@click.option("--rbc", type=click.Path(path_type=Path), default=None,
+              help="NIH malaria cell_images folder: trains the RBC model on its Uninfected "
+                   "cells.")
+@click.option("--classes", default=None,
+              help=f"Comma-separated ({LABEL_CHOICES}); default the five WBCs, plus RBC with "
+                   "--rbc.")
+@click.option("--config", "preset", type=click.Choice(["paper", "tiny"]), default=None,
+              help="Network and training preset (default: paper; a checkpoint resumes with its "
+                   "own).")
+@click.option("--steps", type=int, default=None, help="Training steps per model.")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--learning-rate", type=float, default=None)
+@click.option("--checkpoint-every", type=int, default=None, help="Steps between checkpoints.")
+@click.option("--resolution", type=int, default=None, help="Working resolution (paper: 64).")
+@click.option("--out", default=None,
+              help="Checkpoint folder, or a name in the data home's generators/ "
+                   "(default: ddpm-<dataset>). Use it as --cells ddpm:<out>.")
+@click.option("--device", default=None, help="torch device (default: cuda when available).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Train the models one by one here, or as Ray tasks.")
+@click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "
+              "default: start a local Ray instance.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: str | None,
+                       preset: str | None, steps: int | None, batch_size: int | None,
+                       learning_rate: float | None, checkpoint_every: int | None,
+                       resolution: int | None, out: str | None, device: str | None, seed: int,
+                       executor: str, ray_address: str | None, as_json: bool) -> None:
+    """Train one DDPM per class and partition (resumable; checkpoints are diffusers folders)."""
+    from bench_generators.training import train_cells
+
+    labels = bench.parse_labels(classes, (*bench.CLASSES, bench.RBC) if rbc else bench.CLASSES)
+    options = {"config": preset, "max_steps": steps, "batch_size": batch_size,
+               "learning_rate": learning_rate, "checkpoint_every": checkpoint_every,
+               "resolution": resolution, "device": device}
+    target = out or f"ddpm-{dataset}"
+    partitions = ("A", "B") if partition == "both" else (partition,)
+    with bench.stage_progress("train") as update:
+        results = train_cells(
+            f"ddpm:{target}", labels=labels, partitions=partitions, dataset=dataset,
+            rbc=rbc, size=max(64, resolution or 0), seed=seed,
+            options={k: v for k, v in options.items() if v is not None}, progress=update,
+            executor=executor, ray_address=ray_address,
+        )
+    rows = [{**r, "class": bench.CLASS_FOLDERS[r["label"]], "loss": round(r.get("loss", 0.0), 5)}
+            for r in results]
+    bench.emit_table(rows, ["class", "partition", "step", "loss", "images", "halving", "device"],
+               title=f"DDPM checkpoints in ddpm:{target}", as_json=as_json)
+    if not as_json and bench.RBC not in labels:
+        click.echo("No RBC model trained (pass --rbc PATH); background RBCs can come from "
+                   "--rbc-cells procedural.")
+
