@@ -35,6 +35,7 @@ class PluginRecord:
     error: str | None = None
     traceback: str | None = None
     registers: dict[str, list[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # specs it registered that were refused
 
 
 @dataclass

@@ -61,6 +61,9 @@ class Registry(Generic[S]):
             )
         if not spec.name or not isinstance(spec.name, str):
             raise PluginError(f"plugin {plugin!r} registered a {self.kind} without a name")
+        if problems := spec.problems():
+            raise PluginError(f"plugin {plugin!r}: {self.kind} {spec.name!r} is refused: "
+                              + "; ".join(problems))
         keys = {spec.name.lower(), *(alias.lower() for alias in spec.aliases)}
         for key in sorted(keys):
             if key in self._keys:
@@ -148,7 +151,13 @@ def build_registries(plugins: PluginSet) -> Registries:
                         f"bench.{registry.spec_type.__name__}, got {type(returned).__name__}"
                     )
                 for spec in returned:
-                    registry.add(spec, plugin)
+                    try:
+                        registry.add(spec, plugin)
+                    except (PluginError, DuplicateNameError) as exc:  # this spec only
+                        result.problems.append(str(exc))
+                        if plugin in records:
+                            records[plugin].problems.append(str(exc))
+                        continue
                     if plugin in records:
                         records[plugin].registers.setdefault(registry.kind, []).append(spec.name)
             except Exception as exc:  # one plugin's fault is reported, the rest still load
@@ -158,6 +167,7 @@ def build_registries(plugins: PluginSet) -> Registries:
                 )
                 result.problems.append(message)
                 if plugin in records and records[plugin].status == "loaded":
+                    records[plugin].status = "failed"  # its hook did not register anything
                     records[plugin].error = message
     result.datasets.find_local = lambda: _found_datasets(plugins)
     return result

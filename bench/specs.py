@@ -32,6 +32,10 @@ class Spec:
     def label(self) -> str:
         return self.display_name or self.name
 
+    def problems(self) -> list[str]:
+        """What makes this spec unusable; the registry refuses a spec that has any."""
+        return []
+
 
 @dataclass(frozen=True)
 class SourceImage:
@@ -81,6 +85,23 @@ class DatasetSpec(Spec):
     default_source: Path | None = None  # where the data already lie, if anywhere (generated sets)
     synthetic: bool = False
 
+    def problems(self) -> list[str]:
+        from bench.labels import CLASSES
+
+        found = []
+        if not callable(self.scan):
+            found.append(f"scan must be a function Path -> SourceImages, got {self.scan!r}")
+        if not isinstance(self.class_map, Mapping):
+            found.append(f"class_map must be a mapping, got {type(self.class_map).__name__}")
+        else:
+            found += [f"class_map[{name!r}] = {label!r}: use one of {', '.join(CLASSES)}, "
+                      f"or None to drop the class"
+                      for name, label in self.class_map.items()
+                      if label is not None and label not in CLASSES]
+        if self.split_policy not in ("stratified", "official_test"):
+            found.append(f"split_policy {self.split_policy!r}: use stratified or official_test")
+        return found
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec(Spec):
@@ -103,6 +124,12 @@ class ModelSpec(Spec):
     std: tuple[float, float, float] | None = None
     interpolation: str | None = None  # "bilinear" when neither the spec nor the factory says
 
+    def problems(self) -> list[str]:
+        if not callable(self.factory) and not hasattr(self.factory, "build"):
+            return [f"factory must be a callable (num_classes, pretrained) -> nn.Module or a "
+                    f"bench.ModelFactory, got {self.factory!r}"]
+        return []
+
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratorSpec(Spec):
@@ -112,3 +139,11 @@ class GeneratorSpec(Spec):
     factory: Callable[..., Any]
     settings: Mapping[str, Any] = field(default_factory=dict)
     trainable: bool = False  # its generator learns from example cells (train(), trained())
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.kind not in ("cells", "compositor"):
+            found.append(f"kind {self.kind!r}: use cells or compositor")
+        if not callable(self.factory):
+            found.append(f"factory must be callable, got {self.factory!r}")
+        return found

@@ -21,11 +21,11 @@ def plugin_rows() -> list[dict]:
                 "module": record.value,
                 "status": record.status,
                 "registers": {k: sorted(v) for k, v in record.registers.items()},
-                "error": record.error,
+                "error": "; ".join(filter(None, [record.error, *record.problems])) or None,
             }
         )
     for problem in registries.problems:
-        if not any(row["error"] == problem for row in rows):
+        if not any(problem in (row["error"] or "") for row in rows):
             rows.append({"plugin": "?", "status": "error", "error": problem})
     return rows
 

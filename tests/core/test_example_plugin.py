@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,14 @@ def test_example_model_is_a_real_module_with_five_outputs(example_installed):
     module = spec.factory(5, False)
     assert isinstance(module, torch.nn.Module)
     assert module(torch.zeros(2, 3, spec.input_size, spec.input_size)).shape == (2, 5)
+
+
+def test_the_example_plugins_own_tests_run_the_contract_checks(example_site: Path):
+    """What a plugin author runs: pytest on the plugin's folder, with bench.testing inside."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(example_site), *sys.path])}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(EXAMPLE / "tests")], capture_output=True, text=True, env=env, cwd=EXAMPLE,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
