@@ -37,12 +37,11 @@ class DemoResult:
 def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = None
              ) -> DemoResult:
     """Generate, train, test, render; every step is skipped when already done."""
-    import bench.leaderboard as lb
     from bench.engine.runner import RunRequest, run_benchmark
     from bench.generated import generate_dataset
+    from bench.leaderboard.make import BoardRequest, make_boards
     from bench.leaderboard.plots import draw, heatmap_jobs
     from bench.protocol import load_protocol
-    from bench.store import open_store
 
     for name, level in LEVELS.items():
         listener.notice(f"composing {name} ({level} level, {settings.cells} cells)")
@@ -55,13 +54,11 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
 
     out_dir = out_dir or subdir("demo")
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = lb.Names.from_registries()
-    groups = lb.store_groups(open_store().scores(), names, protocol=protocol.hash)
-    boards = lb.build_boards(groups, names, layouts=("cross",), metrics=lb.PAPER_METRICS)
-    markdown = lb.render(boards, "md")
+    board_set = make_boards(BoardRequest(cross=True, protocol=protocol.hash))
+    markdown = board_set.render("md")
     board_path = out_dir / "leaderboard.md"
     board_path.write_text(markdown, encoding="utf-8")
-    heatmaps = [path for group in groups
-                for job in heatmap_jobs(group, names, out_dir, metric="f1")
+    heatmaps = [path for group in board_set.groups
+                for job in heatmap_jobs(group, board_set.names, out_dir, metric="f1")
                 for path in draw(job)]
     return DemoResult(board_path, heatmaps, markdown)

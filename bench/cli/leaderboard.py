@@ -103,75 +103,32 @@ def leaderboard_command(
     Best value per column in bold, second underlined; several seeds show as mean ± std.
     Results under different protocols or data splits are never merged into one table.
     """
-    import bench.leaderboard as lb
-    from bench.leaderboard.groups import empty_store_error
-    from bench.leaderboard.plots import confusion_jobs, heatmap_jobs
-    from bench.store import open_store
+    from bench.leaderboard.make import BoardRequest, make_boards
 
-    names = lb.Names.from_registries()
-    filters = {
-        "models": _names_list(models),
-        "sources": _names_list(sources),
-        "targets": _names_list(targets),
-    }
-    store = None
-    if reference:
-        if protocol:
-            raise DataError("--protocol filters the results store; leave it out with "
-                            "--reference (a published board has its own protocol).")
-        groups = [lb.reference_group(reference, names, **filters)]
-        names = names.with_labels(lb.published_labels(reference, names))
-        present: list[str] = []
-    else:
-        if store_path is not None and not store_path.is_file():
-            raise DataError(f"no results store at {store_path}; give the path of a "
-                            "results.sqlite, or leave --store out to use the data home's.")
-        store = open_store(store_path)
-        frame = store.scores()
-        if frame.empty:
-            raise empty_store_error(store.path)
-        present = sorted(frame["metric"].unique())
-        groups = lb.store_groups(frame, names, protocol=protocol, **filters)
-    asked = _names_list(metrics)
-    chosen = lb.resolve_metrics(asked, present)
-    focus = chosen[0] if asked else "f1"  # the metric of the summary, comparison and plots
-    options = {
-        "metrics": chosen,
-        "compare": lb.reference_group(compare, names) if compare else None,
-        "compare_metrics": chosen if asked else ["f1"],
-        "date": date,
-    }
-
+    request = BoardRequest(
+        cross=cross, metrics=_names_list(metrics), protocol=protocol,
+        models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
+        summary=summary, compare=compare, reference=reference, date=date,
+    )
+    chosen_format = _output_format(fmt, as_json, out)
+    if chosen_format == "table" and out is not None:
+        raise DataError("--format table prints to the terminal; choose md, csv, json, "
+                        "latex or html with --out.")
+    board_set = make_boards(request, store_path=store_path)
     if do_publish:
-        boards = lb.build_boards(groups, names, layouts=("same", "cross"),
-                                 summary_metric=focus, **options)
-        records = None if reference else {group.slug: group.cross for group in groups}
-        for path in lb.publish(boards, out_dir, records):
+        for path in board_set.publish(out_dir):
             console.print(f"wrote {path}", highlight=False)
-
     if plots_dir is not None:
-        jobs = []
-        for group in groups:
-            jobs += heatmap_jobs(group, names, plots_dir, metric=focus)
-            if store is not None:
-                jobs += confusion_jobs(group, names, plots_dir, store)
-        count = _draw_plots(jobs, plots_dir)
+        count = _draw_plots(board_set.plot_jobs(plots_dir), plots_dir)
         console.print(f"wrote {count} plot files into {plots_dir}", highlight=False)
-
     if do_publish and out is None and fmt is None and not as_json:
         return
-    boards = lb.build_boards(groups, names, layouts=("cross",) if cross else ("same",),
-                             summary_metric=focus if summary else None, **options)
-    chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table":
         from bench.leaderboard.render_rich import print_boards
 
-        if out is not None:
-            raise DataError("--format table prints to the terminal; choose md, csv, json, "
-                            "latex or html with --out.")
-        print_boards(boards, console)
+        print_boards(board_set.boards, console)
         return
-    text = lb.render(boards, chosen_format)
+    text = board_set.render(chosen_format)
     if out is None:
         click.echo(text, nl=False)
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import ScoreGroup, comparable_groups, select
+from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
 from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS, resolve_metrics
 from bench.leaderboard.model import Board, Column, Context, Row, Table, Value
 from bench.leaderboard.names import Names
@@ -33,6 +34,8 @@ __all__ = [
     "PAPER_METRICS",
     "REFERENCES",
     "Board",
+    "BoardRequest",
+    "BoardSet",
     "Column",
     "Context",
     "Names",
@@ -48,7 +51,9 @@ __all__ = [
     "cross_dataset_table",
     "drop_table",
     "format_for",
+    "from_store",
     "load_reference",
+    "make_boards",
     "publish",
     "published_labels",
     "rank_table",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench.leaderboard.model import DECIMALS, Column, Context, Table, Value
 
 MISSING_TEXT = "–"
@@ -76,3 +78,25 @@ def protocol_text(context: Context) -> tuple[str, str | None]:
 
 def rendered_text(context: Context) -> str:
     return f"bench {context.version}, {context.date}"
+
+
+def context_lines(context: Context, *, text: Callable[[str], str] = str,
+                  code: Callable[[str], str] | None = None) -> list[tuple[str, str]]:
+    """The board header every format shows, as (label, value) pairs, built by one rule.
+
+    ``text`` escapes plain text for the format; ``code`` marks a hash or fingerprint (as
+    ``text`` when not given).
+    """
+    code = code or text
+    protocol, digest = protocol_text(context)
+    lines = [("Protocol", text(protocol) + (f", hash {code(digest)}" if digest else ""))]
+    if context.fingerprints and not any(fp for _, fp in context.fingerprints):
+        fingerprints = NO_FINGERPRINTS
+    else:
+        fingerprints = ", ".join(f"{text(label)} {code(fp) if fp else 'not published'}"
+                                 for label, fp in context.fingerprints) or "none"
+    lines.append(("Split fingerprints", fingerprints))
+    if context.origin:
+        lines.append(("Source", text(context.origin)))
+    lines.append(("Rendered by", text(rendered_text(context))))
+    return lines

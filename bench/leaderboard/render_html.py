@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from html import escape
 
 from bench.leaderboard.format import (
-    NO_FINGERPRINTS,
     cell_text,
     column_groups,
+    context_lines,
     legend_parts,
-    protocol_text,
-    rendered_text,
 )
 from bench.leaderboard.model import Board, Table, Value
 
@@ -77,22 +75,11 @@ def table_html(table: Table) -> str:
 
 
 def board_html(board: Board) -> str:
-    context = board.context
-    protocol, digest = protocol_text(context)
-    fingerprints = ", ".join(
-        f"{escape(label)} " + (f"<code>{escape(fp)}</code>" if fp else "not published")
-        for label, fp in context.fingerprints
-    )
-    if context.fingerprints and not any(fp for _, fp in context.fingerprints):
-        fingerprints = NO_FINGERPRINTS
     items = [
-        f"Protocol: {escape(protocol)}" + (f", hash <code>{escape(digest)}</code>" if digest
-                                          else ""),
-        f"Split fingerprints: {fingerprints or 'none'}",
+        f"{label} {value}" if label == "Rendered by" else f"{label}: {value}"
+        for label, value in context_lines(board.context, text=escape,
+                                          code=lambda fp: f"<code>{escape(fp)}</code>")
     ]
-    if context.origin:
-        items.append(f"Source: {escape(context.origin)}")
-    items.append(f"Rendered by {escape(rendered_text(context))}")
     parts = [f"<section>\n<h1>{escape(board.title)}</h1>", "<ul>"]
     parts += [f"<li>{item}</li>" for item in items]
     parts.append("</ul>")

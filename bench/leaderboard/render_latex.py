@@ -10,12 +10,11 @@ import re
 from collections.abc import Sequence
 
 from bench.leaderboard.format import (
-    NO_FINGERPRINTS,
     cell_text,
     column_groups,
+    context_lines,
     legend_parts,
     protocol_text,
-    rendered_text,
 )
 from bench.leaderboard.model import Board, Table, Value
 
@@ -88,18 +87,12 @@ def table_latex(table: Table, board: Board) -> str:
 
 
 def board_latex(board: Board) -> str:
-    context = board.context
-    protocol, digest = protocol_text(context)
-    header = [
-        _comment(board.title),
-        _comment(f"Protocol: {protocol}" + (f", hash {digest}" if digest else "")),
-        _comment("Split fingerprints: " + (", ".join(
-            f"{label} {fp or 'not published'}" for label, fp in context.fingerprints
-        ) if any(fp for _, fp in context.fingerprints) else NO_FINGERPRINTS)),
-    ]
-    if context.origin:
-        header.append(_comment(f"Source: {context.origin}"))
-    header.append(_comment(f"Rendered by {rendered_text(context)}; needs \\usepackage{{booktabs}}"))
+    header = [_comment(board.title)]
+    for label, value in context_lines(board.context):
+        if label == "Rendered by":
+            header.append(_comment(f"Rendered by {value}; needs \\usepackage{{booktabs}}"))
+        else:
+            header.append(_comment(f"{label}: {value}"))
     header += [_comment(note) for note in board.notes]
     return "\n\n".join(["\n".join(header)] + [table_latex(t, board) for t in board.tables])
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.leaderboard.format import (
-    NO_FINGERPRINTS,
     cell_text,
+    context_lines,
     header,
     legend_parts,
-    protocol_text,
-    rendered_text,
 )
 from bench.leaderboard.model import Board, Table, Value
 
@@ -77,24 +75,10 @@ def table_markdown(table: Table, level: int = 2) -> str:
 
 
 def board_markdown(board: Board, level: int = 1) -> str:
-    context = board.context
-    protocol, digest = protocol_text(context)
-    protocol_line = escape(protocol) + (f", hash {code(digest)}" if digest else "")
-    fingerprints = ", ".join(
-        f"{escape(label)} {code(fp) if fp else 'not published'}"
-        for label, fp in context.fingerprints
-    )
-    if context.fingerprints and not any(fp for _, fp in context.fingerprints):
-        fingerprints = NO_FINGERPRINTS
-    lines = [
-        f"{'#' * level} {escape(board.title)}",
-        "",
-        f"- Protocol: {protocol_line}",
-        f"- Split fingerprints: {fingerprints or 'none'}",
-    ]
-    if context.origin:
-        lines.append(f"- Source: {escape(context.origin)}")
-    lines += [f"- Rendered by {escape(rendered_text(context))}", ""]
+    lines = [f"{'#' * level} {escape(board.title)}", ""]
+    for label, value in context_lines(board.context, text=escape, code=code):
+        lines.append(f"- {label} {value}" if label == "Rendered by" else f"- {label}: {value}")
+    lines.append("")
     lines += [f"> {escape(note)}\n" for note in board.notes]
     for table in board.tables:
         lines.append(table_markdown(table, level + 1))

@@ -10,11 +10,9 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from bench.leaderboard.format import (
-    NO_FINGERPRINTS,
     cell_text,
+    context_lines,
     legend_parts,
-    protocol_text,
-    rendered_text,
 )
 from bench.leaderboard.model import Board, Table, Value
 
@@ -58,23 +56,11 @@ def rich_table(table: Table) -> RichTable:
 
 def print_boards(boards: Sequence[Board], console: Console) -> None:
     for board in boards:
-        context = board.context
-        protocol, digest = protocol_text(context)
         console.rule(escape(board.title))
-        console.print(
-            f"Protocol: {escape(protocol)}" + (f", hash [cyan]{digest}[/]" if digest else ""),
-            highlight=False,
-        )
-        fingerprints = ", ".join(
-            f"{escape(label)} {escape(fp) if fp else 'not published'}"
-            for label, fp in context.fingerprints
-        )
-        if context.fingerprints and not any(fp for _, fp in context.fingerprints):
-            fingerprints = NO_FINGERPRINTS
-        console.print(f"Split fingerprints: {fingerprints or 'none'}", highlight=False)
-        if context.origin:
-            console.print(f"Source: {escape(context.origin)}", highlight=False)
-        console.print(f"Rendered by {escape(rendered_text(context))}", highlight=False)
+        for label, value in context_lines(board.context, text=escape,
+                                          code=lambda fp: f"[cyan]{escape(fp)}[/]"):
+            line = f"{label} {value}" if label == "Rendered by" else f"{label}: {value}"
+            console.print(line, highlight=False)
         for note in board.notes:
             console.print(f"[yellow]{escape(note)}[/]", highlight=False)
         for table in board.tables:

@@ -1,0 +1,140 @@
+"""The one entry point from results to boards: the CLI, the demo, publishing and notebooks call it.
+
+    make_boards(BoardRequest(cross=True, metrics=["f1"]))   # -> BoardSet
+    board_set.render("md"), board_set.publish(folder), board_set.plot(folder)
+
+A request says *what* to show (layout, metrics, filters, a published board to compare with);
+where the scores come from is the store, or a published reference board; the output format is
+the caller's choice alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.errors import DataError
+from bench.leaderboard.boards import build_boards, reference_group, store_groups
+from bench.leaderboard.groups import ScoreGroup, empty_store_error
+from bench.leaderboard.metrics import resolve_metrics
+from bench.leaderboard.model import Board
+from bench.leaderboard.names import Names
+from bench.leaderboard.reference import published_labels
+
+if TYPE_CHECKING:
+    from bench.store import ResultsStore
+
+
+@dataclass
+class BoardRequest:
+    """What a board shows. Empty filters mean everything; ``metrics`` empty: the paper's four."""
+
+    cross: bool = False  # Table 3 layout (a row per model and source) instead of Table 2
+    metrics: Sequence[str] = ()
+    protocol: str | None = None  # stored name, hash prefix or protocol file
+    models: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    targets: Sequence[str] = ()
+    summary: bool = False  # add the generalisation summary (drop per source, mean rank)
+    compare: str | None = None  # a published board to put beside ours
+    reference: str | None = None  # render a published board instead of the store
+    date: str | None = None  # the boards' date line; default today
+
+    def __post_init__(self) -> None:
+        if self.reference and self.protocol:
+            raise DataError("--protocol filters the results store; leave it out with "
+                            "--reference (a published board has its own protocol).")
+
+    @property
+    def focus(self) -> str:
+        """The one metric of the summary, the comparison and the plots."""
+        return self.metrics[0] if self.metrics else "f1"
+
+
+@dataclass
+class BoardSet:
+    """Boards built for a request, with what they were built from (for plots and publishing)."""
+
+    request: BoardRequest
+    boards: list[Board]
+    groups: list[ScoreGroup]
+    names: Names
+    store: ResultsStore | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, fmt: str) -> str:
+        """The boards as ``md``, ``csv``, ``json``, ``latex`` or ``html`` text."""
+        from bench.leaderboard.render import render
+
+        return render(self.boards, fmt)
+
+    def publish(self, out_dir: Path) -> list[Path]:
+        """Write the same-data-set, cross-data-set and summary boards and their records."""
+        from bench.leaderboard.publish import publish
+
+        boards = build_boards(self.groups, self.names, layouts=("same", "cross"),
+                              summary_metric=self.request.focus, **self.options)
+        records = None if self.store is None else {g.slug: g.cross for g in self.groups}
+        return publish(boards, out_dir, records)
+
+    def plot_jobs(self, out_dir: Path) -> list:
+        """Heat maps per group, and confusion matrices where predictions are stored."""
+        from bench.leaderboard.plots import confusion_jobs, heatmap_jobs
+
+        jobs = []
+        for group in self.groups:
+            jobs += heatmap_jobs(group, self.names, out_dir, metric=self.request.focus)
+            if self.store is not None:
+                jobs += confusion_jobs(group, self.names, out_dir, self.store)
+        return jobs
+
+
+def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | None = None,
+                store_path: Path | None = None, names: Names | None = None) -> BoardSet:
+    """Build the boards a request asks for, from the results store or a published board."""
+    request = request or BoardRequest()
+    names = names or Names.from_registries()
+    filters = {"models": list(request.models), "sources": list(request.sources),
+               "targets": list(request.targets)}
+    if request.reference:
+        groups = [reference_group(request.reference, names, **filters)]
+        names = names.with_labels(published_labels(request.reference, names))
+        present: list[str] = []
+    else:
+        store = store or _open(store_path)
+        frame = store.scores()
+        if frame.empty:
+            raise empty_store_error(store.path)
+        present = sorted(frame["metric"].unique())
+        groups = store_groups(frame, names, protocol=request.protocol, **filters)
+    chosen = resolve_metrics(list(request.metrics), present)
+    options = {
+        "metrics": chosen,
+        "compare": reference_group(request.compare, names) if request.compare else None,
+        "compare_metrics": chosen if request.metrics else ["f1"],
+        "date": request.date,
+    }
+    boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
+                          summary_metric=request.focus if request.summary else None, **options)
+    return BoardSet(request, boards, groups, names, store, options)
+
+
+def from_store(store: ResultsStore | str | Path | None = None, **request: Any) -> BoardSet:
+    """Boards in one call, for notebooks: ``from_store(cross=True).render("md")``."""
+    from bench.store import ResultsStore
+
+    if isinstance(store, (str, Path)):
+        return make_boards(BoardRequest(**request), store_path=Path(store))
+    return make_boards(BoardRequest(**request), store=store if isinstance(store, ResultsStore)
+                       else None)
+
+
+def _open(store_path: Path | None) -> ResultsStore:
+    from bench.store import open_store
+
+    if store_path is not None and not Path(store_path).is_file():
+        raise DataError(f"no results store at {store_path}; give the path of a "
+                        "results.sqlite, or leave --store out to use the data home's.")
+    return open_store(store_path)
