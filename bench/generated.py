@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import home
 from bench.errors import DataError
-from bench.generators import CLASS_FOLDERS, cell_generator, compositor
+from bench.generators import CLASS_FOLDERS, accepted_options, cell_generator, compositor
 from bench.host import get_registries
 from bench.labels import CLASSES
 
@@ -130,7 +130,7 @@ def generate_dataset(
     prepare: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
-    """Compose a data set in the WBC-USID layout and register it as data set ``name``.
+    """Compose a data set (train/test class folders) that is found as data set ``name``.
 
     ``cells`` draws the central WBCs (and the added cells unless ``rbc_cells`` names another
     source for the background cells); ``level`` is ``base``, ``complex`` or a number on the
@@ -142,7 +142,9 @@ def generate_dataset(
     builder = compositor(compositor_name, level=level, **dict(settings or {}))
     options = dict(cell_options or {})
     central = cell_generator(cells, **options)
-    background = cell_generator(rbc_cells, **options) if rbc_cells else central
+    # Options are the central generator's; the background one takes those it knows.
+    background = (cell_generator(rbc_cells, **accepted_options(rbc_cells, options))
+                  if rbc_cells else central)
     request = {
         "name": name, "cells": cells, "rbc_cells": rbc_cells or cells,
         "cell_options": options, "compositor": compositor_name,

@@ -152,6 +152,17 @@ def _build(name: str, kind: str, options: Mapping[str, Any]) -> Any:
     return spec.factory(**options)
 
 
+def accepted_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``options`` that generator ``name`` takes.
+
+    A sampler option means nothing to a generator without a model: it is left out, not an error.
+    """
+    parameters = inspect.signature(get_registries().generators.get(name).factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {key: value for key, value in options.items() if key in parameters}
+
+
 def cell_generator(name: str, **options: Any) -> CellGenerator:
     """The cells generator registered as ``name`` (``procedural``, ``ddpm:DIR``, ...)."""
     generator = _build(name, "cells", options)

@@ -6,7 +6,7 @@ Layout (``BENCH_HOME``, default ``$XDG_CACHE_HOME/bench`` or ``~/.cache/bench``)
     datasets/<name>/          manifest.csv, prepared.json, audit.json, cache/<size>px/images.npy
     downloads/                files fetched by `bench datasets download` (resumable .part files)
     generated/<name>/         data sets made by `bench generate dataset`
-    generators/<name>/        trained generators (DDPM checkpoints)
+    generators/<name>/        trained generators (their checkpoints)
     runs/<run id>/            epoch checkpoints, best checkpoint, log
     leaderboards/             rendered boards when no --out is given
 """

@@ -227,3 +227,11 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
             raise ProtocolError(f"protocol file {path} does not exist")
         return parse(path.read_text(encoding="utf-8"), str(path))
     raise UnknownNameError("protocol", text, builtin_names())
+
+
+# The protocol data sets are split and cached under unless a caller names another: the paper's.
+DEFAULT_PROTOCOL = "zedda2024"
+
+
+def default_protocol() -> Protocol:
+    return load_protocol(DEFAULT_PROTOCOL)

@@ -12,7 +12,6 @@ from bench.errors import DataError
 from bench.progress import stage_progress
 
 LABEL_CHOICES = "L, M, N, E, B, RBC"
-SCHEDULER_CHOICES = click.Choice(["ddpm", "ddim", "dpm-solver"])
 
 
 @click.group("generate")
@@ -35,10 +34,10 @@ def generate_group() -> None:
 @click.option("--set", "parameters", multiple=True, metavar="KEY=VALUE",
               help="A compositor parameter, e.g. --set max_overlap=0.5 (see `bench generators "
                    "show compositor`). Repeatable.")
-@click.option("--scheduler", type=SCHEDULER_CHOICES, default=None,
-              help="DDPM sampler (ddpm: the faithful 1000 steps).")
+@click.option("--scheduler", default=None,
+              help="Sampler, for cell generators that have one (`bench generators show NAME`).")
 @click.option("--steps", type=int, default=None, help="Sampling steps for --scheduler.")
-@click.option("--device", default=None, help="torch device for DDPM sampling.")
+@click.option("--device", default=None, help="torch device, for cell generators that run a model.")
 @click.option("--workers", type=int, default=None, help="Processes composing images.")
 @click.option("--overwrite", is_flag=True, help="Replace a different data set of this name.")
 @click.option("--no-prepare", is_flag=True, help="Do not prepare the data set afterwards.")
@@ -87,11 +86,11 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 @click.option("--partition", type=click.Choice(["A", "B"]), default="A", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write <Class>/cell_NNNNN.png into (usable as folder:PATH).")
-@click.option("--scheduler", type=SCHEDULER_CHOICES, default=None,
-              help="DDPM sampler (ddpm: the faithful 1000 steps).")
+@click.option("--scheduler", default=None,
+              help="Sampler, for cell generators that have one (`bench generators show NAME`).")
 @click.option("--steps", type=int, default=None, help="Sampling steps for --scheduler.")
 @click.option("--batch-size", type=int, default=None, help="Cells sampled at once.")
-@click.option("--device", default=None, help="torch device for DDPM sampling.")
+@click.option("--device", default=None, help="torch device, for cell generators that run a model.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def sample_command(cells: str, per_class: int, classes: str | None, partition: str, out: Path,

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bench.data.archive import extract_archive
     from bench.data.grid import write_sample_grid
     from bench.data.manifest import ManifestRow
-    from bench.data.prepare import prepare_dataset
+    from bench.data.prepare import ensure_prepared, prepare_dataset
     from bench.data.prepared import PreparedDataset, SplitArrays, load_prepared
     from bench.data.splits import SplitRule
     from bench.data.verify import VerifyReport, verify_dataset
@@ -38,6 +38,7 @@ _LAZY = {
     "write_sample_grid": "bench.data.grid",
     "ManifestRow": "bench.data.manifest",
     "prepare_dataset": "bench.data.prepare",
+    "ensure_prepared": "bench.data.prepare",
     "PreparedDataset": "bench.data.prepared",
     "SplitArrays": "bench.data.prepared",
     "load_prepared": "bench.data.prepared",
@@ -54,6 +55,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ensure_prepared",
     "IMAGE_SUFFIXES",
     "OFFICIAL_SPLITS",
     "ClassMapper",

@@ -27,8 +27,8 @@ from bench.data.layout import DatasetFolder, write_atomic
 from bench.data.manifest import ManifestRow, count_table, fingerprint, render_manifest
 from bench.data.parallel import decode_into
 from bench.data.prepared import (
-    PROTOCOL,
     PreparedDataset,
+    load_prepared,
     prepare_command,
     read_prepared,
     resolve_spec,
@@ -36,7 +36,7 @@ from bench.data.prepared import (
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError, PluginError
 from bench.labels import CLASSES
-from bench.protocol import load_protocol
+from bench.protocol import Protocol, default_protocol
 from bench.specs import DatasetSpec, SourceImage
 
 
@@ -164,15 +164,26 @@ def _decode_and_split(spec: DatasetSpec, kept: Sequence[SourceImage], mapper: Cl
     return records, rows
 
 
+def ensure_prepared(name: str) -> PreparedDataset:
+    """The prepared data set; one that lies on this machine (a generated set) is prepared now."""
+    spec = resolve_spec(name)
+    if read_prepared(spec, DatasetFolder.of(spec.name)) is None \
+            and spec.default_source is not None and Path(spec.default_source).exists():
+        return prepare_dataset(name, progress=False)
+    return load_prepared(name)
+
+
 def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = True,
-                    cache_size: int | None = None, workers: int | None = None) -> PreparedDataset:
+                    cache_size: int | None = None, workers: int | None = None,
+                    protocol: Protocol | None = None) -> PreparedDataset:
     """Prepare a data set from its official download (folder, .zip or .tar[.gz]).
 
     ``source=None`` reuses the last source, or the spec's ``default_source``. Running it again
-    on an unchanged download does nothing new. ``workers`` defaults to every core.
+    on an unchanged download does nothing new. ``workers`` defaults to every core. The split
+    rule and cache size come from ``protocol`` (default: the paper's).
     """
     spec = resolve_spec(name)
-    protocol = load_protocol(PROTOCOL)
+    protocol = protocol or default_protocol()
     rule = SplitRule.from_protocol(protocol.splits, spec.split_policy)
     size = int(cache_size or protocol.input.cache_size)
     folder = DatasetFolder.of(spec.name, create=True)
@@ -227,7 +238,7 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
             "root": str(root),
             "from_archive": source_path.is_file() and is_archive(source_path),
             "source_signature": signature,
-            "protocol": PROTOCOL,
+            "protocol": protocol.name,
             "split_rule": rule.as_dict(),
             "fingerprint": new_fingerprint,
             "cache_size": size,

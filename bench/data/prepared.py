@@ -16,10 +16,8 @@ from bench.data.splits import SPLITS, SplitRule
 from bench.errors import DataError
 from bench.host import get_registries
 from bench.labels import CLASSES
-from bench.protocol import load_protocol
+from bench.protocol import default_protocol
 from bench.specs import DatasetSpec
-
-PROTOCOL = "zedda2024"  # the split rule and default cache size every data set is prepared under
 
 
 @dataclass
@@ -77,8 +75,8 @@ class PreparedDataset:
 
     @property
     def default_cache_size(self) -> int:
-        """The protocol's cache side (``input.cache_size``), whatever size prepare built."""
-        return int(load_protocol(PROTOCOL).input.cache_size)
+        """The default protocol's cache side (``input.cache_size``), whatever size prepare built."""
+        return int(default_protocol().input.cache_size)
 
     @property
     def audit(self) -> dict[str, Any]:
@@ -151,19 +149,15 @@ def resolve_spec(name: str) -> DatasetSpec:
 
 
 def load_prepared(name: str) -> PreparedDataset:
-    """Open a prepared data set by name or alias.
+    """Open a prepared data set by name or alias; it only reads.
 
-    Data sets that already lie on this machine (``default_source``, e.g. generated ones) are
-    prepared on first use; any other raises :class:`bench.DataError` naming the command.
+    Raises :class:`bench.DataError` naming the command when it is not prepared
+    (:func:`bench.data.prepare.ensure_prepared` prepares the ones that lie on this machine).
     """
     spec = resolve_spec(name)
     prepared = read_prepared(spec, DatasetFolder.of(spec.name))
     if prepared is not None:
         return prepared
-    if spec.default_source is not None and Path(spec.default_source).exists():
-        from bench.data.prepare import prepare_dataset
-
-        return prepare_dataset(name)
     hint = f" Download: {spec.download_hint}" if spec.download_hint else ""
     raise DataError(
         f"data set {spec.label} is not prepared. Run: {prepare_command(spec, name)}.{hint}"

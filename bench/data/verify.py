@@ -15,11 +15,11 @@ from bench.data.layout import DatasetFolder
 from bench.data.manifest import fingerprint, parse_manifest
 from bench.data.parallel import available_cores
 from bench.data.prepare import materialise_source
-from bench.data.prepared import PROTOCOL, prepare_command, resolve_spec
+from bench.data.prepared import prepare_command, resolve_spec
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
 from bench.progress import progress_bar
-from bench.protocol import load_protocol
+from bench.protocol import default_protocol
 
 EXAMPLES = 5
 
@@ -76,7 +76,7 @@ def verify_dataset(name: str, *, progress: bool = True) -> VerifyReport:
                 f"{info['fingerprint'][:16]}"], info["fingerprint"], "mismatch")
 
     rule = SplitRule.from_dict(info["split_rule"])
-    current = SplitRule.from_protocol(load_protocol(PROTOCOL).splits, spec.split_policy)
+    current = SplitRule.from_protocol(default_protocol().splits, spec.split_policy)
     report.add("split rule", [] if current == rule else
                [f"prepared under {rule.as_dict()}, the protocol now says {current.as_dict()}"],
                str(rule.as_dict()), "difference")

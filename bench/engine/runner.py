@@ -47,9 +47,10 @@ class RunRequest:
 
 
 def _prepared(name: str):
-    from bench.data import load_prepared
+    """Read a prepared data set; a generated one that lies here is prepared on first use."""
+    from bench.data import ensure_prepared
 
-    return load_prepared(name)
+    return ensure_prepared(name)
 
 
 def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
 from bench.leaderboard.compare import compare_table
-from bench.leaderboard.groups import ScoreGroup, comparable_groups, select
+from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
 from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS, resolve_metrics
-from bench.leaderboard.model import Board, Column, Context, Row, Table, Value
+from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.publish import publish
 from bench.leaderboard.reference import (

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
-from bench.leaderboard.groups import ScoreGroup, comparable_groups, select
-from bench.leaderboard.model import Board, Context, Table
+from bench.leaderboard.groups import comparable_groups, select
+from bench.leaderboard.model import Board, Context, ScoreGroup, Table
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
 from bench.leaderboard.summary import summary_tables

@@ -19,7 +19,7 @@ from bench.leaderboard.tables import aggregate, runs_note
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.leaderboard.groups import ScoreGroup
+    from bench.leaderboard.model import ScoreGroup
 
 
 def _matcher(ours: Iterable[str]) -> dict[str, str]:

@@ -39,7 +39,7 @@ def cell_text(
 
 
 def header(column: Column, *, grouped_sep: str | None = " ") -> str:
-    """Name a column in a one-line header row: "Raabin F1" (or "F1" with sep None)."""
+    """Name a column in a one-line header row: "PBC F1" (or "F1" with sep None)."""
     if column.group and grouped_sep is not None:
         return f"{column.group}{grouped_sep}{column.label}"
     return column.label

@@ -11,10 +11,10 @@ import hashlib
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bench.errors import DataError, UnknownNameError
+from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Kind, Names, loose_key
 
 if TYPE_CHECKING:
@@ -25,24 +25,6 @@ SCORE_COLUMNS = (
     "target", "target_fingerprint", "metric", "value",
 )
 MAX_EDITIONS = 64  # fingerprint combinations per protocol before we ask the user to filter
-
-
-@dataclass(frozen=True)
-class ScoreGroup:
-    """Scores that are comparable with each other, and what makes them so.
-
-    ``same`` feeds the same-data-set table and ``cross`` the cross-data-set one; for results
-    from the store both are the same frame, for the paper they are its Tables 2 and 3.
-    """
-
-    protocol: str
-    protocol_hash: str
-    fingerprints: tuple[tuple[str, str], ...]  # (canonical data set, fingerprint)
-    same: pd.DataFrame = field(repr=False)
-    cross: pd.DataFrame = field(repr=False)
-    slug: str = ""
-    origin: str = ""
-    notes: tuple[str, ...] = ()
 
 
 def empty_store_error(path: object) -> DataError:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard.boards import build_boards, reference_group, store_groups
-from bench.leaderboard.groups import ScoreGroup, empty_store_error
+from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.metrics import resolve_metrics
-from bench.leaderboard.model import Board
+from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import published_labels
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Mark = Literal["best", "second"]
 ColumnKind = Literal["score", "delta", "rank", "count"]
@@ -108,3 +111,21 @@ class Board:
     context: Context
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ScoreGroup:
+    """Scores that are comparable with each other, and what makes them so.
+
+    ``same`` feeds the same-data-set table and ``cross`` the cross-data-set one; for results
+    from the store both are the same frame, for the paper they are its Tables 2 and 3.
+    """
+
+    protocol: str
+    protocol_hash: str
+    fingerprints: tuple[tuple[str, str], ...]  # (canonical data set, fingerprint)
+    same: pd.DataFrame = field(repr=False)
+    cross: pd.DataFrame = field(repr=False)
+    slug: str = ""
+    origin: str = ""
+    notes: tuple[str, ...] = ()

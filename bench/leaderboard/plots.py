@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.leaderboard.groups import ScoreGroup, slugify
+from bench.leaderboard.groups import slugify
 from bench.leaderboard.metrics import title
+from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate
 

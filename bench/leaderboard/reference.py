@@ -20,7 +20,7 @@ from bench.leaderboard.metrics import PAPER_METRICS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.leaderboard.groups import ScoreGroup
+    from bench.leaderboard.model import ScoreGroup
     from bench.leaderboard.names import Kind, Names
 
 Layout = Literal["same", "cross"]
@@ -193,7 +193,7 @@ def published_labels(name: str, names: Names) -> dict[str, str]:
 
 def load_reference(name: str, names: Names) -> ScoreGroup:
     """Load a published board as a score group, its names mapped to the registries'."""
-    from bench.leaderboard.groups import ScoreGroup
+    from bench.leaderboard.model import ScoreGroup
 
     reference = get_reference(name)
     same = _frame(reference_rows(reference.name, "same"), reference, names)

@@ -12,7 +12,7 @@ import pytest
 from dataset_fakes import make_class_folders, write_image
 
 import bench
-from bench.data import load_prepared, prepare_dataset
+from bench.data import ensure_prepared, load_prepared, prepare_dataset
 
 PAPER = {  # PROTOCOL.md, L / M / N / E / B
     "raabin": (242, 242, 242, 201, 218),
@@ -52,8 +52,10 @@ def test_generated_sets_register_and_prepare_without_from(generated_set: Path) -
     spec = bench.get_registries().datasets.get("ddpm-level2")
     assert spec.synthetic and spec.split_policy == "official_test"
     assert spec.default_source == generated_set
-    # the engine's path: load_prepared prepares a data set that already lies here
-    dataset = load_prepared("ddpm-level2")
+    # the engine's path: a data set that already lies here is prepared on first use
+    with pytest.raises(bench.DataError, match="bench datasets prepare ddpm-level2"):
+        load_prepared("ddpm-level2")  # reading never writes
+    dataset = ensure_prepared("ddpm-level2")
     counts = dataset.counts()
     assert counts["E"] == {"train": 6, "val": 2, "test": 4}  # Eosinophil folder
     assert dataset.info["synthetic"] is True

@@ -184,6 +184,13 @@ def test_cli_trains_from_a_prepared_data_set_then_composes_from_ddpm(tmp_path, p
         "--steps", "2", "--train", "5", "--test", "5", "--size", "32", "--no-prepare",
     ])
     assert result.exit_code == 1 and "no plain background" in result.output
+    # sampler options belong to the DDPM cells; procedural background cells just ignore them
+    result = runner.invoke(cli, [
+        "generate", "dataset", "from-ddpm-2", "--cells", f"ddpm:{out}", "--rbc-cells",
+        "procedural", "--scheduler", "ddim", "--steps", "2", "--train", "5", "--test", "5",
+        "--size", "32", "--no-prepare",
+    ])
+    assert "has no option scheduler" not in result.output
 
 
 def test_cli_train_ddpm_bad_input(tmp_path):

@@ -1,0 +1,139 @@
+"""The boundaries a newcomer can rely on, checked on the source itself.
+
+- the core (``bench/``) imports no model library and names no concrete data set, model or
+  generator; production code never resets the plugin host;
+- first-party plugins use the public API only (``import bench`` / ``from bench import``);
+- the import graph of ``bench/`` has no cycle, lazy (in-function) imports included.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "bench"
+PLUGINS = ROOT / "plugins"
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(CORE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import the interpreter can execute: type-checking blocks are skipped."""
+    found = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [owner(alias.name) for alias in node.names]
+            elif node.level == 0 and node.module:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules
+                           else owner(node.module) for a in node.names]
+            else:
+                targets = []
+            graph[name] |= {t for t in targets if t and t != name and t.startswith("bench")}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_import_graph_of_the_core_has_no_cycle():
+    assert _cycles(_import_graph()) == []
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: p.name)
+def test_the_core_imports_no_model_or_generator_library(path: Path):
+    for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        assert not any(re.match(r"(timm|diffusers|huggingface_hub)\b", n or "") for n in names)
+
+
+def test_the_core_names_no_concrete_data_set_model_or_generator():
+    pattern = re.compile(r"\b(TimmFactory|timm_name|pretrained_tag|DDPM|Raabin|NIH|Uninfected"
+                         r"|esophil_|ddpm_)\b")
+    offenders = []
+    for path in sorted(CORE.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if pattern.search(code) and not code.strip().startswith(('"', "'")):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_production_code_never_resets_the_plugin_host():
+    calls = [f"{p.relative_to(ROOT)}" for p in sorted([*CORE.rglob("*.py"), *PLUGINS.rglob("*.py")])
+             if p.name != "host.py" and re.search(r"\breset\(\)", p.read_text(encoding="utf-8"))]
+    assert calls == []
+
+
+@pytest.mark.parametrize("path", sorted(PLUGINS.rglob("*.py")), ids=lambda p: p.name)
+def test_first_party_plugins_use_only_the_public_api(path: Path):
+    for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            assert not node.module.startswith("bench."), f"{path.name}: from {node.module}"
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("bench.") for a in node.names), path.name
