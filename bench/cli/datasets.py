@@ -4,84 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bench.cli.output import click_echo, console, emit_table
-from bench.home import subdir
-from bench.host import get_registries
-from bench.labels import CLASS_NAMES, CLASSES
+from bench.data.catalogue import SPLIT_NAMES, catalogue, count_rows
 
-SPLIT_NAMES = ("train", "val", "test")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-
-
-def prepared_info(name: str) -> dict | None:
-    path = subdir("datasets", name, create=False) / "prepared.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _per_class(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{label} {counts[label]}" for label in CLASSES if label in counts)
-
-
-def _size(size: list[int] | tuple[int, int] | None) -> str | None:
-    return "x".join(map(str, size)) if size else None
-
-
-def dataset_rows() -> list[dict]:
-    """One row per registered data set, prepared or not (counts from the paper until prepared)."""
-    registry = get_registries().datasets
-    rows = []
-    for spec in registry:
-        info = prepared_info(spec.name)
-        if info:
-            per_class = {label: sum(info["counts"][label].values()) for label in CLASSES}
-            per_split = {split: sum(info["counts"][label][split] for label in CLASSES)
-                         for split in SPLIT_NAMES}
-            size = _size(info["image_size"]["most_common"])
-        else:
-            per_class, per_split = dict(spec.paper_counts or {}), None
-            size = _size(spec.image_size) and f"{_size(spec.image_size)} (published)"
-        rows.append({
-            "name": spec.name + (":PATH" if spec.resolve_argument else ""),
-            "display_name": spec.label,
-            "aliases": list(spec.aliases),
-            "synthetic": spec.synthetic,
-            "prepared": info is not None,
-            "counts": info["counts"] if info else None,
-            "per_class": (_per_class(per_class) + ("" if info else " (paper)")) if per_class
-            else None,
-            "per_split": " / ".join(f"{s} {per_split[s]}" for s in SPLIT_NAMES)
-            if per_split else None,
-            "fingerprint": info["fingerprint"] if info else None,
-            "image_size": size,
-            "download": spec.homepage or spec.download_hint or None,
-            "citation": spec.citation,
-            "licence": spec.licence,
-            "description": spec.description,
-            "plugin": registry.owner(spec.name),
-        })
-    return rows
-
-
-def count_rows(counts: dict[str, dict[str, int]], paper: dict[str, int] | None) -> list[dict]:
-    """Label x split rows, a total row, and the paper's counts where it gives them."""
-    rows = []
-    for label in CLASSES:
-        total = sum(counts[label].values())
-        row = {"label": label, "class": CLASS_NAMES[label], **counts[label], "total": total}
-        if paper:
-            row["paper"] = paper.get(label, 0)
-            row["difference"] = total - paper.get(label, 0)
-        rows.append(row)
-    totals = {split: sum(counts[label][split] for label in CLASSES) for split in SPLIT_NAMES}
-    total_row = {"label": "all", "class": "", **totals, "total": sum(totals.values())}
-    if paper:
-        total_row["paper"] = sum(paper.values())
-        total_row["difference"] = total_row["total"] - total_row["paper"]
-    return [*rows, total_row]
 
 
 def _print_findings(findings: list[dict[str, str]], limit: int = 20) -> None:
@@ -106,7 +35,7 @@ def datasets_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_datasets(as_json: bool) -> None:
     """List every data set: counts per class and split, image size, download and licence."""
-    emit_table(dataset_rows(), ["name", "prepared", "per_class", "per_split", "image_size",
+    emit_table(catalogue(), ["name", "prepared", "per_class", "per_split", "image_size",
                                 "download", "licence"], title="Data sets", as_json=as_json)
 
 
@@ -167,13 +96,10 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
 def show_command(name: str, grid_path: Path | None, per_class: int, as_json: bool) -> None:
     """Show counts per class and split, the split fingerprint, a sample grid and the audit."""
     from bench.data import load_prepared, write_sample_grid
-    from bench.data.audit import cross_dataset_overlaps, findings_for
+    from bench.data.catalogue import current_audit
 
     dataset = load_prepared(name)
-    audit = dataset.audit
-    if audit:  # other data sets may have been prepared since: compare with them now
-        audit["cross_dataset"] = cross_dataset_overlaps(dataset.name, dataset.manifest)
-        audit["findings"] = findings_for(audit)
+    audit = current_audit(dataset)
     grid = write_sample_grid(dataset, grid_path, per_class=per_class)
     paper = dataset.info.get("paper_counts") or None
     if as_json:

@@ -98,18 +98,11 @@ def runs_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_runs(status: str | None, as_json: bool) -> None:
     """List runs in the results store."""
-    frame = open_store().runs(status)
-    rows = []
-    for row in frame.to_dict("records"):
-        seconds = (row["finished"] or 0) - (row["started"] or 0)
-        rows.append({
-            "id": row["id"], "model": row["model"], "source": row["source"], "seed": row["seed"],
-            "protocol": f"{row['protocol']} ({row['protocol_hash'][:8]})",
-            "status": row["status"], "epochs": row["epochs"], "best_epoch": row["best_epoch"],
-            "seconds": round(seconds, 1) if row["finished"] else None, "error": row["error"],
-        })
-    emit_table(rows, ["id", "model", "source", "seed", "protocol", "status", "epochs",
-                      "best_epoch", "seconds", "error"], title="Runs", as_json=as_json)
+    from bench.runs import run_rows
+
+    columns = ["id", "model", "source", "seed", "protocol", "status", "epochs", "best_epoch",
+               "seconds", "error"]
+    emit_table(run_rows(open_store(), status), columns, title="Runs", as_json=as_json)
 
 
 @runs_group.command("show")
@@ -117,15 +110,9 @@ def list_runs(status: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def show_run(run_id: str, as_json: bool) -> None:
     """Show one run (id or unique prefix): provenance, epochs and scores per target."""
-    store = open_store()
-    run = store.run(run_id)
-    if run is None:
-        raise BenchError(f"no single run matches {run_id!r}; `bench runs list` shows the ids")
-    scores = store.scores()
-    scores = scores[scores.run_id == run["id"]]
-    run["scores"] = {
-        target: dict(zip(group.metric, group.value)) for target, group in scores.groupby("target")
-    }
+    from bench.runs import run_report
+
+    run = run_report(open_store(), run_id)
     if as_json:
         click.echo(json.dumps(run, indent=2, default=str))
         return
