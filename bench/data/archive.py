@@ -35,10 +35,10 @@ def archive_signature(path: Path) -> dict[str, object]:
 
 
 def _unsafe_name(name: str) -> str | None:
-    posix = name.replace("\\", "/")
+    posix = name.replace("\\", "/")  # zips made on Windows may use backslashes
     if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix):
         return "an absolute path"
-    depth = 0
+    depth = 0  # "a/../../b" climbs out although it does not start with ".."
     for part in PurePosixPath(posix).parts:
         depth += -1 if part == ".." else 0 if part == "." else 1
         if depth < 0:
@@ -50,6 +50,7 @@ def _check_zip(archive: zipfile.ZipFile) -> list[str]:
     problems = []
     for info in archive.infolist():
         reason = _unsafe_name(info.filename)
+        # zip keeps the Unix mode in the high 16 bits; S_IFLNK marks a symbolic link.
         if reason is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
             reason = "a symbolic link"
         if reason:
@@ -63,7 +64,7 @@ def _check_tar(archive: tarfile.TarFile) -> list[str]:
         reason = _unsafe_name(member.name)
         if reason is None and (member.issym() or member.islnk()):
             link = member.linkname
-            if member.issym():
+            if member.issym():  # a symlink's target is relative to its own folder
                 link = str(PurePosixPath(member.name).parent / link)
             reason = _unsafe_name(link) and f"a link to {member.linkname!r} outside the folder"
         if reason is None and (member.isdev() or member.isfifo()):
@@ -103,6 +104,7 @@ def extract_archive(archive: Path, target: Path, *, progress: bool = True) -> Pa
                 f"refusing to extract {archive}: {len(problems)} member(s) would land outside "
                 f"the target folder: {shown}. This is not a file the publisher ships."
             )
+        # Extract beside the target and rename: a killed extraction never looks complete.
         staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}extract-", dir=target.parent))
         normal_permissions(staging, 0o777)
         try:
@@ -112,7 +114,7 @@ def extract_archive(archive: Path, target: Path, *, progress: bool = True) -> Pa
                     if isinstance(opened, zipfile.ZipFile):
                         opened.extract(member, staging)
                     else:
-                        opened.extract(member, staging, filter="data")
+                        opened.extract(member, staging, filter="data")  # no setuid, no devices
                     bar.advance(task)
             (staging / MARKER).write_text(json.dumps(signature))
             if target.exists():

@@ -30,6 +30,7 @@ def is_litter(name: str) -> bool:
 def files_under(folder: Path) -> list[Path]:
     """Every regular file below ``folder``, litter skipped, in a stable (sorted) order."""
     found: list[Path] = []
+    # Sorted at every level: listing order differs between file systems, the manifest must not.
     for entry in sorted(folder.iterdir()):
         if is_litter(entry.name):
             continue
@@ -65,6 +66,8 @@ def scan_class_folders(
                 f"extract it again (or remove the empty folder if that class has no images)."
             )
         for file in files:
+            # The relative path, not the bare name, is the key: publishers reuse file names
+            # across classes and splits.
             relpath = file.relative_to(base).as_posix()
             images.append(SourceImage(file, relpath, class_dir.name, official_split))
     return images
@@ -115,6 +118,7 @@ def scan_csv(csv_path: Path) -> list[SourceImage]:
             path_text, label = row[0].strip(), row[1].strip()
             if number == 1 and path_text.lower() == "path" and label.lower() == "label":
                 continue
+            # CSVs written on Windows use backslashes; the manifest key is always POSIX.
             relative = PurePosixPath(path_text.replace("\\", "/"))
             if relative.is_absolute() or ".." in relative.parts:
                 raise DataError(
@@ -150,7 +154,7 @@ def find_folder(
     if not source.is_dir():
         raise DataError(f"{source} is not a folder (expected {what})")
     level = [source]
-    for _ in range(max_depth + 1):
+    for _ in range(max_depth + 1):  # breadth first: the shallowest match wins
         matches = [folder for folder in level if looks_right(folder)]
         if len(matches) == 1:
             return matches[0]

@@ -62,7 +62,10 @@ class SplitItem:
 
 def _quotas(count: int, fractions: Sequence[float]) -> list[int]:
     """Images per split for one class; every split gets one when there are enough to go round."""
+    # Round half up for val and test; train takes the remainder, so the quotas sum to count.
     quotas = [int(count * f + 0.5) for f in fractions[1:]]
+    # A small class still gets one validation and one test image: early stopping and the
+    # per-class test scores need every class in every split.
     if count >= len(fractions):
         quotas = [max(1, q) for q in quotas]
     return [count - sum(quotas), *quotas]
@@ -77,6 +80,7 @@ def _allocate(items: list[SplitItem], names: Sequence[str], fractions: Sequence[
     groups: dict[str, list[SplitItem]] = defaultdict(list)
     for item in items:
         groups[item.sha256].append(item)
+    # Identical files form one group, so a duplicate can never sit on both sides of a split.
     ordered = sorted(groups, key=lambda sha: (_order_key(seed, sha), sha))
     bounds, total = [], 0
     for quota in _quotas(len(items), fractions):
@@ -85,6 +89,7 @@ def _allocate(items: list[SplitItem], names: Sequence[str], fractions: Sequence[
     assigned: dict[str, str] = {}
     position = 0
     for sha in ordered:
+        # A group may run past a bound; it stays whole and the next group opens the next split.
         split = next(name for name, bound in zip(names, bounds, strict=True)
                      if position < bound or bound == total)
         for item in groups[sha]:
@@ -104,7 +109,7 @@ def assign_splits(items: Sequence[SplitItem], rule: SplitRule) -> dict[str, str]
                     f"{item.relpath}: the official_test split policy needs the publisher's "
                     f"train/test partition, but this image has none"
                 )
-            if item.official_split == "test":
+            if item.official_split == "test":  # the publisher's test set is kept as it is
                 assigned[item.relpath] = "test"
                 continue
         by_class[item.label].append(item)
