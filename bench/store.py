@@ -360,6 +360,46 @@ class ResultsStore:
         frame["probabilities"] = frame["probabilities"].map(json.loads)
         return frame
 
+    def predictions_of(self, run_ids: Sequence[str]) -> pd.DataFrame:
+        """Test predictions of many runs in one read, ordered by run, target and path."""
+        import pandas as pd
+
+        frames = []
+        ids = list(dict.fromkeys(run_ids))
+        for start in range(0, len(ids), 500):  # below SQLite's limit on bound parameters
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            frames.append(self._frame(
+                f"SELECT * FROM predictions WHERE run_id IN ({marks})"  # noqa: S608
+                " ORDER BY run_id, target, path", chunk,
+            ))
+        frame = pd.concat(frames, ignore_index=True) if frames else self._frame(
+            "SELECT * FROM predictions WHERE 0"
+        )
+        frame["probabilities"] = frame["probabilities"].map(json.loads)
+        return frame
+
+    def replace_scores(self, run_id: str, evaluations: Sequence[Evaluation]) -> None:
+        """Rewrite the scores of some targets of a finished run (re-scoring); predictions stay."""
+        with self._transaction() as db:
+            for ev in evaluations:
+                for table in ("evaluations", "scores"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ? AND target = ?",  # noqa: S608
+                               (run_id, ev.target))
+                db.execute(
+                    "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
+                     json.dumps(ev.support), json.dumps(ev.confusion)),
+                )
+                db.executemany(
+                    "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (run_id, ev.target, metric, float(value),
+                         json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
+                        for metric, value in ev.metrics.items()
+                    ],
+                )
+
 
 def open_store(path: str | Path | None = None) -> ResultsStore:
     """The store at ``path``, by default the data home's ``results.sqlite``."""
