@@ -28,7 +28,7 @@ from bench.labels import CLASSES
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.leaderboard.groups import ScoreGroup
+    from bench.leaderboard.model import ScoreGroup
     from bench.store import ResultsStore
 
 K = len(CLASSES)
@@ -55,7 +55,7 @@ class IntervalSettings:
     def describe(self) -> str:
         return (f"{self.level * 100:g} % percentile bootstrap interval, {self.resamples:,} "
                 "resamples of the test images stratified by class; with several seeds the seeds "
-                "are resampled too (hierarchical bootstrap)")
+                "are resampled too (hierarchical bootstrap); it replaces ± std")
 
 
 def stable_seed(*parts: object) -> int:

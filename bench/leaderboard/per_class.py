@@ -41,7 +41,7 @@ def per_class_table(
     letters = [c for c in CLASSES if any(f"recall:{c}" in v for v in values.values())]
     columns = tuple(
         Column(key=f"{metric}:{c}", label=abbreviation(metric),
-               group=f"{CLASS_NAMES[c]} ({c})", metric=f"{metric}:{c}", better=None)
+               group=c, metric=f"{metric}:{c}", better=None)
         for c in letters for metric in PER_CLASS
     )
     models = names.order("model", {key[0] for key in values})
@@ -71,6 +71,7 @@ def per_class_table(
         index_keys=("model", "source", "target"),
         columns=columns,
         rows=tuple(rows),
-        notes=("Scores in %: P = precision, R = recall of each class, not ranked.", note),
+        notes=("Scores in %: P = precision, R = recall of each class ("
+               + ", ".join(f"{c} = {CLASS_NAMES[c]}" for c in letters) + "), not ranked.", note),
         typical_n=typical,
     )
