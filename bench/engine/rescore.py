@@ -28,7 +28,7 @@ def rescore_store(store: ResultsStore) -> RescoreReport:
     runs = store.runs("finished")
     metrics: set[str] = set()
     for run_id in runs["id"].tolist():
-        predictions = store.predictions_of([run_id])
+        predictions = store.predictions(run_id)
         by_target = {t: rows for t, rows in predictions.groupby("target", sort=True)}
         evaluations = []
         for stored in store.evaluations(run_id):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -157,22 +157,18 @@ class RunPredictions:
     probabilities: np.ndarray
 
 
-def split_predictions(frame: pd.DataFrame) -> dict[tuple[str, str], RunPredictions]:
-    """Per (run, target): the stored predictions as arrays, in path order."""
+def split_predictions(arrays: Mapping[str, Any]) -> dict[tuple[str, str], RunPredictions]:
+    """Per (run, target): the stored predictions (``ResultsStore.prediction_arrays``)."""
     out = {}
-    if frame.empty:
-        return out
-    frame = frame.sort_values(["run_id", "target", "path"], kind="stable")
-    labels = frame["label"].to_numpy(np.int64)
-    predicted = frame["predicted"].to_numpy(np.int64)
-    probabilities = np.array(frame["probabilities"].tolist(), dtype=float)
-    paths = frame["path"].tolist()
-    for (run_id, target), index in frame.groupby(["run_id", "target"], sort=False).indices.items():
-        start, stop = int(index[0]), int(index[-1]) + 1  # sorted: each group is one slice
-        out[(str(run_id), str(target))] = RunPredictions(
-            tuple(paths[start:stop]), labels[start:stop], predicted[start:stop],
-            probabilities[start:stop],
-        )
+    keys = list(zip(arrays["run_id"], arrays["target"], strict=True))
+    start = 0
+    for stop in range(1, len(keys) + 1):  # rows come sorted: each (run, target) is one slice
+        if stop == len(keys) or keys[stop] != keys[start]:
+            out[keys[start]] = RunPredictions(
+                tuple(arrays["path"][start:stop]), arrays["label"][start:stop],
+                arrays["predicted"][start:stop], arrays["probabilities"][start:stop],
+            )
+            start = stop
     return out
 
 
@@ -240,5 +236,5 @@ def group_bootstraps(
     """One bootstrap per comparable group (keyed by its slug), from the store's predictions."""
     groups = list(groups)
     ids = sorted({r for group in groups for r in group.cross["run_id"]})
-    predictions = split_predictions(store.predictions_of(ids))
+    predictions = split_predictions(store.prediction_arrays(ids))
     return {group.slug: bootstrap_cells(group.cross, predictions, settings) for group in groups}

@@ -235,7 +235,7 @@ def compare_models(
     runs = group.cross[["model", "seed", "run_id"]].drop_duplicates()
     seeds = {m: [(int(s), r) for _, s, r in runs[runs["model"] == m].itertuples(index=False)
                  if r in bootstrap.runs[(m, source, target)]] for m in (a, b)}
-    predictions = split_predictions(store.predictions_of([r for v in seeds.values()
+    predictions = split_predictions(store.prediction_arrays([r for v in seeds.values()
                                                           for _, r in v]))
     pairs = []
     for (seed_a, run_a), (seed_b, run_b) in _pair_runs(seeds[a], seeds[b]):

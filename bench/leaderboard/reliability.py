@@ -63,7 +63,7 @@ def reliability_jobs(
 
     folder = Path(out_dir) / group.slug / "reliability"
     runs = group.cross[["run_id", "model", "source", "target"]].drop_duplicates()
-    predictions = split_predictions(store.predictions_of(sorted(set(runs["run_id"]))))
+    predictions = split_predictions(store.prediction_arrays(sorted(set(runs["run_id"]))))
     jobs = []
     for (model, source, target), rows in runs.groupby(["model", "source", "target"], sort=True):
         found = [predictions[(r, target)] for r in rows["run_id"] if (r, target) in predictions]
