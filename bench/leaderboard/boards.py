@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
+from bench.leaderboard.metrics import better
 from bench.leaderboard.model import Board, Context, ScoreGroup, Table
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
@@ -141,9 +142,11 @@ def build_board(
         else:
             table = cross_dataset_table(cross, metrics, names, published=published)
         if intervals and bootstrap is not None:
-            table = dataclasses.replace(
-                table, notes=(*table.notes, f"[low, high]: {bootstrap.settings.describe()}.")
-            )
+            note = f"[low, high]: {bootstrap.settings.describe()}."
+            cells = [v for row in table.rows for v in row.cells.values()]
+            if any(not v.missing and v.ci_low is None for v in cells):
+                note += " Cells without one have no stored test predictions."
+            table = dataclasses.replace(table, notes=(*table.notes, note))
         if marks == "significance" and bootstrap is not None:
             table = significance_marks(table, bootstrap)
         tables.append(table)
@@ -161,6 +164,10 @@ def build_board(
                 tables.append(compare_table(group, compare, layout=layout, metric=metric,
                                             names=names, paper_name=paper_name))
     if summary_metric:
+        if better(summary_metric) == "lower":
+            raise DataError(f"the summary ranks models by a score that grows with quality; "
+                            f"{summary_metric} shrinks. Give --summary another metric first "
+                            "(--metric f1,ece).")
         tables += summary_tables(same, cross, summary_metric, names)
     tables = [table for table in tables if table.rows and table.columns]
     if group.origin:

@@ -237,4 +237,10 @@ def group_bootstraps(
     groups = list(groups)
     ids = sorted({r for group in groups for r in group.cross["run_id"]})
     predictions = split_predictions(store.prediction_arrays(ids))
+    if ids and not predictions:
+        raise DataError(
+            "none of the runs on this board has stored test predictions, and intervals and "
+            "significance marks are computed from them. `bench run` stores them; results "
+            "written without them can only show point estimates."
+        )
     return {group.slug: bootstrap_cells(group.cross, predictions, settings) for group in groups}

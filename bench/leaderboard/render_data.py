@@ -110,6 +110,7 @@ def table_data(table: Table) -> dict[str, Any]:
             for row in table.rows
         ],
         "typical_runs": table.typical_n,
+        "marks": table.marks,
         "notes": list(table.notes),
     }
 

@@ -116,3 +116,22 @@ def test_plots_include_a_reliability_diagram_per_cell(predicted_store, tmp_path)
 def test_intervals_on_a_published_board_are_refused(no_plugins):
     result = board("--reference", "zedda2024", "--ci")
     assert result.exit_code == 1 and "need stored test predictions" in result.output
+
+
+def test_ci_without_stored_predictions_says_why(store_path):
+    result = board("--store", str(store_path), "--ci")
+    assert result.exit_code == 1
+    assert "none of the runs on this board has stored test predictions" in result.output
+
+
+def test_a_summary_by_a_lower_is_better_metric_is_refused_and_ece_ranks_downwards(
+    predicted_store,
+):
+    result = board("--store", str(predicted_store), "--metric", "ece", "--summary")
+    assert result.exit_code == 1 and "Give --summary another metric" in result.output
+    data = json.loads(board("--store", str(predicted_store), "--metric", "ece", "--cross",
+                            "--json").output)
+    cells = [(row["cells"]["d1/ece"]["value"], row["cells"]["d1/ece"]["mark"])
+             for row in data[0]["tables"][0]["rows"]
+             if row["source"] != "d1" and row["cells"]["d1/ece"]]
+    assert min(cells)[1] == "best" and max(cells)[1] != "best"
