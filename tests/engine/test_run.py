@@ -134,7 +134,7 @@ def test_two_processes_on_one_data_home_share_the_matrix_without_duplicates(tiny
     assert statuses == ["finished", "finished", "skipped", "skipped"]
     store = bench.open_store()
     assert store.runs().status.tolist() == ["finished", "finished"]
-    assert len(store.scores()) == 2 * 6
+    assert len(store.scores()) == 2 * 9  # runs x metrics
 
 
 def test_a_source_whose_validation_split_lacks_a_class_is_a_clear_error(tiny_world, tmp_path):
