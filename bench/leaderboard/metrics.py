@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from bench.errors import DataError, UnknownNameError
 
@@ -42,7 +43,7 @@ def title(metric: str) -> str:
     return TITLES.get(metric, metric)
 
 
-def better(metric: str) -> str:
+def better(metric: str) -> Literal["higher", "lower"]:
     """Which way a metric improves; calibration errors improve downwards."""
     return "lower" if metric in LOWER_IS_BETTER else "higher"
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.leaderboard.intervals import Bootstrap
+from bench.leaderboard.intervals import Bootstrap, IntervalSettings
 from bench.leaderboard.model import Row, Table
 from bench.leaderboard.tables import displayed
+
+if TYPE_CHECKING:
+    from bench.leaderboard.names import Names
+    from bench.store import ResultsStore
 
 DEFAULT_ALPHA = 0.05
 
@@ -161,7 +166,7 @@ class Comparison:
     differences: tuple[MetricDifference, ...]
     pairs: tuple[SeedPair, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -174,14 +179,15 @@ def _pair_runs(runs_a: Sequence[tuple[int, str]], runs_b: Sequence[tuple[int, st
 
 
 def compare_models(
-    store, names, model_a: str, model_b: str, source: str, target: str, *,
-    protocol: str | None = None, metrics: Sequence[str] = (), settings=None,
+    store: ResultsStore, names: Names, model_a: str, model_b: str, source: str, target: str, *,
+    protocol: str | None = None, metrics: Sequence[str] = (),
+    settings: IntervalSettings | None = None,
 ) -> Comparison:
     """Paired bootstrap difference of each metric, and McNemar's exact test per seed pair."""
     from bench.errors import DataError
     from bench.leaderboard.boards import store_groups
     from bench.leaderboard.groups import empty_store_error, resolve_filter
-    from bench.leaderboard.intervals import IntervalSettings, group_bootstraps, split_predictions
+    from bench.leaderboard.intervals import group_bootstraps, split_predictions
     from bench.leaderboard.metrics import KNOWN_METRICS
 
     settings = settings or IntervalSettings()
