@@ -36,14 +36,18 @@ def reliability_curve(confidence: np.ndarray, correct: np.ndarray, bins: int = E
 
 
 def _draw(figure: Figure, confidence: np.ndarray, correct: np.ndarray, heading: str) -> None:
-    counts, _, accuracy = reliability_curve(confidence, correct)
+    counts, mean_confidence, accuracy = reliability_curve(confidence, correct)
     edges = np.linspace(0, 1, ECE_BINS + 1)
     centres = (edges[:-1] + edges[1:]) / 2
+    filled = counts > 0
     axes = figure.add_subplot()
-    axes.bar(centres, np.nan_to_num(accuracy), width=1 / ECE_BINS, edgecolor="#1f4e79",
+    axes.bar(centres[filled], accuracy[filled], width=1 / ECE_BINS, edgecolor="#1f4e79",
              color="#6fa8dc", label="accuracy")
-    axes.bar(centres, np.nan_to_num(centres - accuracy) * (counts > 0), bottom=np.nan_to_num(
-        accuracy), width=1 / ECE_BINS, color="#e06666", alpha=0.35, label="gap")
+    # The gap ECE sums: between each bin's accuracy and its mean confidence, either way.
+    axes.bar(centres[filled], np.abs(mean_confidence - accuracy)[filled],
+             bottom=np.minimum(mean_confidence, accuracy)[filled], width=1 / ECE_BINS,
+             facecolor="none", edgecolor="#cc0000", hatch="///", linewidth=0.5,
+             label="gap to mean confidence")
     axes.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1,
               label="perfect calibration")
     axes.set_xlim(0, 1)

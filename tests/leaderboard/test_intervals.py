@@ -86,3 +86,16 @@ def test_bad_settings_are_clear_errors():
         IntervalSettings(resamples=3)
     with pytest.raises(DataError, match="--level must lie strictly between 0 and 1"):
         IntervalSettings(level=95)
+
+
+def test_the_reliability_curve_weighs_up_to_the_stored_ece():
+    from bench.leaderboard.reliability import reliability_curve
+
+    paths, labels, probabilities = predictions(TWO_BY_TWO[4], "d1")
+    ev = evaluate_predictions("d1", "fp", paths, labels, probabilities)
+    correct = labels == probabilities.argmax(1)
+    counts, confidence, accuracy = reliability_curve(probabilities.max(1), correct)
+    filled = counts > 0
+    assert counts.sum() == len(labels) and np.isnan(accuracy[~filled]).all()
+    gap = (counts[filled] * np.abs(confidence[filled] - accuracy[filled])).sum() / len(labels)
+    assert gap == pytest.approx(ev.metrics["ece"])
