@@ -53,8 +53,9 @@ class BoardRequest:
             raise DataError("--protocol filters the results store; leave it out with "
                             "--reference (a published board has its own protocol).")
         if self.reference and self.needs_predictions:
-            raise DataError("--ci, --marks significance and --per-class need stored test "
-                            "predictions; a published board (--reference) has none.")
+            raise DataError("--ci, --marks significance and --per-class need the results "
+                            "store (test predictions, per-class scores); a published board "
+                            "(--reference) has none.")
 
     @property
     def needs_predictions(self) -> bool:

@@ -115,7 +115,7 @@ def test_plots_include_a_reliability_diagram_per_cell(predicted_store, tmp_path)
 
 def test_intervals_on_a_published_board_are_refused(no_plugins):
     result = board("--reference", "zedda2024", "--ci")
-    assert result.exit_code == 1 and "need stored test predictions" in result.output
+    assert result.exit_code == 1 and "need the results store" in result.output
 
 
 def test_ci_without_stored_predictions_says_why(store_path):
