@@ -167,7 +167,16 @@ class Comparison:
     pairs: tuple[SeedPair, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data; percentages to 4 decimals, as boards round them.
+
+        So the output does not churn on float noise (BLAS summing in another order); the
+        p-values are exact functions of counts and stay as computed.
+        """
+        data = dataclasses.asdict(self)
+        for row in data["differences"]:
+            for key in ("value_a", "value_b", "difference", "ci_low", "ci_high"):
+                row[key] = round(row[key], 4)
+        return data
 
 
 def _pair_runs(runs_a: Sequence[tuple[int, str]], runs_b: Sequence[tuple[int, str]]

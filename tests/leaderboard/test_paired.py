@@ -98,3 +98,14 @@ def test_significance_marks_bold_the_best_and_the_indistinguishable(tmp_path, na
     (paper,) = lb.build_boards(groups, names, layouts=("cross",), metrics=["accuracy"])
     assert {row.key[0]: row.cells["d2/accuracy"].mark for row in paper.tables[0].rows} == {
         top: "best", other: "second", "poor": None}  # the paper's marks stay the default
+
+
+def test_compare_json_matches_its_golden_file(predicted_store):
+    from test_render import check_golden
+
+    result = invoke("compare", "--store", str(predicted_store), "--models", "strong,weak",
+                    "--source", "d1", "--target", "d1", "--resamples", "200", "--json")
+    assert result.exit_code == 0, result.output
+    check_golden("compare.json", result.output)
+    data = json.loads(result.output)
+    assert [(p["seed_a"], p["seed_b"]) for p in data["pairs"]] == [(0, 0)]  # paired by seed
