@@ -51,7 +51,7 @@ def compare_command(models: str, source: str, target: str, metrics: tuple[str, .
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    from bench.cli.compare_render import print_comparison
+    from bench.leaderboard.render_compare import print_comparison
 
     print_comparison(result, console)
 

@@ -1,4 +1,4 @@
-"""The terminal view of a paired comparison (kept apart so the command stays a parser)."""
+"""A paired comparison on the terminal: rich tables of differences and McNemar tests."""
 
 from __future__ import annotations
 
