@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
 from bench.leaderboard.compare import compare_table
+from bench.leaderboard.comparison import Comparison, compare_models
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
@@ -22,7 +23,7 @@ from bench.leaderboard.metrics import (
 )
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
-from bench.leaderboard.paired import Comparison, compare_models, mcnemar_exact
+from bench.leaderboard.paired import mcnemar_exact
 from bench.leaderboard.publish import publish
 from bench.leaderboard.reference import (
     REFERENCES,

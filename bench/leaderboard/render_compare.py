@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bench.leaderboard.comparison import Comparison
 from bench.leaderboard.metrics import title
-from bench.leaderboard.paired import Comparison
 
 
 def print_comparison(result: Comparison, console: Console) -> None:
