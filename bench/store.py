@@ -360,6 +360,62 @@ class ResultsStore:
         frame["probabilities"] = frame["probabilities"].map(json.loads)
         return frame
 
+    def prediction_arrays(self, run_ids: Sequence[str]) -> dict[str, Any]:
+        """Test predictions of many runs as arrays, ordered by run, target and path.
+
+        Keys: run_id, target, path (lists), label, predicted (int arrays), probabilities
+        (images x classes). Bypasses pandas and per-row JSON parsing: a board's bootstrap reads
+        hundreds of thousands of rows.
+        """
+        import numpy as np
+
+        rows: list[tuple[Any, ...]] = []
+        ids = list(dict.fromkeys(run_ids))
+        with self._connect() as db:
+            for start in range(0, len(ids), 500):  # below SQLite's limit on bound parameters
+                chunk = ids[start:start + 500]
+                rows += db.execute(
+                    "SELECT run_id, target, path, label, predicted, probabilities FROM"
+                    f" predictions WHERE run_id IN ({','.join('?' * len(chunk))})"  # noqa: S608
+                    " ORDER BY run_id, target, path", chunk,
+                ).fetchall()
+        texts = [row[5] for row in rows]
+        width = texts[0].count(",") + 1 if texts else 0
+        try:  # each is a JSON list of numbers, as finish() writes it
+            flat = np.array(",".join(t[1:-1] for t in texts).split(","), dtype=float)
+            probabilities = flat.reshape(len(rows), width) if rows else np.zeros((0, 0))
+        except ValueError:
+            probabilities = np.array([json.loads(t) for t in texts], dtype=float)
+        return {
+            "run_id": [row[0] for row in rows],
+            "target": [row[1] for row in rows],
+            "path": [row[2] for row in rows],
+            "label": np.array([row[3] for row in rows], dtype=np.int64),
+            "predicted": np.array([row[4] for row in rows], dtype=np.int64),
+            "probabilities": probabilities,
+        }
+
+    def replace_scores(self, run_id: str, evaluations: Sequence[Evaluation]) -> None:
+        """Rewrite the scores of some targets of a finished run (re-scoring); predictions stay."""
+        with self._transaction() as db:
+            for ev in evaluations:
+                for table in ("evaluations", "scores"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ? AND target = ?",  # noqa: S608
+                               (run_id, ev.target))
+                db.execute(
+                    "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
+                     json.dumps(ev.support), json.dumps(ev.confusion)),
+                )
+                db.executemany(
+                    "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (run_id, ev.target, metric, float(value),
+                         json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
+                        for metric, value in ev.metrics.items()
+                    ],
+                )
+
 
 def open_store(path: str | Path | None = None) -> ResultsStore:
     """The store at ``path``, by default the data home's ``results.sqlite``."""

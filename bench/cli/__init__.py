@@ -65,9 +65,20 @@ def cli(debug: bool) -> None:
 
 
 def _add_commands() -> None:
-    from bench.cli import datasets, generate, generators, leaderboard, models, plugins, run
+    from bench.cli import (
+        compare,
+        datasets,
+        generate,
+        generators,
+        leaderboard,
+        models,
+        plugins,
+        rescore,
+        run,
+    )
 
-    for module in (plugins, datasets, models, generators, generate, run, leaderboard):
+    for module in (plugins, datasets, models, generators, generate, run, leaderboard,
+                   compare, rescore):
         for command in module.COMMANDS:
             cli.add_command(command)
 

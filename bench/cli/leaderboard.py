@@ -50,7 +50,8 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Cross-data-set table (Table 3 layout): a row per model and source.")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]",
               help="Metrics to show (accuracy, precision, recall, f1, macro_f1, "
-                   "balanced_accuracy); default the paper's four. One metric: a compact table.")
+                   "balanced_accuracy, mcc, ece, brier); default the paper's four. One "
+                   "metric: a compact table.")
 @click.option("--protocol", metavar="NAME|HASH|FILE",
               help="Only results under this protocol (stored name, hash prefix or file).")
 @click.option("--models", multiple=True, metavar="NAME[,NAME]", help="Only these models.")
@@ -70,7 +71,8 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of the terminal.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write heat maps and confusion matrices (PNG and SVG) into this folder.")
+              help="Write heat maps, confusion matrices and reliability diagrams (PNG and SVG) "
+                   "into this folder.")
 @click.option("--publish", "do_publish", is_flag=True,
               help="Write Markdown boards (same, cross, summary) and their records to --out-dir.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -79,6 +81,18 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Results store to read (default: the data home's results.sqlite).")
 @click.option("--date", metavar="YYYY-MM-DD", help="Date line of the boards (default: today).")
+@click.option("--ci", "intervals", is_flag=True,
+              help="Show bootstrap confidence intervals: 96.1 [95.0, 97.1].")
+@click.option("--resamples", type=int, default=1000, show_default=True,
+              help="Bootstrap resamples for --ci and --marks significance.")
+@click.option("--level", type=float, default=0.95, show_default=True,
+              help="Confidence level of the intervals.")
+@click.option("--marks", type=click.Choice(["paper", "significance"]), default="paper",
+              show_default=True,
+              help="paper: bold best, underlined second; significance: bold best and every "
+                   "model not significantly worse (paired bootstrap, Holm over the column).")
+@click.option("--per-class", "per_class", is_flag=True,
+              help="Add a table of per-class precision and recall (e.g. basophil recall).")
 def leaderboard_command(
     cross: bool,
     metrics: tuple[str, ...],
@@ -97,6 +111,11 @@ def leaderboard_command(
     out_dir: Path,
     store_path: Path | None,
     date: str | None,
+    intervals: bool,
+    resamples: int,
+    level: float,
+    marks: str,
+    per_class: bool,
 ) -> None:
     """Rank models: the paper's Table 2 layout, or Table 3 with --cross.
 
@@ -109,6 +128,7 @@ def leaderboard_command(
         cross=cross, metrics=_names_list(metrics), protocol=protocol,
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
+        intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

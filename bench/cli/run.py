@@ -120,9 +120,13 @@ def show_run(run_id: str, as_json: bool) -> None:
                 "status", "epochs", "best_epoch", "checkpoint", "error"):
         console.print(f"[bold]{key}[/]: {run[key]}", highlight=False)
     console.print(f"[bold]git revision[/]: {run['provenance'].get('git_revision')}")
+    selection = run["summary"].get("selection", "not recorded (an older run)")
+    console.print(f"[bold]epoch chosen by[/]: {selection} on the source's validation split",
+                  highlight=False)
     emit_table(run["epoch_log"], ["epoch", "train_loss", "val_loss", "val_accuracy", "val_f1",
                                   "images_per_second"], title="Epochs")
-    metrics = ["accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy"]
+    metrics = ["accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy", "mcc",
+               "ece", "brier"]
     emit_table(
         [{"target": t, **{m: f"{100 * v[m]:.1f}" for m in metrics if m in v}}
          for t, v in run["scores"].items()],

@@ -229,6 +229,8 @@ class _Trainer:
                 "source_fingerprint": self.source.fingerprint,
                 "target_fingerprints": {n: d.fingerprint for n, d in self.targets.items()},
                 "stopped_early": state["epoch"] < max_epochs,
+                # The rule that chose the tested epoch: always the source's validation split.
+                "selection": stopping.monitor,
             },
         )
 

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
 from bench.leaderboard.compare import compare_table
+from bench.leaderboard.comparison import Comparison, compare_models
 from bench.leaderboard.groups import comparable_groups, select
+from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
-from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS, resolve_metrics
+from bench.leaderboard.metrics import (
+    KNOWN_METRICS,
+    PAPER_METRICS,
+    missing_metrics_error,
+    resolve_metrics,
+)
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
+from bench.leaderboard.paired import mcnemar_exact
 from bench.leaderboard.publish import publish
 from bench.leaderboard.reference import (
     REFERENCES,
@@ -36,8 +44,11 @@ __all__ = [
     "Board",
     "BoardRequest",
     "BoardSet",
+    "Bootstrap",
     "Column",
+    "Comparison",
     "Context",
+    "IntervalSettings",
     "Names",
     "Row",
     "ScoreGroup",
@@ -47,13 +58,17 @@ __all__ = [
     "build_board",
     "build_boards",
     "comparable_groups",
+    "compare_models",
     "compare_table",
     "cross_dataset_table",
     "drop_table",
     "format_for",
     "from_store",
+    "group_bootstraps",
     "load_reference",
     "make_boards",
+    "mcnemar_exact",
+    "missing_metrics_error",
     "publish",
     "published_labels",
     "rank_table",

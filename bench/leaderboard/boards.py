@@ -6,21 +6,30 @@ a board can be rebuilt from its published records and golden files pin the outpu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
+from bench.leaderboard.metrics import better
 from bench.leaderboard.model import Board, Context, ScoreGroup, Table
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
 from bench.leaderboard.summary import summary_tables
-from bench.leaderboard.tables import aggregate, cross_dataset_table, same_dataset_table
+from bench.leaderboard.tables import (
+    CellIndex,
+    aggregate,
+    cross_dataset_table,
+    same_dataset_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from bench.leaderboard.intervals import Bootstrap
 
 Layout = Literal["same", "cross"]
 
@@ -83,6 +92,17 @@ def context(group: ScoreGroup, names: Names, *, version: str, date: str) -> Cont
     )
 
 
+def with_intervals(cells: CellIndex, bootstrap: Bootstrap) -> CellIndex:
+    """Attach each cell's bootstrap interval (in percent, like the mean)."""
+    out = {}
+    for (model, source, target, metric), value in cells.items():
+        interval = bootstrap.interval((model, source, target), metric)
+        if interval is not None:
+            value = dataclasses.replace(value, ci_low=100 * interval[0], ci_high=100 * interval[1])
+        out[(model, source, target, metric)] = value
+    return out
+
+
 def build_board(
     group: ScoreGroup,
     names: Names,
@@ -94,24 +114,60 @@ def build_board(
     compare_metrics: Sequence[str] = ("f1",),
     version: str | None = None,
     date: str | None = None,
+    uncertainty: Mapping[str, Bootstrap] | None = None,
+    intervals: bool = False,
+    marks: str = "paper",
+    per_class: bool = False,
 ) -> Board:
-    """One board: the asked layouts, then the comparison and the generalisation summary."""
+    """One board: the asked layouts, then the comparison and the generalisation summary.
+
+    ``uncertainty`` (group slug -> bootstrap) feeds ``intervals`` (shown as [low, high]) and
+    ``marks="significance"`` (bold: best and every model not significantly worse).
+    """
+    from bench.leaderboard.paired import significance_marks
+    from bench.leaderboard.per_class import per_class_table
+
     tables: list[Table] = []
     published = bool(group.origin)
+    bootstrap = (uncertainty or {}).get(group.slug)
     # Seeds are averaged once per board; every table reads the same cells.
     same = aggregate(group.same)
     cross = same if group.cross is group.same else aggregate(group.cross)
+    if intervals and bootstrap is not None:
+        same = with_intervals(same, bootstrap)
+        cross = same if group.cross is group.same else with_intervals(cross, bootstrap)
     for layout in layouts:
         if layout == "same":
-            tables.append(same_dataset_table(same, metrics, names, published=published))
+            table = same_dataset_table(same, metrics, names, published=published)
         else:
-            tables.append(cross_dataset_table(cross, metrics, names, published=published))
+            table = cross_dataset_table(cross, metrics, names, published=published)
+        if intervals and bootstrap is not None:
+            note = f"[low, high]: {bootstrap.settings.describe()}."
+            cells = [v for row in table.rows for v in row.cells.values()]
+            if any(not v.missing and v.ci_low is None for v in cells):
+                note += " Cells without one have no stored test predictions."
+            table = dataclasses.replace(table, notes=(*table.notes, note))
+        if marks == "significance" and bootstrap is not None:
+            table = significance_marks(table, bootstrap)
+        tables.append(table)
+        if per_class and not published:
+            per = per_class_table(group.cross, names, cross=layout == "cross",
+                                  bootstrap=bootstrap if intervals else None)
+            if intervals and bootstrap is not None:
+                per = dataclasses.replace(
+                    per, notes=(*per.notes, f"[low, high]: {bootstrap.settings.describe()}.")
+                )
+            tables.append(per)
         if compare is not None:
             paper_name = compare.slug or "paper"
             for metric in compare_metrics:
                 tables.append(compare_table(group, compare, layout=layout, metric=metric,
                                             names=names, paper_name=paper_name))
     if summary_metric:
+        if better(summary_metric) == "lower":
+            raise DataError(f"the summary ranks models by a score that grows with quality; "
+                            f"{summary_metric} shrinks. Give --summary another metric first "
+                            "(--metric f1,ece).")
         tables += summary_tables(same, cross, summary_metric, names)
     tables = [table for table in tables if table.rows and table.columns]
     if group.origin:

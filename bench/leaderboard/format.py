@@ -26,13 +26,20 @@ def cell_text(
     value: Value, column: Column, typical_n: int, *, missing: str = MISSING_TEXT,
     plus_minus: str = "±",
 ) -> str:
-    """Print a cell: mean, ± std when several runs, (n=k) when k is not the usual."""
+    """Print a cell: mean, ± std when several runs, (n=k) when k is not the usual.
+
+    With an interval, ``96.1 [95.0, 97.1]`` replaces the ± std: the interval already holds
+    the variation between seeds (see ``intervals``).
+    """
     if value.mean is None:
         return missing
     text = number(value.mean, column.kind)
     if column.kind == "score":
-        if value.std is not None:
-            text += f" {plus_minus} {value.std:.{DECIMALS['score']}f}"
+        digits = DECIMALS["score"]
+        if value.ci_low is not None and value.ci_high is not None:
+            text += f" [{value.ci_low:.{digits}f}, {value.ci_high:.{digits}f}]"
+        elif value.std is not None:
+            text += f" {plus_minus} {value.std:.{digits}f}"
         if value.n and typical_n and value.n != typical_n:
             text += f" (n={value.n})"
     return text
@@ -59,7 +66,11 @@ def column_groups(table: Table) -> list[tuple[str, int]]:
 def legend_parts(table: Table) -> list[tuple[str, str, str]]:
     """(style, term, meaning): each renderer prints the term in the style it explains."""
     parts = []
-    if table.has_marks:
+    if table.has_marks and table.marks == "significance":
+        parts.append(("best", "Bold", "best in its column, or not significantly worse than it"))
+        if any(row.value(c).mark == "second" for row in table.rows for c in table.columns):
+            parts.append(("second", "Underlined", "second best (ties share a mark)"))
+    elif table.has_marks:
         parts.append(("best", "Bold", "best in its column"))
         parts.append(("second", "Underlined", "second best (ties share a mark)"))
     if table.has_baseline:

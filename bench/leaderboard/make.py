@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from bench.errors import DataError
 from bench.leaderboard.boards import build_boards, reference_group, store_groups
 from bench.leaderboard.groups import empty_store_error
-from bench.leaderboard.metrics import resolve_metrics
+from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
+from bench.leaderboard.metrics import missing_metrics_error, resolve_metrics
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import published_labels
@@ -41,11 +42,24 @@ class BoardRequest:
     compare: str | None = None  # a published board to put beside ours
     reference: str | None = None  # render a published board instead of the store
     date: str | None = None  # the boards' date line; default today
+    intervals: bool = False  # bootstrap intervals: 96.1 [95.0, 97.1]
+    resamples: int = 1000
+    level: float = 0.95
+    marks: str = "paper"  # or "significance": bold best and every model not worse than it
+    per_class: bool = False  # add per-class precision and recall
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
             raise DataError("--protocol filters the results store; leave it out with "
                             "--reference (a published board has its own protocol).")
+        if self.reference and self.needs_predictions:
+            raise DataError("--ci, --marks significance and --per-class need the results "
+                            "store (test predictions, per-class scores); a published board "
+                            "(--reference) has none.")
+
+    @property
+    def needs_predictions(self) -> bool:
+        return self.intervals or self.marks == "significance" or self.per_class
 
     @property
     def focus(self) -> str:
@@ -80,14 +94,16 @@ class BoardSet:
         return publish(boards, out_dir, records)
 
     def plot_jobs(self, out_dir: Path) -> list:
-        """Heat maps per group, and confusion matrices where predictions are stored."""
+        """Heat maps per group; confusion matrices and reliability diagrams from the store."""
         from bench.leaderboard.plots import confusion_jobs, heatmap_jobs
+        from bench.leaderboard.reliability import reliability_jobs
 
         jobs = []
         for group in self.groups:
             jobs += heatmap_jobs(group, self.names, out_dir, metric=self.request.focus)
             if self.store is not None:
                 jobs += confusion_jobs(group, self.names, out_dir, self.store)
+                jobs += reliability_jobs(group, self.names, out_dir, self.store)
         return jobs
 
 
@@ -110,11 +126,22 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         present = sorted(frame["metric"].unique())
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
     chosen = resolve_metrics(list(request.metrics), present)
+    uncertainty = None
+    if store is not None:
+        if absent := missing_metrics_error(chosen, present):
+            raise absent
+        if request.intervals or request.marks == "significance":
+            settings = IntervalSettings(resamples=request.resamples, level=request.level)
+            uncertainty = group_bootstraps(groups, store, settings)
     options = {
         "metrics": chosen,
         "compare": reference_group(request.compare, names) if request.compare else None,
         "compare_metrics": chosen if request.metrics else ["f1"],
         "date": request.date,
+        "uncertainty": uncertainty,
+        "intervals": request.intervals,
+        "marks": request.marks,
+        "per_class": request.per_class,
     }
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)

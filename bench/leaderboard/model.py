@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import pandas as pd
 
-Mark = Literal["best", "second"]
+Mark = Literal["best", "second", "not_worse"]  # not_worse: not significantly below best
 ColumnKind = Literal["score", "delta", "rank", "count"]
 Better = Literal["higher", "lower"]
 
@@ -29,6 +29,8 @@ class Value:
     n: int = 0
     mark: Mark | None = None
     baseline: bool = False  # a same-data-set cell in a cross-data-set table
+    ci_low: float | None = None  # bootstrap interval, same unit as mean (percent)
+    ci_high: float | None = None
 
     @property
     def missing(self) -> bool:
@@ -71,10 +73,15 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
     typical_n: int = 0  # cells backed by another number of runs say so
+    marks: Literal["paper", "significance"] = "paper"  # what bold means (see legend_parts)
 
     @property
     def has_marks(self) -> bool:
         return any(row.value(c).mark for row in self.rows for c in self.columns)
+
+    @property
+    def has_intervals(self) -> bool:
+        return any(row.value(c).ci_low is not None for row in self.rows for c in self.columns)
 
     @property
     def has_baseline(self) -> bool:

@@ -17,7 +17,8 @@ from bench.leaderboard.model import Board, Column, Context, Table, Value
 
 CSV_COLUMNS = (
     "board", "table", "protocol", "protocol_hash", "model", "source", "target", "column",
-    "metric", "kind", "value", "std", "n", "mark", "baseline", "text",
+    "metric", "kind", "value", "std", "ci_low", "ci_high", "n", "mark",
+    "baseline", "text",
 )
 
 
@@ -48,12 +49,14 @@ def render_csv(boards: Sequence[Board]) -> str:
                         "protocol_hash": board.context.protocol_hash,
                         "model": names.get("model", ""),
                         "source": names.get("source", ""),
-                        "target": column.target,
+                        "target": column.target or names.get("target", ""),
                         "column": column.key,
                         "metric": column.metric,
                         "kind": column.kind,
                         "value": _number(value.mean, column.kind),
                         "std": _number(value.std),
+                        "ci_low": _number(value.ci_low),
+                        "ci_high": _number(value.ci_high),
                         "n": value.n or "",
                         "mark": value.mark or "",
                         "baseline": int(value.baseline),
@@ -68,6 +71,8 @@ def _value(value: Value, column: Column, typical_n: int) -> dict[str, Any] | Non
     return {
         "value": _number(value.mean, column.kind),
         "std": _number(value.std),
+        "ci_low": _number(value.ci_low),
+        "ci_high": _number(value.ci_high),
         "n": value.n,
         "mark": value.mark,
         "baseline": value.baseline,
@@ -105,6 +110,7 @@ def table_data(table: Table) -> dict[str, Any]:
             for row in table.rows
         ],
         "typical_runs": table.typical_n,
+        "marks": table.marks,
         "notes": list(table.notes),
     }
 

@@ -24,7 +24,8 @@ th.group { text-align: center; border-bottom: 1px solid #888; }
 code { font-size: 0.9em; }
 """.strip()
 
-_TAGS = {"best": ("<strong>", "</strong>"), "second": ("<u>", "</u>"),
+_TAGS = {"best": ("<strong>", "</strong>"), "not_worse": ("<strong>", "</strong>"),
+         "second": ("<u>", "</u>"),
          "baseline": ("<em>", "</em>"), "missing": ("", "")}
 
 

@@ -24,7 +24,8 @@ _SPECIALS = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "±": r"$\pm$",
     "–": "--", "Δ": r"$\Delta$", "−": "--", "≠": r"$\neq$", "…": r"\dots{}",
 }
-_STYLES = {"best": r"\textbf{%s}", "second": r"\underline{%s}", "baseline": r"\textit{%s}",
+_STYLES = {"best": r"\textbf{%s}", "not_worse": r"\textbf{%s}", "second": r"\underline{%s}",
+           "baseline": r"\textit{%s}",
            "missing": "%s"}
 
 

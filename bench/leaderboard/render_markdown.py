@@ -36,7 +36,7 @@ def code(text: str) -> str:
 
 
 def styled(value: Value, text: str) -> str:
-    if value.mark == "best":
+    if value.mark in ("best", "not_worse"):
         return f"**{text}**"
     if value.mark == "second":
         return f"<u>{text}</u>"

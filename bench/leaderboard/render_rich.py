@@ -16,7 +16,8 @@ from bench.leaderboard.format import (
 )
 from bench.leaderboard.model import Board, Table, Value
 
-_STYLES = {"best": "bold", "second": "underline", "baseline": "italic", "missing": "dim"}
+_STYLES = {"best": "bold", "not_worse": "bold", "second": "underline", "baseline": "italic",
+           "missing": "dim"}
 
 
 def _style(value: Value) -> str:

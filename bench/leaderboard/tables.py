@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Union
 
-from bench.leaderboard.metrics import abbreviation, title
+from bench.leaderboard.metrics import abbreviation, better, title
 from bench.leaderboard.model import DECIMALS, Column, Row, Table, Value
 from bench.leaderboard.names import Names
 
@@ -88,12 +88,12 @@ def score_columns(targets: Sequence[str], metrics: Sequence[str], names: Names) 
     if len(metrics) == 1:
         return [
             Column(key=f"{t}/{metrics[0]}", label=names.label("dataset", t), target=t,
-                   metric=metrics[0])
+                   metric=metrics[0], better=better(metrics[0]))
             for t in targets
         ]
     return [
         Column(key=f"{t}/{m}", label=abbreviation(m), group=names.label("dataset", t), target=t,
-               metric=m)
+               metric=m, better=better(m))
         for t in targets
         for m in metrics
     ]

@@ -41,7 +41,7 @@ def test_ray_executor_gives_the_scores_of_the_local_executor(tiny_world, tmp_pat
     monkeypatch.setenv("BENCH_HOME", str(tmp_path / "ray-home"))
     bench.reset()
     on_ray = matrix("ray")
-    assert len(local) == 2 * 2 * 2 * 6  # models x sources x targets x metrics
+    assert len(local) == 2 * 2 * 2 * 9  # models x sources x targets x metrics
     assert on_ray == local
 
 
@@ -67,5 +67,5 @@ def test_a_killed_ray_worker_still_finishes_its_cell_exactly_once(tiny_world, tm
     store = bench.open_store()
     runs = store.runs()
     assert runs.status.tolist() == ["finished"]
-    assert len(store.scores()) == 2 * 6
+    assert len(store.scores()) == 2 * 9
     assert len(store.run(runs.id[0])["epoch_log"]) == 3

@@ -34,7 +34,7 @@ def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_w
                                                            ("colours-b", "finished")}
     store = bench.open_store()
     scores = store.scores()
-    assert len(scores) == 1 * 2 * 2 * 6  # models x sources x targets x metrics
+    assert len(scores) == 1 * 2 * 2 * 9  # models x sources x targets x metrics
     for run_id, target in scores[["run_id", "target"]].drop_duplicates().values:
         stored = scores[(scores.run_id == run_id) & (scores.target == target)]
         value = dict(zip(stored.metric, stored.value))
@@ -43,8 +43,13 @@ def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_w
         assert value["accuracy"] == pytest.approx(skm.accuracy_score(y, p))
         assert value["f1"] == pytest.approx(skm.f1_score(y, p, average="weighted"))
         assert value["recall"] == pytest.approx(value["accuracy"])
+        assert value["mcc"] == pytest.approx(skm.matthews_corrcoef(y, p))
         assert stored.target_fingerprint.nunique() == 1
     run = store.run(scores.run_id.iloc[0])
+    assert run["summary"]["selection"] == "val_f1"  # the epoch was chosen on validation only
+    shown = json.loads(CliRunner().invoke(cli, ["runs", "show", run["id"], "--json"]).stdout)
+    for target_scores in shown["scores"].values():
+        assert {"macro_f1", "balanced_accuracy", "mcc", "ece", "brier"} <= set(target_scores)
     assert run["provenance"]["versions"]["torch"]
     assert run["settings"]["protocol_version"] == "1.0"
     assert run["split_fingerprint"] == bench.data.load_prepared(run["source"]).fingerprint
@@ -129,7 +134,7 @@ def test_two_processes_on_one_data_home_share_the_matrix_without_duplicates(tiny
     assert statuses == ["finished", "finished", "skipped", "skipped"]
     store = bench.open_store()
     assert store.runs().status.tolist() == ["finished", "finished"]
-    assert len(store.scores()) == 2 * 6
+    assert len(store.scores()) == 2 * 9  # runs x metrics
 
 
 def test_a_source_whose_validation_split_lacks_a_class_is_a_clear_error(tiny_world, tmp_path):

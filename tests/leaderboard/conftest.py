@@ -42,3 +42,20 @@ def scores(store_path: Path):
 @pytest.fixture
 def names(no_plugins: None) -> Names:
     return Names.from_registries()
+
+
+@pytest.fixture(scope="session")
+def predicted_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from prediction_fixtures import TWO_BY_TWO, write_predicted
+
+    path = tmp_path_factory.mktemp("predicted") / "results.sqlite"
+    write_predicted(bench.open_store(path), TWO_BY_TWO)
+    return path
+
+
+@pytest.fixture
+def predicted_store(predicted_store_file: Path, tmp_path: Path, no_plugins: None) -> Path:
+    """Two models x two sources x two targets with stored test predictions (200 images)."""
+    path = tmp_path / "predicted.sqlite"
+    shutil.copyfile(predicted_store_file, path)
+    return path

@@ -1,0 +1,112 @@
+"""Paired comparisons and significance marks: McNemar equals scipy, Holm, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from prediction_fixtures import Predicted, write_predicted
+from scipy import stats
+
+import bench
+import bench.leaderboard as lb
+from bench.cli import cli
+from bench.leaderboard.paired import bootstrap_p, holm, mcnemar_exact
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("only_a, only_b", [(0, 0), (3, 0), (7, 12), (56, 17), (400, 351)])
+def test_mcnemar_exact_equals_scipys_binomial_test(only_a, only_b):
+    correct_a = np.array([1] * only_a + [0] * only_b + [1] * 5 + [0] * 4, bool)
+    correct_b = np.array([0] * only_a + [1] * only_b + [1] * 5 + [0] * 4, bool)
+    result = mcnemar_exact(correct_a, correct_b)
+    assert (result.only_a, result.only_b) == (only_a, only_b)
+    expected = 1.0 if only_a + only_b == 0 else stats.binomtest(
+        only_a, only_a + only_b, 0.5).pvalue
+    assert result.p_value == pytest.approx(expected, rel=1e-9)
+
+
+def test_holm_adjusts_step_down_and_bootstrap_p_never_reaches_zero():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5]) == [0.5]
+    assert bootstrap_p(np.ones(999)) == pytest.approx(2 / 1000)
+    assert bootstrap_p(np.zeros(100)) == 1.0
+
+
+def test_compare_prints_the_paired_difference_and_mcnemar_equal_to_scipy(predicted_store):
+    result = invoke("compare", "--store", str(predicted_store), "--models", "strong,weak",
+                    "--source", "d2", "--target", "d1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    store = bench.open_store(predicted_store)
+    runs = store.runs().set_index("model")
+    a = store.predictions(runs.loc["strong"].query("source == 'd2'")["id"].iloc[0], "d1")
+    b = store.predictions(runs.loc["weak"].query("source == 'd2'")["id"].iloc[0], "d1")
+    right_a, right_b = a.label == a.predicted, b.label == b.predicted
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    (pair,) = data["pairs"]
+    assert (pair["mcnemar"]["only_a"], pair["mcnemar"]["only_b"]) == (only_a, only_b)
+    assert pair["mcnemar"]["p_value"] == pytest.approx(
+        stats.binomtest(only_a, only_a + only_b).pvalue, rel=1e-9)
+    accuracy = next(d for d in data["differences"] if d["metric"] == "accuracy")
+    assert accuracy["difference"] == pytest.approx(100 * (right_a.mean() - right_b.mean()),
+                                                   abs=1e-4)
+    assert accuracy["ci_low"] < accuracy["difference"] < accuracy["ci_high"]
+    assert {d["metric"] for d in data["differences"]} >= {"macro_f1", "mcc", "ece", "brier"}
+    table = invoke("compare", "--store", str(predicted_store), "--models", "strong,weak",
+                   "--source", "d2", "--target", "d1", "--metric", "f1,recall:B")
+    assert table.exit_code == 0, table.output
+    assert "McNemar" in table.output and "+" in table.output
+
+
+def test_compare_refuses_bad_input_clearly(predicted_store):
+    store = str(predicted_store)
+    one = invoke("compare", "--store", store, "--models", "strong", "--source", "d1",
+                 "--target", "d1")
+    assert one.exit_code == 1 and "exactly two models" in one.output
+    unknown = invoke("compare", "--store", store, "--models", "strong,weka", "--source", "d1",
+                     "--target", "d1")
+    assert unknown.exit_code == 1 and "Did you mean: weak" in unknown.output
+
+
+def test_significance_marks_bold_the_best_and_the_indistinguishable(tmp_path, names):
+    path = tmp_path / "marks.sqlite"
+    write_predicted(bench.open_store(path), [
+        Predicted("best", "d1", 0, {"d2": 0.80}),
+        Predicted("close", "d1", 0, {"d2": 0.78}),
+        Predicted("poor", "d1", 0, {"d2": 0.40}),
+    ])
+    store = bench.open_store(path)
+    groups = lb.store_groups(store.scores(), names)
+    uncertainty = lb.group_bootstraps(groups, store, lb.IntervalSettings(resamples=400))
+    (board,) = lb.build_boards(groups, names, layouts=("cross",), metrics=["accuracy"],
+                               uncertainty=uncertainty, marks="significance")
+    table = board.tables[0]
+    cells = {row.key[0]: row.cells["d2/accuracy"] for row in table.rows}
+    top, other = sorted(["best", "close"], key=lambda m: -cells[m].mean)  # as drawn
+    assert cells[top].mean - cells[other].mean < 5 < cells[other].mean - cells["poor"].mean
+    marks = {model: value.mark for model, value in cells.items()}
+    assert marks == {top: "best", other: "not_worse", "poor": None}
+    assert table.marks == "significance"
+    md = lb.render([board], "md")
+    assert "Holm-corrected" in md and "not significantly worse" in md
+    assert "Underlined" not in md
+    (paper,) = lb.build_boards(groups, names, layouts=("cross",), metrics=["accuracy"])
+    assert {row.key[0]: row.cells["d2/accuracy"].mark for row in paper.tables[0].rows} == {
+        top: "best", other: "second", "poor": None}  # the paper's marks stay the default
+
+
+def test_compare_json_matches_its_golden_file(predicted_store):
+    from test_render import check_golden
+
+    result = invoke("compare", "--store", str(predicted_store), "--models", "strong,weak",
+                    "--source", "d1", "--target", "d1", "--resamples", "200", "--json")
+    assert result.exit_code == 0, result.output
+    check_golden("compare.json", result.output)
+    data = json.loads(result.output)
+    assert [(p["seed_a"], p["seed_b"]) for p in data["pairs"]] == [(0, 0)]  # paired by seed
