@@ -235,3 +235,12 @@ DEFAULT_PROTOCOL = "zedda2024"
 
 def default_protocol() -> Protocol:
     return load_protocol(DEFAULT_PROTOCOL)
+
+
+def from_recipe(name: str, version: str, recipe: dict[str, Any], where: str) -> Protocol:
+    """The protocol a run recorded (its ``recipe``), e.g. to test its model on a new target."""
+    values = {name_: _section(_SECTION_TYPES[name_], recipe.get(name_), f"{where}: {name_}")
+              for name_ in _SECTIONS if name_ not in ("name", "version", "description", "source")}
+    protocol = Protocol(name=name, version=version, description="", source=where, **values)
+    _check(protocol, where)
+    return protocol

@@ -7,17 +7,21 @@ cell meet on the same row: one claims it, the other skips it, and nothing is rec
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import socket
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bench.errors import BenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,6 +117,26 @@ class Evaluation:
     predictions: Sequence[tuple[str, int, int, Sequence[float]]] = ()  # path, label, pred, probs
 
 
+def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation) -> None:
+    db.execute(
+        "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
+        (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
+         json.dumps(ev.support), json.dumps(ev.confusion)),
+    )
+    db.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+        [(run_id, ev.target, metric, float(value),
+          json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
+         for metric, value in ev.metrics.items()],
+    )
+    db.executemany(
+        "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
+        [(run_id, ev.target, path, int(label), int(pred),
+          json.dumps([round(float(p), 6) for p in probs]))
+         for path, label, pred, probs in ev.predictions],
+    )
+
+
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -131,40 +155,159 @@ def _process_alive(owner: str | None) -> bool:
     return True
 
 
-class ResultsStore:
-    """Read and write results; every method opens its own short connection (process safe)."""
+class StoreError(BenchError):
+    """The results store cannot be opened or written; the message names the file and the fix."""
 
-    def __init__(self, path: str | Path):
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"the results store {path} is damaged ({detail}). Move it aside, e.g. "
+        f"`mv {path} {path}.damaged` (bench never overwrites it): the next `bench run` starts a "
+        f"new store and re-tests finished cells from their checkpoints in runs/ without "
+        f"training them again; `sqlite3 {path}.damaged .recover` may salvage old rows."
+    )
+
+
+def _read_only(path: Path) -> StoreError:
+    return StoreError(
+        f"the results store {path} (or its folder) is read-only, so bench cannot record "
+        f"results in it. Make both writable (chmod u+w), or set BENCH_HOME to a writable data "
+        f"home; commands that only read (runs list, runs show, leaderboard) work as they are."
+    )
+
+
+def _translate(exc: BaseException, path: Path) -> BaseException:
+    """The error a user can act on for a failed SQLite call (pandas wraps sqlite3's)."""
+    cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+    if not isinstance(cause, sqlite3.Error):
+        return exc
+    text = str(cause)
+    if "readonly" in text or "read-only" in text:
+        return _read_only(path)
+    if "disk is full" in text:
+        return StoreError(f"no space left on {path.parent}: the results store {path} could not "
+                          f"be written. Free some space and give the same command again.")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the results store {path} stayed locked by another process for a "
+                          f"minute ({text}); give the command again once it is done.")
+    if "unable to open" in text:
+        return StoreError(f"cannot open the results store {path} ({text}): check that its "
+                          f"folder exists and can be read.")
+    return _damaged(path, text)
+
+
+def _check_file(path: Path) -> None:
+    """Refuse an empty, foreign or truncated file before SQLite reads (or writes) it."""
+    size = path.stat().st_size
+    if size == 0:
+        raise _damaged(path, "it is empty, 0 bytes: not a results store")
+    with path.open("rb") as stream:
+        header = stream.read(100)
+    if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
+        raise _damaged(path, "it is not an SQLite database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    size_valid = header[24:28] == header[92:96]  # SQLite's rule for trusting the page count
+    # With a write-ahead log present the main file may lag behind it: only a closed store is
+    # held to its page count.
+    wal = path.with_name(path.name + "-wal")
+    if size_valid and not wal.exists() and size < pages * page_size:
+        raise _damaged(path, f"it is truncated: {size} of {pages * page_size} bytes")
+
+
+class ResultsStore:
+    """Read and write results; every method opens its own short connection (process safe).
+
+    ``read_only`` opens an existing store without writing anything (not even the schema), so
+    listing runs and rendering boards work on a read-only data home; a missing store then reads
+    as empty.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._use_wal()
+        self.read_only = read_only
+        self._immutable = False
+        if read_only:
+            if self.path.exists():
+                _check_file(self.path)
+                # A WAL store needs its -shm file; where it cannot be made, read it as is.
+                shm = self.path.with_name(self.path.name + "-shm")
+                self._immutable = not shm.exists() and not os.access(self.path.parent, os.W_OK)
+                with self._connect() as db:
+                    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        if self.path.exists():
+            _check_file(self.path)
+            if not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+                raise _read_only(self.path)
+        else:
+            self._create()
         with self._transaction() as db:
             for statement in filter(str.strip, SCHEMA.split(";")):
                 db.execute(statement)
 
-    def _use_wal(self, attempts: int = 100) -> None:
-        """Switch a new store to WAL mode.
+    def _create(self) -> None:
+        """Build a new store beside its final name, then link it into place.
 
-        SQLite answers "database is locked" at once, without waiting for the busy timeout,
-        when two processes make that switch together on a fresh file: retry, briefly.
+        The link appears complete or not at all, so a process never meets a half-made store,
+        and an empty file at ``path`` is always damage, never "new".
         """
-        for attempt in range(attempts):
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".new",
+                                            dir=self.path.parent)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise _read_only(self.path) from exc
+            raise StoreError(f"cannot create the results store {self.path}: {exc}") from exc
+        os.close(handle)
+        temporary = Path(name)
+        try:
+            db = sqlite3.connect(temporary, isolation_level=None)
             try:
-                with self._connect() as db:
-                    if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
-                        return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == attempts - 1:
-                    raise
-            time.sleep(0.05)
+                db.execute("PRAGMA journal_mode=WAL")  # kept in the file's header
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    db.execute(statement)
+            finally:
+                db.close()
+            os.chmod(temporary, 0o666 & ~_umask())
+            try:
+                os.link(temporary, self.path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+        finally:
+            temporary.unlink(missing_ok=True)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys=ON")
+        if self.read_only and not self.path.exists():
+            target, uri = ":memory:", False  # nothing recorded yet: an empty store
+        elif self.read_only:
+            mode = "immutable=1" if self._immutable else "mode=ro"
+            target, uri = f"{self.path.resolve().as_uri()}?{mode}", True
+        else:
+            target, uri = str(self.path), False
         try:
+            db = sqlite3.connect(target, timeout=60, isolation_level=None, uri=uri)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            if target == ":memory:":
+                db.executescript(SCHEMA)
             yield db
+        except StoreError:
+            raise
+        except Exception as exc:
+            translated = _translate(exc, self.path)
+            if translated is exc:
+                raise
+            raise translated from exc
         finally:
             db.close()
 
@@ -254,39 +397,58 @@ class ResultsStore:
         best_epoch: int | None = None,
         checkpoint: str | None = None,
         summary: dict[str, Any] | None = None,
+        history: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Write every target's scores and mark the run finished, all or nothing."""
+        """Write every target's scores (and every epoch's row) and mark the run finished.
+
+        All or nothing. ``history`` rewrites the epochs table from the checkpoint's record, so
+        a row lost to a kill between checkpoint and store is back once the run finishes.
+        """
         with self._transaction() as db:
             for table in ("evaluations", "scores", "predictions"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608
             for ev in evaluations:
-                db.execute(
-                    "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
-                     json.dumps(ev.support), json.dumps(ev.confusion)),
-                )
-                db.executemany(
-                    "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (run_id, ev.target, metric, float(value),
-                         json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
-                        for metric, value in ev.metrics.items()
-                    ],
-                )
-                db.executemany(
-                    "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (run_id, ev.target, path, int(label), int(pred),
-                         json.dumps([round(float(p), 6) for p in probs]))
-                        for path, label, pred, probs in ev.predictions
-                    ],
-                )
+                _insert_evaluation(db, run_id, ev)
+            db.executemany(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, values_json) VALUES (?, ?, ?)",
+                [(run_id, int(entry["epoch"]),
+                  json.dumps({k: v for k, v in entry.items() if k != "epoch"}))
+                 for entry in history],
+            )
             db.execute(
                 "UPDATE runs SET status = 'finished', finished = ?, heartbeat = ?, epochs = ?,"
                 " best_epoch = ?, checkpoint = ?, summary = ?, error = NULL WHERE id = ?",
                 (time.time(), time.time(), epochs, best_epoch, checkpoint,
                  json.dumps(summary or {}), run_id),
             )
+
+    def add_evaluations(self, run_id: str, evaluations: Sequence[Evaluation]) -> None:
+        """Add (or replace) some targets' scores of a finished run; its other targets stay.
+
+        What testing a trained model on a new target records, in one transaction.
+        """
+        with self._transaction() as db:
+            row = db.execute("SELECT status, summary FROM runs WHERE id = ?",
+                             (run_id,)).fetchone()
+            if row is None or row["status"] != "finished":
+                raise StoreError(f"run {run_id} is not finished in {self.path}: only a finished "
+                                 f"run's scores can be extended")
+            summary = json.loads(row["summary"]) if row["summary"] else {}
+            fingerprints = summary.setdefault("target_fingerprints", {})
+            for ev in evaluations:
+                for table in ("evaluations", "scores", "predictions"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ? AND target = ?",  # noqa: S608
+                               (run_id, ev.target))
+                _insert_evaluation(db, run_id, ev)
+                fingerprints[ev.target] = ev.split_fingerprint
+            db.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(summary), run_id))
+
+    def evaluated_targets(self, run_id: str) -> dict[str, str]:
+        """Target -> split fingerprint of every target a run has scores for."""
+        with self._connect() as db:
+            rows = db.execute("SELECT target, split_fingerprint FROM evaluations WHERE run_id = ?",
+                              (run_id,)).fetchall()
+        return {row["target"]: row["split_fingerprint"] for row in rows}
 
     def fail(self, run_id: str, error: str) -> None:
         with self._transaction() as db:
@@ -417,8 +579,20 @@ class ResultsStore:
                 )
 
 
-def open_store(path: str | Path | None = None) -> ResultsStore:
-    """The store at ``path``, by default the data home's ``results.sqlite``."""
-    from bench.home import store_path
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> ResultsStore:
+    """The store at ``path``, by default the data home's ``results.sqlite``.
 
-    return ResultsStore(path or store_path())
+    Damage (an empty, foreign or truncated file) and a read-only store raise
+    :class:`StoreError` naming the file and what to do; ``read_only`` writes nothing.
+    """
+    from bench.home import data_home, store_path
+
+    if path is None:  # reading must not need a writable data home
+        path = data_home(create=False) / "results.sqlite" if read_only else store_path()
+    return ResultsStore(path, read_only=read_only)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

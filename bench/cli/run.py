@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
-from bench.cli.output import console, emit_table
+from bench.cli.output import console, emit_table, errors
 from bench.errors import BenchError
 from bench.store import open_store
+
+
+INCOMPLETE = 3  # exit code: some cells were left to other processes still running them
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -62,7 +65,7 @@ def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, i
     again until the whole matrix is done.
     """
     from bench.engine.progress import QuietListener, RichListener
-    from bench.engine.runner import RunRequest, result_rows, run_benchmark
+    from bench.engine.runner import RunRequest, incomplete_notice, result_rows, run_benchmark
     from bench.protocol import load_protocol
 
     recipe = load_protocol(protocol).with_overrides(
@@ -86,6 +89,10 @@ def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, i
     emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json)
     if any(result.status == "failed" for result in results):
         raise BenchError("some cells failed; `bench runs list --status failed` shows why")
+    notice = incomplete_notice(results)
+    if notice:
+        errors.print(notice, highlight=False, soft_wrap=True)
+        raise SystemExit(INCOMPLETE)
 
 
 @click.group("runs")
@@ -102,7 +109,8 @@ def list_runs(status: str | None, as_json: bool) -> None:
 
     columns = ["id", "model", "source", "seed", "protocol", "status", "epochs", "best_epoch",
                "seconds", "error"]
-    emit_table(run_rows(open_store(), status), columns, title="Runs", as_json=as_json)
+    store = open_store(read_only=True)  # listing writes nothing: a read-only home works
+    emit_table(run_rows(store, status), columns, title="Runs", as_json=as_json)
 
 
 @runs_group.command("show")
@@ -112,7 +120,7 @@ def show_run(run_id: str, as_json: bool) -> None:
     """Show one run (id or unique prefix): provenance, epochs and scores per target."""
     from bench.runs import run_report
 
-    run = run_report(open_store(), run_id)
+    run = run_report(open_store(read_only=True), run_id)
     if as_json:
         click.echo(json.dumps(run, indent=2, default=str))
         return

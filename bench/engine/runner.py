@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import provenance
 from bench.engine.plans import CellPlan, CellResult, Claimed, Outcome, cell_label
-from bench.errors import DataError, RunError
+from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol
@@ -158,6 +158,13 @@ class _Recording:
         self._store.record_epoch(self._run_id, epoch, values)
         self._listener.on_epoch(epoch, values)
 
+    def on_history(self, history: list[dict[str, float]]) -> None:
+        """A resumed cell's epochs: rewrite their rows (one lost to a kill comes back)."""
+        for entry in history:
+            values = {key: value for key, value in entry.items() if key != "epoch"}
+            self._store.record_epoch(self._run_id, int(entry["epoch"]), values)
+        self._listener.on_history(history)
+
     def __getattr__(self, name: str):
         return getattr(self._listener, name)
 
@@ -168,17 +175,59 @@ def _skipped(store: ResultsStore, cell: Cell, listener: Listener) -> CellResult:
     detail = {
         "finished": "already finished",
         "failed": f"failed before (use --retry-failed): {existing.get('error')}",
-    }.get(existing.get("status", "running"), "running in another process")
+    }.get(existing.get("status", "running"), RUNNING_ELSEWHERE)
     listener.on_cell_end(cell_label(cell), "skipped", detail)
     return CellResult(cell, "skipped", detail)
 
 
+RUNNING_ELSEWHERE = "running in another process"
+
+
+def settle_unclaimed(store: ResultsStore, plan: CellPlan, cell: Cell,
+                     listener: Listener) -> CellResult:
+    """A cell this process did not claim: test a finished one on the targets it lacks.
+
+    Otherwise it is skipped (finished with every target, failed before, running elsewhere).
+    """
+    from bench.engine.evaluation import evaluate_checkpoint, missing_targets
+
+    existing = store.run(cell.id) or {}
+    if existing.get("status") != "finished":
+        return _skipped(store, cell, listener)
+    fingerprints = {name: _prepared(name).fingerprint for name in plan.targets}
+    missing = missing_targets(store, cell.id, plan.targets, fingerprints)
+    if not missing:
+        return _skipped(store, cell, listener)
+    try:
+        evaluations = evaluate_checkpoint(store, cell.id, missing, protocol=plan.protocol,
+                                          device=plan.device, workers=plan.workers,
+                                          listener=listener)
+    except BenchError as exc:  # the run keeps its other scores; this request is not met
+        listener.on_cell_end(cell_label(cell), "failed", str(exc))
+        return CellResult(cell, "failed", str(exc))
+    detail = f"tested on {', '.join(missing)} (trained before)"
+    listener.on_cell_end(cell_label(cell), "finished", detail)
+    return CellResult(cell, "finished", detail, {ev.target: ev.metrics for ev in evaluations})
+
+
+def incomplete_notice(results: Sequence[CellResult]) -> str | None:
+    """What to tell a process that left cells to others: the matrix is not complete yet."""
+    elsewhere = [r for r in results if r.status == "skipped" and r.detail == RUNNING_ELSEWHERE]
+    if not elsewhere:
+        return None
+    cells = ", ".join(cell_label(r.cell) for r in elsewhere[:3])
+    more = " ..." if len(elsewhere) > 3 else ""
+    return (f"matrix not complete: {len(elsewhere)} cell(s) {RUNNING_ELSEWHERE} ({cells}{more}); "
+            f"give the same command again once they are done to get every score")
+
+
 def _record(store: ResultsStore, claimed: Claimed, outcome: Outcome) -> CellResult:
-    for entry in outcome.history:  # idempotent: an executor that could not record them live
-        store.record_epoch(claimed.run_id, entry["epoch"], entry)
+    # Every epoch's row goes in with the scores, in one transaction: whatever an executor
+    # recorded live (or lost to a kill between checkpoint and store) is complete at the end.
     store.finish(claimed.run_id, outcome.evaluations, epochs=outcome.epochs,
                  best_epoch=outcome.best_epoch, checkpoint=outcome.checkpoint,
-                 summary={**outcome.summary, "history": outcome.history})
+                 summary={**outcome.summary, "history": outcome.history},
+                 history=outcome.history)
     scores = {ev.target: ev.metrics for ev in outcome.evaluations}
     return CellResult(claimed.cell, "finished", f"best epoch {outcome.best_epoch}", scores)
 
@@ -197,7 +246,7 @@ def run_plans(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
             run_id = store.claim(cell, settings=plan.settings(), provenance=run_provenance,
                                  retry_failed=retry_failed)
             if run_id is None:
-                results.append(_skipped(store, cell, listener))
+                results.append(settle_unclaimed(store, plan, cell, listener))
                 continue
             plan.checkpoint_dir = subdir("runs", run_id)
             held.add(run_id)

@@ -6,8 +6,11 @@ the data home and writes only its own checkpoint folder; the caller records the 
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import pickle
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -42,9 +45,58 @@ def resolve_device(requested: str) -> torch.device:
 
 
 def _save_atomically(state: dict[str, Any], path: Path) -> None:
+    """Write ``path`` whole or not at all; a full disk is a clear error, not a torn file."""
     partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    try:
+        torch.save(state, partial)
+        os.replace(partial, path)
+    except (OSError, RuntimeError) as exc:
+        partial.unlink(missing_ok=True)
+        # torch reports a failed write as RuntimeError ("enforce fail at inline_container"),
+        # without the errno: a disk with less free space than the checkpoint is the cause.
+        needed = path.stat().st_size if path.is_file() else 1 << 20
+        full = getattr(exc, "errno", None) == errno.ENOSPC or (
+            shutil.disk_usage(path.parent).free < needed)
+        if full:
+            raise RunError(
+                f"no space left on {_mount_point(path.parent)} (writing {path}): the partial "
+                f"checkpoint was removed. Free some space, then give the same command with "
+                f"--retry-failed to resume from the last complete epoch."
+            ) from exc
+        raise RunError(f"cannot write checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path) and path.parent != path:
+        path = path.parent
+    return path
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """A checkpoint bench wrote: tensors and plain containers, never an unpickled object."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+        text = str(exc).strip().splitlines()
+        raise RunError(
+            f"{path} is not a checkpoint bench can read ({type(exc).__name__}: "
+            f"{text[0] if text else 'empty'}); bench loads only tensors and never unpickles "
+            f"objects. Delete {path.parent} to train this cell again."
+        ) from exc
+
+
+def check_finite(what: str, values: np.ndarray | float, epoch: int | None = None) -> None:
+    """Refuse NaN or infinity: a diverged model must fail its cell, not reach a board."""
+    array = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        where = f" at epoch {epoch}" if epoch is not None else ""
+        raise RunError(
+            f"the {what} {'is' if array.size == 1 else f'has {bad} of {array.size} values'} "
+            f"not finite (NaN or infinity){where}: the model diverged and the cell is stopped "
+            f"(try a lower learning rate in the protocol)"
+        )
 
 
 class _Trainer:
@@ -167,11 +219,15 @@ class _Trainer:
         probabilities = np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES))
         return probabilities, np.array(loss / max(len(data), 1))
 
-    def _validate(self, data: CachedImages) -> dict[str, float]:
+    def _validate(self, data: CachedImages, epoch: int) -> dict[str, float]:
         probabilities, loss = self.predict(data)
+        check_finite("validation loss", loss, epoch)
+        check_finite("validation probabilities", probabilities, epoch)
         scores = evaluate_predictions("val", "", [""] * len(data), data.labels, probabilities)
-        return {"val_loss": float(loss), "val_accuracy": scores.metrics["accuracy"],
-                "val_f1": scores.metrics["f1"]}
+        values = {"val_loss": float(loss), "val_accuracy": scores.metrics["accuracy"],
+                  "val_f1": scores.metrics["f1"]}
+        check_finite("validation metrics", np.array(list(values.values())), epoch)
+        return values
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -186,18 +242,21 @@ class _Trainer:
         sign = -1.0 if stopping.monitor == "val_loss" else 1.0
         state = {"epoch": 0, "best": -math.inf, "best_epoch": 0, "bad_epochs": 0, "history": []}
         if last.is_file():
-            saved = torch.load(last, map_location=self.device, weights_only=True)
+            saved = load_checkpoint(last, self.device)
             self.model.load_state_dict(saved.pop("model"))
             self.optimizer.load_state_dict(saved.pop("optimizer"))
             self.scaler.load_state_dict(saved.pop("scaler"))
             state.update(saved)
+            # last.pt is written before the epoch's row reaches the store: a kill between the
+            # two would lose the row, so the caller gets the whole history again.
+            self.listener.on_history(state["history"])
         self.listener.on_cell_start(plan, len(train), state["epoch"])
         started = time.perf_counter()
         max_epochs = self.protocol.training.max_epochs
         while state["epoch"] < max_epochs and state["bad_epochs"] < stopping.patience:
             epoch = state["epoch"] + 1
             torch.manual_seed(epoch_seed(plan.seed, epoch))
-            values = {**self._train_epoch(train, epoch), **self._validate(val)}
+            values = {**self._train_epoch(train, epoch), **self._validate(val, epoch)}
             score = sign * values[stopping.monitor]
             if score > state["best"] + stopping.min_delta:
                 state.update(best=score, best_epoch=epoch, bad_epochs=0)
@@ -211,9 +270,7 @@ class _Trainer:
                               "scaler": self.scaler.state_dict()}, last)
             self.listener.on_epoch(epoch, values)
         train_seconds = time.perf_counter() - started
-        best = torch.load(best_path, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(best["model"])
-        evaluations = [self._test(name, dataset) for name, dataset in self.targets.items()]
+        evaluations = self.test_checkpoint(best_path)
         return Outcome(
             evaluations=evaluations,
             epochs=state["epoch"],
@@ -234,12 +291,27 @@ class _Trainer:
             },
         )
 
+    def test_checkpoint(self, checkpoint: Path) -> list[Evaluation]:
+        """Load a saved model (``best.pt``) and test it on every target of the plan."""
+        self.model.load_state_dict(load_checkpoint(checkpoint, self.device)["model"])
+        return [self._test(name, dataset) for name, dataset in self.targets.items()]
+
     def _test(self, name: str, dataset: PreparedDataset) -> Evaluation:
         self.listener.on_evaluate(name)
         data = self._images(dataset, "test")
         probabilities, _ = self.predict(data)
+        check_finite(f"test probabilities on {name}", probabilities)
         paths = dataset.split("test", self.cache_size).paths
-        return evaluate_predictions(name, dataset.fingerprint, paths, data.labels, probabilities)
+        evaluation = evaluate_predictions(name, dataset.fingerprint, paths, data.labels,
+                                          probabilities)
+        check_finite(f"test metrics on {name}", np.array(list(evaluation.metrics.values())))
+        return evaluation
+
+
+def test_trained(plan: CellPlan, checkpoint: Path, listener: Listener | None = None
+                 ) -> list[Evaluation]:
+    """Test a trained model (its ``best.pt``) on the plan's targets; nothing is trained."""
+    return _Trainer(plan, listener or QuietListener()).test_checkpoint(checkpoint)
 
 
 def train_and_evaluate(plan: CellPlan, listener: Listener | None = None) -> Outcome:

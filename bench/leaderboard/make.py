@@ -164,4 +164,4 @@ def _open(store_path: Path | None) -> ResultsStore:
     if store_path is not None and not Path(store_path).is_file():
         raise DataError(f"no results store at {store_path}; give the path of a "
                         "results.sqlite, or leave --store out to use the data home's.")
-    return open_store(store_path)
+    return open_store(store_path, read_only=True)  # boards only read: a read-only home works

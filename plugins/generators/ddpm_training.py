@@ -142,7 +142,10 @@ def _augment(batch, generator):
 
 
 def _resume(folder, config, unet, optimizer, schedule, ema, scaler, sampler, device) -> dict:
+    import pickle
+
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     info = read_json(folder / "training.json")
@@ -153,8 +156,17 @@ def _resume(folder, config, unet, optimizer, schedule, ema, scaler, sampler, dev
             f"{folder} holds a checkpoint of a different network ({info['config']}); train into "
             "another --out folder, or delete this one to start again."
         )
-    unet.load_state_dict(load_file(folder / "state" / "model.safetensors"))
-    state = torch.load(folder / "state" / "training.pt", map_location=device, weights_only=False)
+    state_dir = folder / "state"
+    try:
+        unet.load_state_dict(load_file(state_dir / "model.safetensors"))
+        # weights_only: tensors and plain containers only; a pickled object is refused, not run
+        state = torch.load(state_dir / "training.pt", map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, SafetensorError, OSError, RuntimeError) as exc:
+        raise bench.RunError(
+            f"{state_dir} is not a checkpoint bench can resume from ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); bench loads only "
+            f"tensors and never unpickles objects. Delete {folder} to train this model again."
+        ) from exc
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
     ema.load_state_dict(state["ema"])
