@@ -43,6 +43,7 @@ from bench.weights import weights_record
 
 if TYPE_CHECKING:
     from bench.cli.output import emit_table
+    from bench.data.parallel import die_with_parent
     from bench.data.prepared import PreparedDataset, load_prepared
     from bench.download import fetch_json
     from bench.engine.ray_executor import map_on_ray
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "PreparedDataset": "bench.data.prepared",
     "load_prepared": "bench.data.prepared",
+    "die_with_parent": "bench.data.parallel",
     "fetch_json": "bench.download",
     "map_on_ray": "bench.engine.ray_executor",
     "ANNOTATIONS_FILE": "bench.generated",
@@ -137,6 +139,7 @@ __all__ = [
     "check_partition",
     "data_home",
     "derive_seed",
+    "die_with_parent",
     "emit_table",
     "fetch_json",
     "find_folder",

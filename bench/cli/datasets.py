@@ -61,6 +61,7 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
     summary = {
         "name": dataset.name,
         "reused": dataset.reused,
+        "repaired": dataset.repaired,
         "fingerprint": dataset.fingerprint,
         "folder": str(dataset.folder.root),
         "source": info["source"],
@@ -75,6 +76,8 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
         return
     state = "already prepared, nothing new to do" if dataset.reused else "prepared"
     console.print(f"[bold]{dataset.spec.label}[/] {state}: {dataset.folder.root}")
+    for line in dataset.repaired:
+        console.print(f"rebuilt a damaged cache: {line}", highlight=False)
     _print_counts(f"{dataset.spec.label}: images per class and split", info["counts"],
                   info["paper_counts"] or None)
     console.print(f"fingerprint {dataset.fingerprint}", highlight=False)

@@ -11,7 +11,6 @@ from bench.cli.output import console, emit_table, errors
 from bench.errors import BenchError
 from bench.store import open_store
 
-
 INCOMPLETE = 3  # exit code: some cells were left to other processes still running them
 
 

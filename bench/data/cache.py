@@ -3,11 +3,14 @@
 Rows are ordered split by split (train, val, test), each in manifest order, so a split is a
 contiguous slice of the file: reading it is a memory map, with no decoding and no copy.
 A cache is built once per size, in a temporary folder renamed into place when complete, and
-is tied to the manifest fingerprint it was built from (``cache.json``).
+is tied to the manifest fingerprint it was built from and to the sha256 of its pixels
+(``cache.json``): ``verify`` recomputes that hash and ``prepare`` rebuilds a cache that fails
+it, so a damaged cache is named and repaired, never read as data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.data.decode import RESIZE_RULE
-from bench.data.layout import DatasetFolder, write_atomic
+from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.data.manifest import ManifestRow
 from bench.data.parallel import decode_into
 from bench.data.splits import SPLITS
@@ -54,20 +57,76 @@ def create_images_file(path: Path, count: int, size: int) -> int:
 
 def cache_info(folder: DatasetFolder, size: int) -> dict | None:
     path = folder.cache_dir(size) / INFO
-    return json.loads(path.read_text()) if path.is_file() else None
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None  # a torn or foreign cache.json: the cache is rebuilt
+
+
+def _data_offset(path: Path) -> tuple[int, tuple[int, ...]]:
+    """Where the pixels of an ``.npy`` file start, and its shape; ValueError if not uint8."""
+    with path.open("rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read(stream)
+        if dtype != np.uint8 or fortran:
+            raise ValueError(f"holds {dtype} data, not uint8 images")
+        return stream.tell(), shape
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of an images file's pixels (everything after the ``.npy`` header)."""
+    offset, _ = _data_offset(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        while chunk := stream.read(1 << 23):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_problem(folder: DatasetFolder, size: int, fingerprint: str, count: int | None = None,
+                  *, deep: bool = False) -> str | None:
+    """Why the cache at ``size`` cannot be used (None when it can).
+
+    The shallow check (header, shape, file length) is cheap enough for every run; ``deep``
+    also recomputes the pixels' sha256, which catches overwritten bytes.
+    """
+    info = cache_info(folder, size)
+    path = folder.cache_dir(size) / IMAGES
+    if not info:
+        return f"{INFO} is missing or unreadable"
+    if info.get("fingerprint") != fingerprint:
+        return "built from another manifest"
+    if not path.is_file():
+        return f"{IMAGES} is missing"
+    try:
+        offset, shape = _data_offset(path)
+    except (OSError, ValueError) as exc:
+        return f"{path} has no valid .npy header ({exc})"
+    rows = count if count is not None else max(stop for _, stop in info["offsets"].values())
+    if shape != (rows, size, size, 3):
+        return f"{path} has shape {shape}, expected {(rows, size, size, 3)}"
+    length = path.stat().st_size
+    if length != offset + rows * size * size * 3:
+        return f"{path} is {length} bytes, expected {offset + rows * size * size * 3} (truncated?)"
+    if deep:
+        if "sha256" not in info:
+            return "no content hash recorded (built by an older bench)"
+        if content_hash(path) != info["sha256"]:
+            return f"the pixels of {path} do not match their recorded sha256 (overwritten)"
+    return None
 
 
 def is_cached(folder: DatasetFolder, size: int, fingerprint: str) -> bool:
-    info = cache_info(folder, size)
-    return bool(info) and info.get("fingerprint") == fingerprint and (
-        folder.cache_dir(size) / IMAGES
-    ).is_file()
+    return cache_problem(folder, size, fingerprint) is None
 
 
 def _commit(staging: Path, folder: DatasetFolder, size: int, rows: Sequence[ManifestRow],
-            fingerprint: str) -> None:
+            fingerprint: str, sha256: str) -> None:
     info = {"fingerprint": fingerprint, "size": size, "resize": RESIZE_RULE,
-            "offsets": split_offsets(rows)}
+            "offsets": split_offsets(rows), "sha256": sha256}
     write_atomic(staging / INFO, json.dumps(info, indent=2).encode())
     final = folder.cache_dir(size)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +143,7 @@ def build_cache(folder: DatasetFolder, rows: Sequence[ManifestRow], root: Path, 
                 fingerprint: str, *, progress: bool = True, label: str = "") -> None:
     """Decode every manifest row from the source files at ``root`` into a cache of ``size``."""
     ordered = cache_order(rows)
+    folder.remove_leftovers()  # what a killed build of this data set left behind
     staging = folder.temporary(f"cache-{size}")
     try:
         create_images_file(staging / IMAGES, len(ordered), size)  # workers fill it
@@ -98,9 +158,9 @@ def build_cache(folder: DatasetFolder, rows: Sequence[ManifestRow], root: Path, 
                 f"data set was prepared (e.g. {changed[0]}). Run `bench datasets verify "
                 f"{folder.root.name}`, then prepare it again with --from."
             )
-        _commit(staging, folder, size, ordered, fingerprint)
+        _commit(staging, folder, size, ordered, fingerprint, content_hash(staging / IMAGES))
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        release(staging)
 
 
 def commit_from_staging(folder: DatasetFolder, staging: Path, staging_rows: dict[str, int],
@@ -116,15 +176,18 @@ def commit_from_staging(folder: DatasetFolder, staging: Path, staging_rows: dict
     target.mkdir()
     row_bytes = size * size * 3
     target_offset = create_images_file(target / IMAGES, len(ordered), size)
-    source_offset = np.load(staging, mmap_mode="r").offset
+    source_offset, _ = _data_offset(staging)
     sources = [staging_rows[row.path] for row in ordered]
+    digest = hashlib.sha256()  # hashed as written: no second pass over the cache
     with staging.open("rb") as source, (target / IMAGES).open("r+b") as sink:
         sink.seek(target_offset)
         for start in range(0, len(sources), GATHER_ROWS):
-            sink.write(b"".join(
+            block = b"".join(
                 os.pread(source.fileno(), row_bytes, source_offset + index * row_bytes)
-                for index in sources[start : start + GATHER_ROWS]))
-    _commit(target, folder, size, ordered, fingerprint)
+                for index in sources[start : start + GATHER_ROWS])
+            digest.update(block)
+            sink.write(block)
+    _commit(target, folder, size, ordered, fingerprint, digest.hexdigest())
 
 
 def open_split(folder: DatasetFolder, size: int, split: str) -> np.ndarray:
@@ -133,4 +196,12 @@ def open_split(folder: DatasetFolder, size: int, split: str) -> np.ndarray:
     if info is None:
         raise DataError(f"no {size} px cache in {folder.root}")
     start, stop = info["offsets"][split]
-    return np.load(folder.cache_dir(size) / IMAGES, mmap_mode="r")[start:stop]
+    path = folder.cache_dir(size) / IMAGES
+    try:
+        # allow_pickle=False (numpy's default, stated): a planted pickle is refused, never run
+        return np.load(path, mmap_mode="r", allow_pickle=False)[start:stop]
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"the {size} px cache {path} is damaged ({exc}). Rebuild it: "
+            f"bench datasets prepare {folder.root.name}"
+        ) from exc

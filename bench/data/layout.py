@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,18 +92,29 @@ class DatasetFolder:
         return self.cache_root / f"{size}px"
 
     def temporary(self, purpose: str) -> Path:
+        """A new work folder, locked while this process lives (see ``remove_leftovers``)."""
         self.root.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{purpose}-", dir=self.root))
+        _lock(folder)
         return normal_permissions(folder, 0o777)
 
     def remove_leftovers(self) -> None:
-        """Drop what an interrupted run left behind (temporary folders and files)."""
+        """Drop what a killed run left behind: work folders no live process holds, old files.
+
+        A work folder is locked by its process (``flock``, released by the kernel when that
+        process dies, ``kill -9`` included), so a run never removes another's work in progress.
+        """
+        now = time.time()
         for folder in (self.root, self.cache_root):
-            if folder.is_dir():
-                for entry in folder.glob(f"{TEMP_PREFIX}*"):
+            if not folder.is_dir():
+                continue
+            for entry in folder.glob(f"{TEMP_PREFIX}*"):
+                with contextlib.suppress(OSError):
+                    young = now - entry.stat().st_mtime < FRESH_SECONDS
                     if entry.is_dir():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
+                        if str(entry) not in _held and not young and _unlocked(entry):
+                            shutil.rmtree(entry, ignore_errors=True)
+                    elif not young:
                         entry.unlink(missing_ok=True)
 
 
@@ -120,3 +134,32 @@ def prepared_requests() -> dict[str, str]:
         if isinstance(info, dict):
             found[info_path.parent.name] = str(info.get("requested_as") or info_path.parent.name)
     return found
+
+
+FRESH_SECONDS = 2.0  # a folder this new may be between its creation and its lock
+_held: dict[str, int] = {}  # work folders this process holds: path -> locked descriptor
+
+
+def _lock(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _held[str(folder)] = descriptor
+
+
+def release(folder: Path) -> None:
+    """Remove a work folder made by ``temporary`` and drop its lock."""
+    shutil.rmtree(folder, ignore_errors=True)
+    descriptor = _held.pop(str(folder), None)
+    if descriptor is not None:
+        os.close(descriptor)
+
+
+def _unlocked(folder: Path) -> bool:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a live process is working in it
+    finally:
+        os.close(descriptor)
+    return True

@@ -7,8 +7,15 @@ at once: peak memory stays bounded whatever the data set's size.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -20,6 +27,32 @@ from bench.progress import progress_bar
 
 INLINE_BELOW = 96  # starting worker processes costs more than decoding this many small files
 _open_targets: dict[str, tuple[int, int]] = {}  # path -> (file descriptor, data offset)
+
+
+PR_SET_PDEATHSIG = 1  # prctl option: a signal the kernel sends when the parent dies
+WATCH_SECONDS = 1.0
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when ``parent`` does, even after a ``kill -9``.
+
+    A pool initializer: a worker of a killed parent would otherwise live on for minutes,
+    holding the parent's output and its staging files. On Linux the kernel sends SIGKILL at
+    the parent's death (``PR_SET_PDEATHSIG``); everywhere, a thread watches the parent id.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def available_cores() -> int:
@@ -96,7 +129,8 @@ def decode_into(
         chunks = [tasks[i : i + chunk_size] for i in range(0, len(tasks), chunk_size)]
         # spawn: a fresh interpreter per worker is safe whatever threads the parent runs.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             pending: dict[Future, int] = {}
             next_chunk = 0
             while next_chunk < len(chunks) or pending:

@@ -20,10 +20,10 @@ from typing import Any
 
 from bench.data.archive import UNSUPPORTED_SUFFIXES, extract_archive, is_archive
 from bench.data.audit import FileRecord, run_audit
-from bench.data.cache import cache_info, commit_from_staging, create_images_file
+from bench.data.cache import cache_info, cache_problem, commit_from_staging, create_images_file
 from bench.data.classes import ClassMapper
 from bench.data.decode import RESIZE_RULE, ImageFacts
-from bench.data.layout import DatasetFolder, write_atomic
+from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.data.manifest import ManifestRow, count_table, fingerprint, render_manifest
 from bench.data.parallel import decode_into
 from bench.data.prepared import (
@@ -143,6 +143,24 @@ def _drop_stale_caches(folder: DatasetFolder, new_fingerprint: str) -> None:
             shutil.rmtree(cache, ignore_errors=True)
 
 
+def _repair_caches(dataset: PreparedDataset) -> list[str]:
+    """Check every cache of a reused data set in full (sha256); drop the damaged ones.
+
+    Returns one line per dropped cache; ``ensure_cache`` then rebuilds the size asked for
+    (another size is rebuilt when a run first needs it).
+    """
+    folder, repaired = dataset.folder, []
+    sizes = [int(f.name[:-2]) for f in folder.cache_root.glob("*px") if f.name[:-2].isdigit()] \
+        if folder.cache_root.is_dir() else []
+    for size in sorted(sizes):
+        problem = cache_problem(folder, size, dataset.fingerprint, len(dataset.manifest),
+                                deep=True)
+        if problem:
+            shutil.rmtree(folder.cache_dir(size), ignore_errors=True)
+            repaired.append(f"{folder.cache_dir(size)}: {problem}")
+    return repaired
+
+
 def _decode_and_split(spec: DatasetSpec, kept: Sequence[SourceImage], mapper: ClassMapper,
                       rule: SplitRule, staging: Path, size: int, progress: bool,
                       workers: int | None) -> tuple[list[FileRecord], list[ManifestRow]]:
@@ -201,8 +219,9 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
     signature = _signature(images, spec, rule)
     if existing is not None and (existing.info.get("source_signature"), existing.info["root"]) \
             == (signature, str(root)):
+        existing.repaired = _repair_caches(existing)
         existing.ensure_cache(size, progress=progress)
-        existing.reused = True
+        existing.reused = not existing.repaired
         return existing
     kept = [image for image in images if mapper.label(image.source_class) is not None]
     dropped = Counter(image.source_class for image in images
@@ -260,7 +279,7 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
         }
         write_atomic(folder.prepared, json.dumps(info, indent=2).encode())
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        release(work)
     prepared = read_prepared(spec, folder)
     assert prepared is not None
     return prepared

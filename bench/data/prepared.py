@@ -58,6 +58,7 @@ class PreparedDataset:
     manifest: list[ManifestRow]
     fingerprint: str
     reused: bool = False  # True when prepare_dataset found it already prepared and did nothing
+    repaired: list[str] = field(default_factory=list)  # damaged caches prepare rebuilt, and why
     _arrays: dict[tuple[str, int], SplitArrays] = field(default_factory=dict, repr=False)
 
     @property

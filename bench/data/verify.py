@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from bench.data.cache import IMAGES, cache_info
+from bench.data.cache import cache_problem
 from bench.data.layout import DatasetFolder
 from bench.data.manifest import fingerprint, parse_manifest
 from bench.data.parallel import available_cores
@@ -18,6 +17,7 @@ from bench.data.prepare import materialise_source
 from bench.data.prepared import prepare_command, resolve_spec
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
+from bench.generated import ANNOTATIONS_FILE
 from bench.progress import progress_bar
 from bench.protocol import default_protocol
 
@@ -57,6 +57,27 @@ def _sha256(path: Path) -> str | None:
         return digest.hexdigest()
     except OSError:
         return None
+
+
+def _check_annotations(report: VerifyReport, root: Path, images: list[str]) -> None:
+    """A generated data set's annotations.jsonl must describe each of its images once."""
+    path = root / ANNOTATIONS_FILE
+    if not path.is_file():
+        return
+    described: Counter[str] = Counter()
+    garbled = 0
+    for line in path.read_bytes().splitlines():
+        try:
+            described[json.loads(line)["path"]] += 1
+        except (ValueError, KeyError, TypeError):
+            garbled += 1
+    problems = [f"{p}: no annotation" for p in images if p not in described]
+    problems += [f"{p}: {n} annotations" for p, n in described.items() if n > 1]
+    problems += [f"{p}: annotation of an image that is not in the manifest"
+                 for p in described if p not in set(images)]
+    problems += [f"{garbled} unreadable line(s)"] if garbled else []
+    report.add("annotations", problems, f"{len(images)} images, one annotation each",
+               "problem(s)")
 
 
 def verify_dataset(name: str, *, progress: bool = True) -> VerifyReport:
@@ -111,17 +132,14 @@ def verify_dataset(name: str, *, progress: bool = True) -> VerifyReport:
     except BenchError as exc:
         report.add("new files", [f"cannot rescan {info['source']}: {exc}"], "", "problem")
 
+    _check_annotations(report, Path(info["root"]), [r.path for r in rows])
+
     for cache in sorted(folder.cache_root.glob("*px")) if folder.cache_root.is_dir() else []:
+        if not cache.name[:-2].isdigit():
+            continue
         size = int(cache.name.removesuffix("px"))
-        cached = cache_info(folder, size) or {}
-        problems = []
-        if cached.get("fingerprint") != info["fingerprint"]:
-            problems.append("built from another manifest")
-        elif not (cache / IMAGES).is_file():
-            problems.append(f"{IMAGES} missing")
-        else:
-            shape = np.load(cache / IMAGES, mmap_mode="r").shape
-            if shape != (len(rows), size, size, 3):
-                problems.append(f"shape {shape}, expected {(len(rows), size, size, 3)}")
-        report.add(f"cache {size} px", problems, "matches the manifest", "problem")
+        problem = cache_problem(folder, size, info["fingerprint"], len(rows), deep=True)
+        report.add(f"cache {size} px", [problem] if problem else [],
+                   "matches the manifest and its recorded sha256",
+                   f"problem (`bench datasets prepare {spec.name}` rebuilds it)")
     return report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +23,14 @@ from bench_generators.placement import CompositorSettings, compose, make_setting
 from PIL import Image
 
 import bench
-from bench import ANNOTATIONS_FILE, CLASS_FOLDERS, RBC, SPLIT_PARTITIONS, CellGenerator
+from bench import (
+    ANNOTATIONS_FILE,
+    CLASS_FOLDERS,
+    RBC,
+    SPLIT_PARTITIONS,
+    CellGenerator,
+    die_with_parent,
+)
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 64  # cells asked of a generator at once, and cached together
@@ -148,7 +156,8 @@ class _Drawer:
                 if not self._path(label, start, min(CHUNK, needed - start)).is_file()]
         if workers <= 1 or len(jobs) < 2:
             return
-        with ProcessPoolExecutor(workers) as executor:
+        with ProcessPoolExecutor(workers, initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as executor:
             list(executor.map(_generate_chunk, *zip(*[
                 (generator, label, self.partition, self.seed, start, count,
                  self._path(label, start, count)) for generator, label, start, count in jobs
@@ -161,8 +170,11 @@ class _Drawer:
                count: int) -> list[np.ndarray]:
         path = self._path(label, start, count)
         if path.is_file():
-            with np.load(path) as saved:
-                return [saved[key] for key in sorted(saved.files)]
+            try:  # allow_pickle=False: a planted pickle is refused, and the chunk drawn again
+                with np.load(path, allow_pickle=False) as saved:
+                    return [saved[key] for key in sorted(saved.files)]
+            except (OSError, ValueError, zipfile.BadZipFile):
+                path.unlink()
         return _generate_chunk(generator, label, self.partition, self.seed, start, count, path)
 
     def _scale(self, label: str, cells: list[np.ndarray]) -> list[np.ndarray]:
@@ -223,14 +235,19 @@ class _SplitJob:
         total = len(self.pool.labels)
         placed = sum(len(r["added"]) for r in done.values())
         abandoned = sum(r["abandoned"] for r in done.values())
-        with log.open("a") as out:
+        _drop_torn_tail(log)
+        # One write() per whole line on an O_APPEND descriptor: a kill leaves at most a torn
+        # last line, which the next resume cuts off before it appends.
+        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
             for record in self._results(todo, workers):
                 done[record["index"]] = record
-                out.write(json.dumps(record) + "\n")
-                out.flush()
+                os.write(out, (json.dumps(record) + "\n").encode())
                 progress(f"images {self.split}", len(done), total)
                 placed, abandoned = placed + len(record["added"]), abandoned + record["abandoned"]
                 self._check_budget(placed, abandoned)
+        finally:
+            os.close(out)
         return [done[i] for i in range(total)]
 
     def _results(self, todo: list[int], workers: int) -> Iterator[dict[str, Any]]:
@@ -239,7 +256,8 @@ class _SplitJob:
                 yield self.image(index)
             return
         chunks = [todo[i : i + 32] for i in range(0, len(todo), 32)]
-        with ProcessPoolExecutor(workers, initializer=_set_job, initargs=(self,)) as executor:
+        with ProcessPoolExecutor(workers, initializer=_set_job,
+                                 initargs=(self, os.getpid())) as executor:
             for records in executor.map(_compose_chunk, chunks):
                 yield from records
 
@@ -291,8 +309,9 @@ class _SplitJob:
 _JOB: _SplitJob | None = None
 
 
-def _set_job(job: _SplitJob) -> None:
+def _set_job(job: _SplitJob, parent: int) -> None:
     global _JOB
+    die_with_parent(parent)  # a killed generation leaves no workers behind
     _JOB = job
 
 
@@ -302,24 +321,45 @@ def _compose_chunk(indices: list[int]) -> list[dict[str, Any]]:
 
 
 def _read_log(log: Path) -> list[dict[str, Any]]:
+    """Every whole record of a progress log; a torn or garbled line is skipped, not an end."""
     records = []
     if log.is_file():
-        for line in log.read_text().splitlines():
+        for line in log.read_bytes().splitlines():
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # the line being written when the run stopped
-                break
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(record, dict) and "index" in record and "path" in record:
+                records.append(record)
     return records
+
+
+def _drop_torn_tail(log: Path) -> None:
+    """Cut a log back to its last complete line (what a kill mid-write leaves after it)."""
+    if not log.is_file():
+        return
+    data = log.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end != len(data):
+        os.truncate(log, end)
 
 
 def _finish(folder: Path) -> None:
     """Gather the per-split logs into annotations.jsonl and remove the work files."""
     import shutil
 
-    with (folder / ANNOTATIONS_FILE).open("w") as out:
-        for split in SPLIT_PARTITIONS:
-            records = {r["index"]: r for r in _read_log(folder / ".progress" / f"{split}.jsonl")}
-            for index in sorted(records):
-                out.write(json.dumps(records[index]) + "\n")
+    lines = []
+    for split in SPLIT_PARTITIONS:
+        records = {r["index"]: r for r in _read_log(folder / ".progress" / f"{split}.jsonl")}
+        images = sum(1 for _ in (folder / split).glob("*/*.png"))
+        if len(records) != images:  # never publish a data set with images nobody described
+            raise bench.DataError(
+                f"{folder / '.progress' / f'{split}.jsonl'} describes {len(records)} of the "
+                f"{images} {split} images; give the same command again to redo the rest"
+            )
+        lines += [json.dumps(records[index]) + "\n" for index in sorted(records)]
+    temporary = folder / f".{ANNOTATIONS_FILE}.tmp"
+    temporary.write_text("".join(lines))
+    os.replace(temporary, folder / ANNOTATIONS_FILE)
     for name in WORK:
         shutil.rmtree(folder / name, ignore_errors=True)
