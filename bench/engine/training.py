@@ -9,10 +9,10 @@ from __future__ import annotations
 import errno
 import math
 import os
-import pickle
 import shutil
 import time
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
     """A checkpoint bench wrote: tensors and plain containers, never an unpickled object."""
     try:
         return torch.load(path, map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+    except (UnpicklingError, RuntimeError, EOFError, OSError) as exc:
         text = str(exc).strip().splitlines()
         raise RunError(
             f"{path} is not a checkpoint bench can read ({type(exc).__name__}: "

@@ -142,7 +142,7 @@ def _augment(batch, generator):
 
 
 def _resume(folder, config, unet, optimizer, schedule, ema, scaler, sampler, device) -> dict:
-    import pickle
+    from pickle import UnpicklingError
 
     import torch
     from safetensors import SafetensorError
@@ -161,7 +161,7 @@ def _resume(folder, config, unet, optimizer, schedule, ema, scaler, sampler, dev
         unet.load_state_dict(load_file(state_dir / "model.safetensors"))
         # weights_only: tensors and plain containers only; a pickled object is refused, not run
         state = torch.load(state_dir / "training.pt", map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, SafetensorError, OSError, RuntimeError) as exc:
+    except (UnpicklingError, SafetensorError, OSError, RuntimeError) as exc:
         raise bench.RunError(
             f"{state_dir} is not a checkpoint bench can resume from ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); bench loads only "

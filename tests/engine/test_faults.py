@@ -1,15 +1,13 @@
-"""Faults during a run: divergence, a full disk, a kill between checkpoint and store, new targets."""
+"""Faults in a run: divergence, a full disk, a kill between checkpoint and store, new targets."""
 
 from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
