@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from bench.data.decode import RESIZE_RULE
 from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.data.manifest import ManifestRow
-from bench.data.parallel import decode_into
+from bench.data.parallel import available_cores, decode_into
 from bench.data.splits import SPLITS
 from bench.errors import DataError
 
@@ -75,15 +76,54 @@ def _data_offset(path: Path) -> tuple[int, tuple[int, ...]]:
         return stream.tell(), shape
 
 
-def content_hash(path: Path) -> str:
-    """sha256 of an images file's pixels (everything after the ``.npy`` header)."""
-    offset, _ = _data_offset(path)
+class ContentHash:
+    """sha256 over the sha256 of each 64 MiB segment of the pixels, fed in writing order.
+
+    Segments let :func:`content_hash` re-hash a large cache on every core at once.
+    """
+
+    SEGMENT = 1 << 26
+
+    def __init__(self) -> None:
+        self._segments: list[str] = []
+        self._current = hashlib.sha256()
+        self._filled = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view.nbytes:
+            take = min(view.nbytes, self.SEGMENT - self._filled)
+            self._current.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == self.SEGMENT:
+                self._segments.append(self._current.hexdigest())
+                self._current, self._filled = hashlib.sha256(), 0
+
+    def hexdigest(self) -> str:
+        segments = self._segments + ([self._current.hexdigest()] if self._filled else [])
+        return hashlib.sha256("\n".join(segments).encode()).hexdigest()
+
+
+def _segment_hash(path: Path, start: int, length: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
-        stream.seek(offset)
-        while chunk := stream.read(1 << 23):
-            digest.update(chunk)
+        stream.seek(start)
+        while length > 0 and (chunk := stream.read(min(length, 1 << 23))):
+            digest.update(chunk)  # releases the GIL: segments hash in parallel threads
+            length -= len(chunk)
     return digest.hexdigest()
+
+
+def content_hash(path: Path) -> str:
+    """The :class:`ContentHash` of an images file's pixels (everything after the header)."""
+    offset, _ = _data_offset(path)
+    total = path.stat().st_size - offset
+    starts = range(offset, offset + total, ContentHash.SEGMENT)
+    lengths = [min(ContentHash.SEGMENT, offset + total - start) for start in starts]
+    with ThreadPoolExecutor(available_cores()) as pool:
+        segments = list(pool.map(_segment_hash, [path] * len(lengths), starts, lengths))
+    return hashlib.sha256("\n".join(segments).encode()).hexdigest()
 
 
 def cache_problem(folder: DatasetFolder, size: int, fingerprint: str, count: int | None = None,
@@ -178,7 +218,7 @@ def commit_from_staging(folder: DatasetFolder, staging: Path, staging_rows: dict
     target_offset = create_images_file(target / IMAGES, len(ordered), size)
     source_offset, _ = _data_offset(staging)
     sources = [staging_rows[row.path] for row in ordered]
-    digest = hashlib.sha256()  # hashed as written: no second pass over the cache
+    digest = ContentHash()  # hashed as written: no second pass over the cache
     with staging.open("rb") as source, (target / IMAGES).open("r+b") as sink:
         sink.seek(target_offset)
         for start in range(0, len(sources), GATHER_ROWS):

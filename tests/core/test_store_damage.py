@@ -105,6 +105,8 @@ def test_a_read_only_home_still_lists_runs_and_refuses_a_run_before_training(ben
         assert listed.exit_code == 0, listed.output
         assert '"status": "finished"' in listed.stdout
         assert bench.open_store(read_only=True).scores().value.tolist() == [1.0, 1.0]
+        board = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "csv"])
+        assert board.exit_code == 0 and "100.0" in board.output, board.output
         with pytest.raises(StoreError, match="is read-only") as error:
             bench.open_store(path)
         assert "BENCH_HOME" in str(error.value) and str(path) in str(error.value)
