@@ -225,3 +225,23 @@ def test_a_process_that_skips_a_cell_running_elsewhere_says_the_matrix_is_not_co
             "(seed 0)); give the same command again") in result.output
     statuses = bench.open_store().runs().set_index("model").status
     assert statuses.to_dict() == {"tiny": "running", "tiny2": "finished"}
+
+
+def test_a_store_moved_aside_is_refilled_from_the_checkpoints_without_training(
+        tiny_world, bench_home, monkeypatch):
+    args = ("--model", "tiny", "--source", "colours-a", "--target", "colours-a,colours-b",
+            "--epochs", "2")
+    assert bench_run(*args).exit_code == 0
+    before = bench.open_store().scores().set_index(["target", "metric"]).value.to_dict()
+    for path in bench_home.glob("results.sqlite*"):
+        path.rename(path.with_name(path.name + ".damaged"))
+    from bench.engine import training
+
+    def no_epochs(*args, **kwargs):
+        raise AssertionError("an epoch was trained again")
+
+    monkeypatch.setattr(training._Trainer, "_train_epoch", no_epochs)
+    assert bench_run(*args).exit_code == 0
+    store = bench.open_store()
+    assert store.scores().set_index(["target", "metric"]).value.to_dict() == before
+    assert [e["epoch"] for e in store.run(store.runs().id.iloc[0])["epoch_log"]] == [1, 2]
