@@ -77,7 +77,7 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
     state = "already prepared, nothing new to do" if dataset.reused else "prepared"
     console.print(f"[bold]{dataset.spec.label}[/] {state}: {dataset.folder.root}")
     for line in dataset.repaired:
-        console.print(f"rebuilt a damaged cache: {line}", highlight=False)
+        console.print(f"rebuilt a damaged cache: {line}", highlight=False, soft_wrap=True)
     _print_counts(f"{dataset.spec.label}: images per class and split", info["counts"],
                   info["paper_counts"] or None)
     console.print(f"fingerprint {dataset.fingerprint}", highlight=False)

@@ -46,7 +46,8 @@ def test_unwritable_data_home_is_one_clear_message(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("BENCH_HOME", str(blocker / "home"))
-    result = CliRunner().invoke(cli, ["runs", "list"])
+    assert CliRunner().invoke(cli, ["runs", "list"]).exit_code == 0  # reading writes nothing
+    result = CliRunner().invoke(cli, ["run", "--model", "m", "--source", "s"])
     assert result.exit_code == 1
     assert "is not writable" in result.output and "BENCH_HOME" in result.output
     assert "Traceback" not in result.output
