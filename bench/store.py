@@ -279,6 +279,9 @@ class ResultsStore:
                 os.link(temporary, self.path)
             except FileExistsError:
                 pass  # another process created it first: use theirs
+            except OSError:  # a file system without hard links: a rename, unless one is there
+                if not self.path.exists():
+                    os.replace(temporary, self.path)
         finally:
             temporary.unlink(missing_ok=True)
 
