@@ -14,13 +14,15 @@ import bench
 from bench.cli import cli
 from bench.store import StoreError
 
+METRICS = ("accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy")
+
 
 def _filled_store(path: Path) -> None:
     """A store of several pages: one finished run with 300 stored predictions."""
     store = bench.open_store(path)
     run_id = store.claim(bench.Cell("m", "s", 0, "p", "h", "fp"))
     predictions = [(f"img{i:04d}.png", i % 5, i % 5, [0.2] * 5) for i in range(300)]
-    store.finish(run_id, [bench.Evaluation("t", "tfp", {"accuracy": 1.0, "f1": 1.0},
+    store.finish(run_id, [bench.Evaluation("t", "tfp", dict.fromkeys(METRICS, 1.0),
                                            ["L"], {"L": 300}, [[300]],
                                            predictions=predictions)])
 
@@ -104,7 +106,7 @@ def test_a_read_only_home_still_lists_runs_and_refuses_a_run_before_training(ben
         listed = CliRunner().invoke(cli, ["runs", "list", "--json"])
         assert listed.exit_code == 0, listed.output
         assert '"status": "finished"' in listed.stdout
-        assert bench.open_store(read_only=True).scores().value.tolist() == [1.0, 1.0]
+        assert bench.open_store(read_only=True).scores().value.tolist() == [1.0] * len(METRICS)
         board = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "csv"])
         assert board.exit_code == 0 and "100.0" in board.output, board.output
         with pytest.raises(StoreError, match="is read-only") as error:
