@@ -7,15 +7,20 @@ and so do bench's base and complex sets made with one seed):
 - background: the most frequent colour (the flat background) per channel, and its share;
 - central cell: offset of its centroid from the centre, equivalent diameter (of the side);
 - added cells: connected regions of the complex image outside the central cell, their count
-  per image, the displacement of their centroids per axis (|offset| / side), their share that
-  is reddish (RBCs) rather than purple (WBCs), and how often two of them merged into one region
-  (a sign of overlap);
+  per image (mean, sd, histogram), the displacement of their centroids per axis
+  (|offset| / side), their share that is salmon rather than purple or blue ("red"), their
+  share that shows a nucleus (WBCs, whatever the stain), their share cut by one border and by
+  two (a corner), and how often a whole region is over 1.8 single cells (merged, or a WBC);
+- RBC size: median diameter of the whole, single, nucleus-free regions;
 - occlusion: the share of the central cell whose pixels changed between base and complex.
 
-For the generated set the compositor's own annotations (true counts, displacements, overlaps)
-are printed as well. Usage:
+Each statistic is printed beside the release's with the difference, and whether it is within
+the tolerance tests/generators/test_release_match.py pins (0.03 for shares, 10 % otherwise).
+The release's figures come from --release PATH, or from wbc_usid_c_stats.json, written by
+--pin. The generated pairs are composed in memory (the same pixels a build writes). Usage:
 
-    python benchmarks/compositor_stats.py [--images 400] [--size 256] [--release PATH]
+    python benchmarks/compositor_stats.py [--images 400] [--preset complex|paper] [--set K=V]
+    python benchmarks/compositor_stats.py --pin --images 2000 --release PATH/dataset
 """
 
 from __future__ import annotations
@@ -31,36 +36,43 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "WBC-USID" / "dataset"
+RELEASE = Path(os.environ.get(  # the release's dataset/ folder, beside the checkout by default
+    "WBC_USID_RELEASE", Path(__file__).resolve().parents[2] / "shared/data/WBC-USID/dataset"))
+PINNED = Path(__file__).with_name("wbc_usid_c_stats.json")  # its figures, from --pin
 CONTRAST = 20  # summed |RGB| difference from the background that counts as a cell
 MIN_REGION = 0.004  # of the image area: smaller regions are slivers at the edge, not cells
+NUCLEUS = 120  # mean RGB below which a pixel is nucleus (the release's RBCs stay above 140)
+HISTOGRAM = 10  # regions per image counted 0..9
 
 
 def measure_pair(base: np.ndarray, complex_: np.ndarray) -> dict:
     side = base.shape[0]
     bg_base = _mode_colour(base)
-    bg, share = _mode_colour(complex_), None
+    bg = _mode_colour(complex_)
     share = float((complex_ == bg).all(-1).mean())
     central = _largest(np.abs(base.astype(int) - bg_base).sum(-1) > CONTRAST)
     cy, cx = ndimage.center_of_mass(central)
     foreground = np.abs(complex_.astype(int) - bg).sum(-1) > CONTRAST
     added = foreground & ~ndimage.binary_dilation(central, iterations=3)
-    labels, count = ndimage.label(added)
+    labels, _ = ndimage.label(added)
+    luminance = complex_.mean(-1)
     regions = []
-    for index in range(1, count + 1):
-        region = labels == index
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[rows, cols] == index
         area = region.sum()
         if area < MIN_REGION * side * side:
             continue
         ry, rx = ndimage.center_of_mass(region)
-        rows, cols = np.nonzero(region)
-        colour = complex_[region].mean(0)
+        colour = complex_[rows, cols][region].mean(0)
+        edges = (rows.start == 0, cols.start == 0, rows.stop == side, cols.stop == side)
         regions.append({
             "area": area / side**2,
-            "offset": (abs(rx - side / 2) / side, abs(ry - side / 2) / side),
-            "edge": bool(rows.min() == 0 or cols.min() == 0 or rows.max() == side - 1
-                         or cols.max() == side - 1),
-            "red": bool(colour[0] - colour[2] > -10),  # RBCs are salmon, WBCs purple
+            "offset": (abs(cols.start + rx - side / 2) / side,
+                       abs(rows.start + ry - side / 2) / side),
+            "edges": int(sum(edges)),
+            "red": bool(colour[0] - colour[2] > -10),  # salmon rather than purple or blue
+            # a WBC shows its nucleus, darker than any RBC whatever its stain
+            "nucleated": bool((luminance[rows, cols][region] < NUCLEUS).mean() > 0.05),
         })
     inner = ndimage.binary_erosion(central, iterations=2)
     changed = np.abs(complex_.astype(int) - base.astype(int)).sum(-1) > 40
@@ -75,8 +87,11 @@ def measure_pair(base: np.ndarray, complex_: np.ndarray) -> dict:
 
 
 def _mode_colour(image: np.ndarray) -> np.ndarray:
-    colours, counts = np.unique(image.reshape(-1, 3), axis=0, return_counts=True)
-    return colours[counts.argmax()].astype(int)
+    # one integer per colour: np.unique over rows (axis=0) is a hundred times slower
+    packed = image.reshape(-1, 3).astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], np.int32)
+    colours, counts = np.unique(packed, return_counts=True)
+    mode = int(colours[counts.argmax()])
+    return np.array([mode >> 16, (mode >> 8) & 255, mode & 255])
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:
@@ -90,14 +105,19 @@ def _largest(mask: np.ndarray) -> np.ndarray:
 def summarise(pairs: list[dict]) -> dict:
     backgrounds = np.array([p["background"] for p in pairs])
     regions = [r for p in pairs for r in p["regions"]]
-    whole = [r for r in regions if not r["edge"]]
+    whole = [r for r in regions if not r["edges"]]
     offsets = np.array([r["offset"] for r in regions]).reshape(-1)
     areas = np.array([r["area"] for r in whole])
     single = np.median(areas) if len(areas) else 0.0
-    red = [2 * np.sqrt(r["area"] / np.pi) for r in whole if r["red"] and r["area"] < 1.8 * single]
+    rbc = [2 * np.sqrt(r["area"] / np.pi) for r in whole
+           if not r["nucleated"] and r["area"] < 1.8 * single]
     counts = np.array([len(p["regions"]) for p in pairs])
     occluded = np.array([p["occluded"] for p in pairs])
     central = np.array([p["central_offset"] for p in pairs])
+
+    def share(key: str, at_least: int = 1) -> float | None:
+        return _r(np.mean([r[key] >= at_least for r in regions])) if regions else None
+
     return {
         "images": len(pairs),
         "background_min": backgrounds.min(0).tolist(),
@@ -106,13 +126,18 @@ def summarise(pairs: list[dict]) -> dict:
         "central_offset_sd": _r(central.std()),
         "central_diameter_mean": _r(np.mean([p["central_diameter"] for p in pairs])),
         "added_regions_mean": _r(counts.mean()),
-        "added_regions_histogram": np.bincount(counts).tolist(),
+        "added_regions_sd": _r(counts.std()),
+        "added_regions_histogram": [_r(v) for v in
+                                    np.bincount(np.minimum(counts, HISTOGRAM - 1),
+                                                minlength=HISTOGRAM) / len(counts)],
         "displacement_mean": _r(offsets.mean()) if len(offsets) else None,
         "displacement_sd": _r(offsets.std()) if len(offsets) else None,
-        "red_region_share": _r(np.mean([r["red"] for r in regions])) if regions else None,
-        "regions_touching_edge": _r(np.mean([r["edge"] for r in regions])) if regions else None,
+        "red_region_share": share("red"),
+        "nucleated_region_share": share("nucleated"),
+        "regions_touching_edge": share("edges"),
+        "regions_touching_two_edges": share("edges", 2),
         "merged_region_share": _r(np.mean(areas > 1.8 * single)) if len(areas) else None,
-        "red_region_diameter_median": _r(np.median(red)) if len(red) else None,
+        "rbc_diameter_median": _r(np.median(rbc)) if len(rbc) else None,
         "central_occluded_mean": _r(occluded.mean()),
         "central_occluded_p90": _r(np.percentile(occluded, 90)),
         "images_with_central_occluded_over_5pct": _r((occluded > 0.05).mean()),
@@ -121,6 +146,38 @@ def summarise(pairs: list[dict]) -> dict:
 
 def _r(value: float) -> float:
     return round(float(value), 4)
+
+
+# Shares are compared by their absolute difference, the rest relative to the release's value.
+SHARES = {"background_share_mean", "added_regions_histogram", "red_region_share",
+          "nucleated_region_share", "regions_touching_edge", "regions_touching_two_edges",
+          "merged_region_share", "central_occluded_mean", "central_occluded_p90",
+          "images_with_central_occluded_over_5pct"}
+TOLERANCE = {"share": 0.03, "relative": 0.10}
+# The histogram's bins are shares too, but 200 images estimate a bin of 0.3 to +-0.03 (one
+# sd), so its shape is compared through its mean and sd; the bins are shown, not pinned.
+SHOWN_ONLY = {"images", "background_min", "background_max", "added_regions_histogram"}
+
+
+def compare(released: dict, generated: dict) -> dict:
+    """Every statistic side by side, with the difference and whether it is within tolerance."""
+    table = {}
+    for key, ours in generated.items():
+        theirs = released.get(key)
+        row: dict = {"released": theirs, "generated": ours}
+        if isinstance(theirs, list) and isinstance(ours, list):
+            gap = max((abs(a - b) for a, b in zip(theirs, ours, strict=False)), default=0.0)
+            row["max_difference"] = _r(gap)
+        elif theirs is not None and ours is not None:
+            row["relative_difference"] = _r((ours - theirs) / theirs) if theirs else None
+            if key in SHARES:
+                row["difference"] = _r(ours - theirs)
+        if key not in SHOWN_ONLY and theirs is not None and ours is not None:
+            row["within_tolerance"] = bool(
+                abs(ours - theirs) <= TOLERANCE["share"] if key in SHARES
+                else abs(ours - theirs) <= TOLERANCE["relative"] * abs(theirs))
+        table[key] = row
+    return table
 
 
 def read_pairs(base_root: Path, complex_root: Path, limit: int) -> list[tuple[Path, Path]]:
@@ -133,16 +190,40 @@ def read_pairs(base_root: Path, complex_root: Path, limit: int) -> list[tuple[Pa
     return pairs[::step][:limit]
 
 
-def measure(base_root: Path, complex_root: Path, limit: int) -> dict:
-    pairs = read_pairs(base_root, complex_root, limit)
+def measure_release(release: Path, limit: int) -> dict:
+    pairs = read_pairs(release / "level_0", release / "level_5", limit)
     if not pairs:
-        raise SystemExit(f"no image pairs under {base_root} and {complex_root}")
+        raise SystemExit(f"no image pairs under {release}/level_0 and level_5: pass "
+                         "--release PATH (the release's dataset/ folder) or leave it out to "
+                         f"use the figures pinned in {PINNED.name}")
     return summarise([measure_pair(np.asarray(Image.open(b).convert("RGB")),
                                    np.asarray(Image.open(c).convert("RGB"))) for b, c in pairs])
 
 
-def annotation_truth(folder: Path) -> dict:
-    records = [json.loads(line) for line in (folder / "annotations.jsonl").read_text().splitlines()]
+def generate(images: int, *, size: int = 256, cells: str = "procedural", seed: int = 0,
+             preset: str = "complex", settings: dict | None = None) -> tuple[dict, dict]:
+    """Compose ``images`` base/complex pairs in memory; their statistics and annotations."""
+    from bench import CLASSES
+    from bench.generated import split_counts
+    from bench.generators import cell_generator, compositor
+
+    builder = compositor(level=preset, **(settings or {}))
+    generator = cell_generator(cells)
+    counts = split_counts(images, "train")
+    assert sum(counts.values()) == images and len(counts) == len(CLASSES)
+    options = {"central": generator, "background": generator, "counts": counts, "size": size,
+               "seed": seed}
+    with tempfile.TemporaryDirectory() as cache:
+        base = builder.images(Path(cache), level="base", **options)
+        complex_ = builder.images(Path(cache), **options)
+        pairs, notes = [], []
+        for (plain, _), (busy, note) in zip(base, complex_, strict=True):
+            pairs.append(measure_pair(plain, busy))
+            notes.append(note)
+    return summarise(pairs), annotation_truth(notes)
+
+
+def annotation_truth(records: list[dict]) -> dict:
     added = [a for r in records for a in r["added"]]
     offsets = np.abs(np.array([a["offset"] for a in added])).reshape(-1)
     overlaps = np.array([a["overlap"] for a in added])
@@ -154,6 +235,7 @@ def annotation_truth(folder: Path) -> dict:
         "overlap_mean": _r(overlaps.mean()),
         "overlap_max": _r(overlaps.max()),
         "placements_abandoned": int(sum(r["abandoned"] for r in records)),
+        "images_with_restained_rbcs": _r(np.mean([r["rbc_restained"] for r in records])),
         "central_occluded_mean": _r(np.mean([r["central"]["occluded"] for r in records])),
     }
 
@@ -163,34 +245,43 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=400, help="image pairs per data set")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--cells", default="procedural")
-    parser.add_argument("--release", type=Path, default=RELEASE)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default="complex", help="complex, paper or a level 0-5")
+    parser.add_argument("--release", type=Path, default=None,
+                        help="the release's dataset/ folder (default: measure nothing, read "
+                             f"{PINNED.name})")
+    parser.add_argument("--pin", action="store_true",
+                        help=f"measure --release on --images pairs and write {PINNED.name}")
     parser.add_argument("--set", dest="parameters", action="append", default=[],
                         metavar="KEY=VALUE", help="a compositor parameter for the generated set")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.parameters)
 
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["BENCH_HOME"] = home
-        from bench.generated import generate_dataset
-
-        started = time.perf_counter()
-        folders = {
-            level: generate_dataset(f"stats-{level}", cells=args.cells, level=level,
-                                    train=args.images, test=5, size=args.size, prepare=False,
-                                    settings=settings)
-            for level in ("base", "complex")
-        }
-        seconds = time.perf_counter() - started
-        generated = measure(folders["base"] / "train", folders["complex"] / "train",
-                            args.images)
-        truth = annotation_truth(folders["complex"])
-    released = measure(args.release / "level_0", args.release / "level_5", args.images)
+    if args.pin:
+        release = args.release or RELEASE
+        figures = {"release": "WBC-USID-C (dataset/level_5 beside dataset/level_0)",
+                   "measured_by": "python benchmarks/compositor_stats.py --pin "
+                                  f"--images {args.images}",
+                   "statistics": measure_release(release, args.images)}
+        PINNED.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"wrote {PINNED}")
+        return
+    if args.release:
+        released, source = measure_release(args.release, args.images), str(args.release)
+    else:
+        pinned = json.loads(PINNED.read_text())
+        released, source = pinned["statistics"], f"{PINNED.name} ({pinned['measured_by']})"
+    started = time.perf_counter()
+    os.environ.setdefault("BENCH_HOME", tempfile.mkdtemp())
+    generated, truth = generate(args.images, size=args.size, cells=args.cells, seed=args.seed,
+                                preset=args.preset, settings=settings)
+    seconds = time.perf_counter() - started
     print(json.dumps({
-        "released": str(args.release),
-        "generated": f"{args.cells} cells, {args.size} px, {args.images} train images per "
-                     f"level, made in {seconds:.1f} s, settings {settings or 'default'}",
-        "side_by_side": {key: {"released": released[key], "generated": generated[key]}
-                         for key in released},
+        "released": source,
+        "generated": f"{args.cells} cells, {args.size} px, {args.images} image pairs, seed "
+                     f"{args.seed}, preset "
+                     f"{args.preset}, settings {settings or 'default'}, {seconds:.1f} s",
+        "side_by_side": compare(released, generated),
         "generated_annotations": truth,
     }, indent=2))
 

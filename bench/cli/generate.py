@@ -26,7 +26,7 @@ def generate_group() -> None:
 @click.option("--rbc-cells", default=None,
               help="Where the background RBCs come from (default: --cells).")
 @click.option("--level", default="complex", show_default=True,
-              help="base, complex, or a number from 0 (base) to 5 (complex).")
+              help="base, complex (as the release), paper (its stated placement), or 0-5.")
 @click.option("--train", "train", default=1000, show_default=True, help="Training images.")
 @click.option("--test", "test", default=1000, show_default=True, help="Test images.")
 @click.option("--size", default=256, show_default=True, help="Image side in pixels.")

@@ -8,6 +8,7 @@ interrupted build resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from bench_generators.masks import MaskSettings, equivalent_diameter, extract_cell
-from bench_generators.placement import CompositorSettings, compose, make_settings
+from bench_generators.placement import CompositorSettings, compose, make_settings, parse_level
 from PIL import Image
 
 import bench
@@ -85,6 +86,32 @@ class Compositor:
             summary["added_cells"][split] = sum(len(r["added"]) for r in records)
         _finish(folder)
         return summary
+
+    def images(
+        self,
+        cache: Path,
+        *,
+        central: CellGenerator,
+        background: CellGenerator,
+        counts: dict[str, int],
+        size: int,
+        seed: int,
+        level: str | float | None = None,
+    ) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+        """The training split's images and annotations in memory, none written (to measure).
+
+        ``level`` composes the same cells at another level with the other settings unchanged,
+        as `build` with that level would: same central cells, backgrounds drawn anew.
+        """
+        settings = self.settings
+        if level is not None:
+            settings = dataclasses.replace(settings, level=parse_level(level))
+        split, partition = next(iter(SPLIT_PARTITIONS.items()))
+        draw = _Drawer(cache, partition, seed, size, self, lambda *_: None, f"cells {split}")
+        pool = draw.pool(central, background, counts, 1)
+        job = _SplitJob(cache, split, 0, seed, size, settings, pool)
+        for index in range(len(pool.labels)):
+            yield job.compose(index)
 
 
 # -- cell pools -----------------------------------------------------------------------------
@@ -203,6 +230,20 @@ def _generate_chunk(generator: CellGenerator, label: str, partition: str, seed: 
     return cells
 
 
+def restain(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """The cell with its mean colour moved to ``colour``, by one gain per channel.
+
+    A gain, not a shift, so the cell's own texture (the RBC's pale centre) keeps its contrast.
+    """
+    inside = rgba[..., 3] > 127
+    if not inside.any():
+        return rgba
+    gain = np.asarray(colour, np.float32) / np.maximum(rgba[inside, :3].mean(0), 1.0)
+    out = rgba.copy()
+    out[..., :3] = np.clip(np.rint(rgba[..., :3] * gain), 0, 255).astype(np.uint8)
+    return out
+
+
 def _resize(rgba: np.ndarray, factor: float) -> np.ndarray:
     h, w = rgba.shape[:2]
     shape = (max(1, round(w * factor)), max(1, round(h * factor)))
@@ -263,6 +304,18 @@ class _SplitJob:
 
     def image(self, index: int) -> dict[str, Any]:
         """Compose, write and describe image ``index`` of the split (deterministic)."""
+        image, annotation = self.compose(index)
+        label = self.pool.labels[index]
+        path = f"{self.split}/{CLASS_FOLDERS[label]}/smear_{index + 1:05d}.png"
+        target = self.folder / path
+        temporary = target.with_name(f".{target.name}.tmp")
+        Image.fromarray(image).save(temporary, format="PNG")
+        os.replace(temporary, target)
+        return {"path": path, "split": self.split, "index": index, "label": label,
+                "class": CLASS_FOLDERS[label], **annotation}
+
+    def compose(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Image ``index`` of the split and its annotation, in memory (deterministic)."""
         s, pool = self.settings, self.pool
         level_key = int(round(s.level * 1000))
         base = (self.seed, self.split_index, index)
@@ -278,21 +331,27 @@ class _SplitJob:
             elif len(pool.central) > 1:  # another image's central WBC, never this one's
                 other = (index + 1 + placement.integers(len(pool.central) - 1)) % len(pool.central)
                 added.append((pool.labels[other], pool.central[other]))
+        # own streams, so the stain and the sizes leave every other draw of the image as it was
+        restained = bool(np.random.default_rng((*base, 3)).random() < s.rbc_restain)
+        sizes = np.random.default_rng((*base, 4))
+        added = [(label, self._vary(cell, sizes, restained) if label == RBC else cell)
+                 for label, cell in added]
         image, annotation = compose(
             pool.central[index], added, size=self.size, settings=s,
             layout_rng=np.random.default_rng((*base, 0)),
             background_rng=np.random.default_rng((*base, 1, level_key)),
             placement_rng=placement,
         )
-        label = pool.labels[index]
-        path = f"{self.split}/{CLASS_FOLDERS[label]}/smear_{index + 1:05d}.png"
-        target = self.folder / path
-        temporary = target.with_name(f".{target.name}.tmp")
-        Image.fromarray(image).save(temporary, format="PNG")
-        os.replace(temporary, target)
-        annotation["central"] = {"label": label, **annotation["central"]}
-        return {"path": path, "split": self.split, "index": index, "label": label,
-                "class": CLASS_FOLDERS[label], **annotation}
+        annotation["central"] = {"label": pool.labels[index], **annotation["central"]}
+        annotation["rbc_restained"] = restained
+        return image, annotation
+
+    def _vary(self, cell: np.ndarray, rng: np.random.Generator, restained: bool) -> np.ndarray:
+        """An RBC as this image shows it: its size varied, its stain the image's."""
+        s = self.settings
+        if s.rbc_size_sd > 0:
+            cell = _resize(cell, float(np.exp(rng.normal(0, s.rbc_size_sd))))
+        return restain(cell, s.rbc_restain_colour) if restained else cell
 
     def _check_budget(self, placed: int, abandoned: int) -> None:
         """Stop early when most placements fail: the settings cannot be met, say which."""

@@ -246,4 +246,5 @@ def test_generators_list_shows_all_four():
     assert {"procedural", "ddpm", "folder", "compositor"} <= set(rows)
     assert rows["compositor"]["kind"] == "compositor"
     assert rows["compositor"]["settings"]["max_overlap"] == 0.85
-    assert rows["compositor"]["settings"]["displacement_mean"] == 0.30
+    assert rows["compositor"]["settings"]["displacement_mean"] == 0.39  # the complex preset
+    assert rows["compositor"]["settings"]["preset"] == "complex"

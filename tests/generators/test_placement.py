@@ -11,13 +11,43 @@ import bench
 
 def test_levels_follow_the_release_scale():
     assert parse_level("base") == 0 and parse_level("complex") == 5
+    assert parse_level("paper") == 5
     assert parse_level("2.5") == 2.5 and parse_level(5) == 5
     assert make_settings("base").expected_added == 0
-    assert make_settings("complex").expected_added == 5
-    assert make_settings(2.5).expected_added == pytest.approx(2.5)  # interpolated
+    assert make_settings("complex").expected_added == 10
+    assert make_settings(2.5).expected_added == pytest.approx(5)  # interpolated
     for bad in ("7", "-1", "hard"):
         with pytest.raises(bench.DataError, match="level"):
             parse_level(bad)
+
+
+def test_the_paper_and_the_release_are_presets_of_their_own():
+    paper, release = make_settings("paper"), make_settings("complex")
+    assert (paper.preset, release.preset) == ("paper", "complex")
+    assert (paper.displacement_mean, paper.displacement_sd, paper.max_overlap) == (0.3, 0.1, 0.85)
+    assert (paper.added_cells, paper.rbc_restain, paper.diameters["RBC"]) == (5, 0, 7.2)
+    assert (release.displacement_mean, release.displacement_sd) == (0.39, 0.18)
+    assert release.added_cells == 10 and release.rbc_restain > 0 and not release.overlap_central
+    assert paper.overlap_central
+    assert make_settings("paper", max_overlap=0.5).max_overlap == 0.5  # a preset, then overrides
+    assert make_settings("complex", overlap_central="true").overlap_central is True
+    with pytest.raises(bench.DataError, match="overlap_central='maybe' is not a bool"):
+        make_settings("complex", overlap_central="maybe")
+    assert make_settings(5).preset == "complex"
+    with pytest.raises(bench.DataError, match="no parameter 'preset'"):
+        make_settings("complex", preset="paper")
+
+
+def test_restain_moves_an_rbc_to_the_stain_keeping_its_texture(procedural):
+    from bench_generators.compositor import restain
+
+    (cell,) = procedural.generate("RBC", 1, partition="A", seed=0)
+    inside = cell[..., 3] > 127
+    blue = restain(cell, (155, 148, 201))
+    assert np.abs(blue[inside, :3].mean(0) - (155, 148, 201)).max() < 2
+    assert (blue[..., 3] == cell[..., 3]).all()
+    # the pale centre stays paler than the rim: a gain per channel, not a flat fill
+    assert np.corrcoef(blue[inside, 2].astype(float), cell[inside, 2].astype(float))[0, 1] > 0.9
 
 
 def test_parameters_can_be_set_and_are_checked():
@@ -68,7 +98,7 @@ def _footprint(cell, top, left, size, pad):
 
 
 def test_overlap_never_exceeds_the_limit(procedural):
-    settings = make_settings("complex", max_overlap=0.2, added_cells=8, cover_central=1)
+    settings = make_settings("paper", max_overlap=0.2, added_cells=8, cover_central=1)
     size, pad = 64, 80
     for index in range(12):
         added = _cells(procedural, 8, seed=index)
@@ -99,7 +129,7 @@ def test_overlap_never_exceeds_the_limit(procedural):
 
 
 def test_displacement_background_and_counts_follow_the_parameters(procedural):
-    settings = make_settings("complex", max_overlap=1.0)
+    settings = make_settings("paper", max_overlap=1.0)
     offsets, backgrounds = [], []
     for index in range(60):
         _, note = _compose(procedural, settings, _cells(procedural, 5, seed=index), index)
@@ -130,3 +160,15 @@ def test_cells_over_or_under_the_central_one(procedural):
 
     assert max(occluded(0.0)) == 0.0
     assert np.mean(occluded(1.0)) > 0.2
+
+
+def test_the_central_cell_counts_in_the_overlap_rule_only_when_asked(procedural):
+    def abandoned(overlap_central):
+        settings = make_settings("complex", overlap_central=overlap_central, max_overlap=0.0,
+                                 added_cells=1, added_cells_sd=0,
+                                 displacement_mean=0.0, displacement_sd=0.01, max_tries=5)
+        return sum(_compose(procedural, settings, _cells(procedural, 1, seed=i), i)[1]
+                   ["abandoned"] for i in range(6))
+
+    assert abandoned(False) == 0  # a cell on top of the central one is allowed ...
+    assert abandoned(True) == 6  # ... unless the central cell counts
