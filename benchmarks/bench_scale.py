@@ -92,13 +92,13 @@ def generate(images: Path, total: int, workers: int) -> float:
     wanted = {"generator": GENERATOR, "side": SIDE, "counts": class_counts(total)}
     if marker.is_file() and json.loads(marker.read_text()) == wanted:
         return 0.0
-    tasks = []
+    order = []  # interleaved by class share, so the smaller sets are ready early
     for offset, (name, count) in enumerate(wanted["counts"].items()):
         (root / name).mkdir(parents=True, exist_ok=True)
-        for index in range(count):
-            path = root / name / f"{name.lower()}_{index:05d}.jpg"
-            if not path.is_file():
-                tasks.append((str(path), offset * 100_000 + index))
+        order += [((index + 0.5) / count, name, offset * 100_000 + index, index)
+                  for index in range(count)]
+    tasks = [(str(path), seed) for _, name, seed, index in sorted(order)
+             if not (path := root / name / f"{name.lower()}_{index:05d}.jpg").is_file()]
     started = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_draw, tasks, chunksize=32))
@@ -277,10 +277,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes generating the images")
-    parser.add_argument("--model", default="timm:resnet18")
+    parser.add_argument("--model", default="timm:mobilenetv3_small_050",
+                        help="light, so the epoch measures the data path more than compute")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--small-epochs", type=int, default=3,
+    parser.add_argument("--small-epochs", type=int, default=2,
                         help="timed epochs over the smallest set, before and after the largest")
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
