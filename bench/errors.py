@@ -44,3 +44,12 @@ class DataError(BenchError):
 
 class RunError(BenchError):
     """A training or evaluation run cannot start or cannot go on."""
+
+
+class OptionError(BenchError):
+    """An option's value cannot work (zero epochs, a folder given as a file); exit code 2.
+
+    The message starts with the option and its value, as click's usage errors do.
+    """
+
+    exit_code = 2

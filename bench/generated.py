@@ -36,6 +36,9 @@ def dataset_path(name: str) -> Path:
     if not _NAME.match(name):
         raise DataError(f"{name!r} is not a usable data set name: use letters, digits, '.', '_' "
                         "and '-', starting with a letter or digit (e.g. wbc-usid-c-local)")
+    if name.lower() == "all":  # `--source all` means every prepared data set
+        raise DataError("'all' is reserved (`bench run --source all` means every prepared data "
+                        "set); choose another name, e.g. all-cells")
     return home.subdir("generated") / name
 
 

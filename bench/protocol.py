@@ -223,9 +223,19 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
         return parse(resource.read_text(encoding="utf-8"), f"protocol {text}")
     path = Path(text).expanduser()
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise ProtocolError(f"protocol {path} is a folder; give a protocol .toml file "
+                                f"or a built-in name ({', '.join(builtin_names())})")
         if not path.is_file():
             raise ProtocolError(f"protocol file {path} does not exist")
-        return parse(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(f"{path}: not a text file; a protocol is a TOML file "
+                                f"(see bench/protocols/zedda2024.toml)") from None
+        except OSError as exc:
+            raise ProtocolError(f"protocol file {path} cannot be read ({exc.strerror})") from exc
+        return parse(text, str(path))
     raise UnknownNameError("protocol", text, builtin_names())
 
 

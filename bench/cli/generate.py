@@ -12,6 +12,8 @@ from bench.errors import DataError
 from bench.progress import stage_progress
 
 LABEL_CHOICES = "L, M, N, E, B, RBC"
+SEED = click.IntRange(0, 2**31 - 1)  # what numpy and torch generators accept
+MAX_IMAGES = 1_000_000  # per split or class: far above any published set, below a typo's 10**9
 
 
 @click.group("generate")
@@ -27,18 +29,23 @@ def generate_group() -> None:
               help="Where the background RBCs come from (default: --cells).")
 @click.option("--level", default="complex", show_default=True,
               help="base, complex (as the release), paper (its stated placement), or 0-5.")
-@click.option("--train", "train", default=1000, show_default=True, help="Training images.")
-@click.option("--test", "test", default=1000, show_default=True, help="Test images.")
-@click.option("--size", default=256, show_default=True, help="Image side in pixels.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--train", "train", type=click.IntRange(max=MAX_IMAGES), default=1000,
+              show_default=True, help="Training images.")
+@click.option("--test", "test", type=click.IntRange(max=MAX_IMAGES), default=1000,
+              show_default=True, help="Test images.")
+@click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True,
+              help="Image side in pixels.")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--set", "parameters", multiple=True, metavar="KEY=VALUE",
               help="A compositor parameter, e.g. --set max_overlap=0.5 (see `bench generators "
                    "show compositor`). Repeatable.")
 @click.option("--scheduler", default=None,
               help="Sampler, for cell generators that have one (`bench generators show NAME`).")
-@click.option("--steps", type=int, default=None, help="Sampling steps for --scheduler.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Sampling steps for --scheduler.")
 @click.option("--device", default=None, help="torch device, for cell generators that run a model.")
-@click.option("--workers", type=int, default=None, help="Processes composing images.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes composing images (default: one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace a different data set of this name.")
 @click.option("--no-prepare", is_flag=True, help="Do not prepare the data set afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -81,17 +88,20 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 @generate_group.command("sample")
 @click.option("--cells", default="procedural", show_default=True,
               help="Cells generator: procedural, ddpm, ddpm:DIR or folder:PATH.")
-@click.option("--per-class", default=200, show_default=True, help="Cells per class.")
+@click.option("--per-class", type=click.IntRange(max=MAX_IMAGES), default=200,
+              show_default=True, help="Cells per class.")
 @click.option("--classes", default=None, help=f"Comma-separated ({LABEL_CHOICES}); default all.")
 @click.option("--partition", type=click.Choice(["A", "B"]), default="A", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write <Class>/cell_NNNNN.png into (usable as folder:PATH).")
 @click.option("--scheduler", default=None,
               help="Sampler, for cell generators that have one (`bench generators show NAME`).")
-@click.option("--steps", type=int, default=None, help="Sampling steps for --scheduler.")
-@click.option("--batch-size", type=int, default=None, help="Cells sampled at once.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Sampling steps for --scheduler.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Cells sampled at once.")
 @click.option("--device", default=None, help="torch device, for cell generators that run a model.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def sample_command(cells: str, per_class: int, classes: str | None, partition: str, out: Path,
                    scheduler: str | None, steps: int | None, batch_size: int | None,

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from bench.cli.output import console, errors
-from bench.errors import DataError
+from bench.errors import OptionError
 
 FORMAT_CHOICES = ("table", "md", "csv", "json", "latex", "html")
 
@@ -32,6 +32,16 @@ def _output_format(fmt: str | None, as_json: bool, out: Path | None) -> str:
     if out is not None:
         return format_for(out) or "md"
     return "table"
+
+
+def _check_date(text: str) -> None:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise OptionError(f"--date {text!r}: expected a date as YYYY-MM-DD, e.g. "
+                          f"--date {datetime.date.today().isoformat()}.") from None
 
 
 def _draw_plots(jobs: list, out_dir: Path) -> int:
@@ -124,6 +134,12 @@ def leaderboard_command(
     """
     from bench.leaderboard.make import BoardRequest, make_boards
 
+    # Options that need no data are checked first, so a typo is named as such.
+    if date is not None:
+        _check_date(date)
+    if any(not name for name in metrics) or (metrics and not _names_list(metrics)):
+        raise OptionError("--metric needs a name, e.g. --metric f1.")
+
     request = BoardRequest(
         cross=cross, metrics=_names_list(metrics), protocol=protocol,
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
@@ -132,7 +148,7 @@ def leaderboard_command(
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:
-        raise DataError("--format table prints to the terminal; choose md, csv, json, "
+        raise OptionError("--format table prints to the terminal; choose md, csv, json, "
                         "latex or html with --out.")
     board_set = make_boards(request, store_path=store_path)
     if do_publish:

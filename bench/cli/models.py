@@ -8,8 +8,10 @@ from bench.cli.output import emit_table, errors
 from bench.errors import BenchError
 from bench.host import get_registries
 
-COLUMNS = ["name", "display_name", "architecture", "parameters", "input_size", "mean", "std"]
-ALL_COLUMNS = COLUMNS + ["interpolation", "family", "aliases", "plugin", "description"]
+COLUMNS = ["name", "display_name", "architecture", "parameters", "input_size"]
+ALL_COLUMNS = COLUMNS + ["mean", "std", "interpolation", "family", "aliases", "plugin",
+                         "description"]
+HEADERS = {"display_name": "paper name", "parameters": "params", "input_size": "input"}
 
 
 def model_rows(num_classes: int = 5) -> list[dict]:
@@ -72,7 +74,8 @@ def models_group() -> None:
 
 @models_group.command("list")
 @click.option("--all", "show_all", is_flag=True,
-              help="Also show interpolation, family, aliases, plugin and description.")
+              help="Also show normalisation (mean, std), interpolation, family, aliases, plugin "
+                   "and description.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_models(show_all: bool, as_json: bool) -> None:
     """List registered models: architecture, weights, size (5-way head), input and normalisation."""
@@ -81,7 +84,7 @@ def list_models(show_all: bool, as_json: bool) -> None:
         emit_table(rows, [*ALL_COLUMNS, "weights"], as_json=True)
         return
     emit_table([_for_table(row) for row in rows], ALL_COLUMNS if show_all else COLUMNS,
-               title="Models (parameters with a 5-way head)")
+               title="Models (parameters with a 5-way head)", headers=HEADERS)
     for row in rows:
         if row["error"]:
             errors.print(f"[yellow]{row['name']}:[/] {row['error']}", markup=True,

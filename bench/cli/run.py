@@ -6,24 +6,13 @@ import json
 from pathlib import Path
 
 import click
+from rich.text import Text
 
-from bench.cli.output import console, emit_table, errors
+from bench.cli.output import console, emit_line, emit_table, errors
 from bench.errors import BenchError
 from bench.store import open_store
 
 INCOMPLETE = 3  # exit code: some cells were left to other processes still running them
-
-
-def parse_seeds(text: str) -> list[int]:
-    """`3` means seeds 0, 1, 2; `0,5,7` means exactly those."""
-    try:
-        if "," in text:
-            return [int(part) for part in text.split(",") if part.strip()]
-        return list(range(int(text)))
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"expected a count or a comma list of integers, got {text!r}"
-        ) from exc
 
 
 @click.command("run")
@@ -33,8 +22,10 @@ def parse_seeds(text: str) -> list[int]:
               help="Source data set(s) to train on, comma list, or `all` (prepared ones).")
 @click.option("--target", "targets", multiple=True, default=["all"], show_default=True,
               help="Target data set(s) to test on, comma list, or `all` (prepared ones).")
-@click.option("--seeds", default="1", show_default=True,
-              help="How many seeds (0..N-1), or a comma list of seeds.")
+@click.option("--seeds", "seed_count", metavar="N",
+              help="How many seeds: 0, 1, ... N-1 (default: seed 0 alone).")
+@click.option("--seed", "seed_list", metavar="S[,S...]",
+              help="Exactly these seeds, e.g. --seed 5 or --seed 0,5,7.")
 @click.option("--protocol", default="zedda2024", show_default=True,
               help="Built-in protocol name (zedda2024, quick) or a TOML file.")
 @click.option("--epochs", type=int, help="Override the protocol's maximum number of epochs.")
@@ -55,25 +46,29 @@ def parse_seeds(text: str) -> list[int]:
 @click.option("--ray-cpus", type=int, default=1, show_default=True,
               help="CPUs per cell on Ray (a GPU per cell is asked for when the cluster has GPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, image_size, device,
-                workers, weights, no_pretrained, retry_failed, executor, ray_address, ray_cpus,
-                as_json) -> None:
+def run_command(models, sources, targets, seed_count, seed_list, protocol, epochs, batch_size,
+                image_size, device, workers, weights, no_pretrained, retry_failed, executor,
+                ray_address, ray_cpus, as_json) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
     again until the whole matrix is done.
     """
+    from bench.engine.options import check_run_options, seeds_from
     from bench.engine.progress import QuietListener, RichListener
     from bench.engine.runner import RunRequest, incomplete_notice, result_rows, run_benchmark
     from bench.protocol import load_protocol
 
+    check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,
+                      workers=workers, ray_cpus=ray_cpus)
+    chosen_seeds = seeds_from(seed_count, seed_list)
     recipe = load_protocol(protocol).with_overrides(
         training={"max_epochs": epochs, "batch_size": batch_size},
         input={"size": image_size},
     )
     request = RunRequest(
         models=models, sources=sources, targets=targets, protocol=recipe,
-        seeds=parse_seeds(seeds), device=device, workers=workers,
+        seeds=chosen_seeds, device=device, workers=workers,
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
         executor=executor, ray_address=ray_address, ray_cpus=ray_cpus,
     )
@@ -85,13 +80,26 @@ def run_command(models, sources, targets, seeds, protocol, epochs, batch_size, i
             row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
     columns = ["model", "source", "seed", "status", "detail"]
     columns += sorted({key for row in rows for key in row if key.startswith("f1 ")})
-    emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json)
-    if any(result.status == "failed" for result in results):
-        raise BenchError("some cells failed; `bench runs list --status failed` shows why")
+    emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json,
+               keys=["model", "source"])
+    failed = [result for result in results if result.status == "failed"]
+    if failed:
+        raise BenchError(failed_summary(failed, len(results)))
     notice = incomplete_notice(results)
     if notice:
         errors.print(notice, highlight=False, soft_wrap=True)
         raise SystemExit(INCOMPLETE)
+
+
+def failed_summary(failed: list, total: int) -> str:
+    """Each failed cell with its reason, and how to run them again."""
+    from bench.engine.plans import cell_label
+
+    lines = [f"{len(failed)} of {total} cells failed:"]
+    lines += [f"  {cell_label(result.cell)}: {result.detail}" for result in failed]
+    lines.append("Fix the cause, then give the same command with --retry-failed; finished "
+                 "cells are kept and skipped.")
+    return "\n".join(lines)
 
 
 @click.group("runs")
@@ -99,17 +107,28 @@ def runs_group() -> None:
     """Recorded runs: status, timings, epochs, scores."""
 
 
+RUN_COLUMNS = ["id", "model", "source", "seed", "status", "epochs"]  # errors go below
+ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epochs",
+                   "best_epoch", "seconds", "error"]
+
+
 @runs_group.command("list")
 @click.option("--status", type=click.Choice(["running", "finished", "failed"]))
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show the protocol, best epoch and seconds taken, errors in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_runs(status: str | None, as_json: bool) -> None:
+def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
     """List runs in the results store."""
     from bench.runs import run_rows
 
-    columns = ["id", "model", "source", "seed", "protocol", "status", "epochs", "best_epoch",
-               "seconds", "error"]
     store = open_store(read_only=True)  # listing writes nothing: a read-only home works
-    emit_table(run_rows(store, status), columns, title="Runs", as_json=as_json)
+    rows = run_rows(store, status)
+    emit_table(rows, ALL_RUN_COLUMNS if show_all else RUN_COLUMNS, title="Runs",
+               as_json=as_json, keys=["id", "model", "source"])
+    if not as_json and not show_all:  # a paragraph each: readable at any terminal width
+        for row in rows:
+            if isinstance(row.get("error"), str) and row["error"]:
+                emit_line(Text.assemble((f"{row['id']}: ", "bold red"), row["error"]))
 
 
 @runs_group.command("show")
@@ -159,7 +178,10 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
     the cross-data-set leaderboard.
     """
     from bench.demo import DemoSettings, run_demo
+    from bench.engine.options import check_run_options
     from bench.engine.progress import RichListener
+
+    check_run_options(epochs=epochs)  # before composing anything
 
     settings = DemoSettings(model=model, train=train, test=test, epochs=epochs)
     result = run_demo(settings, RichListener(console), out_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import statistics
 from collections import Counter
@@ -91,11 +92,30 @@ def _scan(spec: DatasetSpec, where: Path) -> tuple[list[SourceImage], Path]:
     if not images:
         expected = spec.download_hint or spec.description
         raise DataError(f"found no images for {spec.label} in {where}. Expected: {expected}")
+    _check_utf8_names(images, where)
     relpaths = Counter(image.relpath for image in images)
     repeated = [path for path, count in relpaths.items() if count > 1]
     if repeated:
         raise PluginError(f"data set {spec.name}: the scan returned {repeated[0]!r} twice")
     return images, _data_root(images, f"data set {spec.name}")
+
+
+def _check_utf8_names(images: Sequence[SourceImage], where: Path) -> None:
+    """Refuse file names that are not UTF-8: the manifest and split fingerprint need text."""
+    bad = []
+    for image in images:
+        try:
+            f"{image.relpath}{image.source_class}".encode()
+        except UnicodeEncodeError:
+            bad.append(os.fsencode(image.relpath))
+    if bad:
+        shown = ", ".join(repr(name)[2:-1] for name in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise DataError(
+            f"{len(bad)} file name(s) in {where} are not valid UTF-8 ({shown}{more}); the split "
+            f"manifest must name every file the same way on every machine. Rename them, e.g. "
+            f"`convmv -r -f latin1 -t utf-8 --notest {where}`, then prepare again."
+        )
 
 
 def _signature(images: Sequence[SourceImage], spec: DatasetSpec, rule: SplitRule) -> str:

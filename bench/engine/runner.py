@@ -74,7 +74,9 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""
     from bench.data.prepared import prepare_command
+    from bench.engine.options import check_one_architecture, preflight
 
+    preflight(request)  # values, seeds, device, weights: before any name is resolved
     registries = get_registries()
     concrete_models = [s.name for s in registries.models if s.resolve_argument is None]
     datasets = [s.name for s in registries.datasets if s.resolve_argument is None]
@@ -86,11 +88,7 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
         except DataError:
             unprepared.append(name)
     models = _expand("models", request.models, concrete_models)
-    if request.pretrained and not request.weights:
-        from bench.models import ensure_pretrained_weights
-
-        for model in models:
-            ensure_pretrained_weights(registries.models.get(model))
+    check_one_architecture(request.weights, models)
     sources = _expand("datasets", request.sources, prepared)
     targets = _expand("datasets", request.targets, prepared)
     wants_all_targets = any(str(t).strip().lower() == ALL for t in request.targets)
@@ -108,6 +106,12 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
             f"nothing to run: no {missing}. Prepare a data set first "
             f"(`bench datasets list` shows them and how) or generate the demo (`bench demo`)."
         )
+    # Last, as it may go to the network: every cheaper mistake is reported first.
+    if request.pretrained and not request.weights:
+        from bench.models import ensure_pretrained_weights
+
+        for model in models:
+            ensure_pretrained_weights(registries.models.get(model))
     runs_home = subdir("runs")
     return [
         CellPlan(

@@ -21,7 +21,8 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
                    "Raabin-WBC).")
 @click.option("--partition", type=click.Choice(["A", "B", "both"]), default="both",
               show_default=True, help="Which half of the source to train on.")
-@click.option("--rbc", type=click.Path(path_type=Path), default=None,
+@click.option("--rbc", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None,
               help="NIH malaria cell_images folder: trains the RBC model on its Uninfected "
                    "cells.")
 @click.option("--classes", default=None,
@@ -30,16 +31,19 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
 @click.option("--config", "preset", type=click.Choice(["paper", "tiny"]), default=None,
               help="Network and training preset (default: paper; a checkpoint resumes with its "
                    "own).")
-@click.option("--steps", type=int, default=None, help="Training steps per model.")
-@click.option("--batch-size", type=int, default=None)
-@click.option("--learning-rate", type=float, default=None)
-@click.option("--checkpoint-every", type=int, default=None, help="Steps between checkpoints.")
-@click.option("--resolution", type=int, default=None, help="Working resolution (paper: 64).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Training steps per model.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=None,
+              help="Steps between checkpoints.")
+@click.option("--resolution", type=click.IntRange(8, 1024), default=None,
+              help="Working resolution (paper: 64).")
 @click.option("--out", default=None,
               help="Checkpoint folder, or a name in the data home's generators/ "
                    "(default: ddpm-<dataset>). Use it as --cells ddpm:<out>.")
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Train the models one by one here, or as Ray tasks.")
 @click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "

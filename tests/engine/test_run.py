@@ -106,6 +106,30 @@ def test_non_finite_loss_fails_that_cell_and_the_next_one_still_runs(tiny_world)
     assert runs.loc["nan", "status"] == "failed"
     assert "loss became nan" in runs.loc["nan", "error"]
     assert runs.loc["tiny", "status"] == "finished"
+    # The summary names each failed cell and its reason, not another command to run.
+    message = " ".join(result.stderr.split())
+    assert "1 of 2 cells failed" in message
+    assert "nan on colours-a (seed 0):" in message and "loss became nan" in message
+    assert "--retry-failed" in message and "runs list" not in message
+
+
+def test_ctrl_c_says_what_was_kept_and_how_to_resume(tiny_world, bench_home):
+    argv = [sys.executable, "-m", "bench.cli", *RUN, "--model", "slow", "--source", "colours-a",
+            "--target", "colours-a", "--epochs", "3"]
+    process = subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(bench_home.glob("runs/*/last.pt")) and time.time() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stderr = " ".join(process.communicate(timeout=60)[1].split())
+    assert process.returncode == 130, stderr
+    assert "Aborted!" not in stderr and "Traceback" not in stderr
+    assert "Interrupted (Ctrl-C) during `bench run`" in stderr
+    assert "last epoch checkpoint" in stderr
+    assert "To go on: bench run --protocol quick" in stderr  # the very command, to rerun
+    assert list(bench_home.glob("runs/*/last.pt"))  # what the message says was kept
 
 
 def test_a_target_that_is_not_prepared_stops_the_run_before_training(tiny_world):
