@@ -208,7 +208,8 @@ def preflight(request: RunRequest) -> None:
     check_value("--ray-cpus", request.ray_cpus)
     if request.executor not in ("local", "ray"):
         raise OptionError(f"--executor {request.executor!r}: use local or ray.")
-    check_device(request.device)
+    if request.executor == "local":  # Ray cells run on other machines, which check their own
+        check_device(request.device)
     check_weights(request.weights)
 
 
