@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -65,6 +67,41 @@ def print_boards(boards: Sequence[Board], console: Console) -> None:
         for note in board.notes:
             console.print(f"[yellow]{escape(note)}[/]", highlight=False)
         for table in board.tables:
-            console.print()
-            console.print(rich_table(table))
+            for part in split_to_fit(table, console):
+                console.print()
+                console.print(rich_table(part))
         console.print()
+
+
+def split_to_fit(table: Table, console: Console) -> list[Table]:
+    """The table, or several with the label columns repeated, so none is wider than the console.
+
+    Columns are cut only between data sets (column groups): a narrow terminal shows every
+    number whole, one data set after the other, instead of columns squeezed to nothing.
+    """
+    if _natural_width(table, console) <= console.width:
+        return [table]
+    groups: list[list] = []
+    for column in table.columns:
+        if groups and column.group and groups[-1][0].group == column.group:
+            groups[-1].append(column)
+        else:
+            groups.append([column])
+    parts: list[list] = [[]]
+    for group in groups:
+        wider = dataclasses.replace(table, columns=tuple(parts[-1] + group))
+        if parts[-1] and _natural_width(wider, console) > console.width:
+            parts.append([])
+        parts[-1].extend(group)
+    if len(parts) == 1:
+        return [table]
+    return [dataclasses.replace(table, columns=tuple(columns),
+                                title=f"{table.title} ({number} of {len(parts)})",
+                                notes=table.notes if number == len(parts) else ())
+            for number, columns in enumerate(parts, start=1)]
+
+
+def _natural_width(table: Table, console: Console) -> int:
+    rendered = rich_table(table)
+    rendered.caption = None  # a caption wraps; only the columns need to fit
+    return Measurement.get(console, console.options.update_width(10_000), rendered).maximum
