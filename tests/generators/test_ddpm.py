@@ -208,4 +208,4 @@ def test_cli_train_ddpm_bad_input(tmp_path):
     assert result.exit_code == 1 and "--rbc PATH" in result.output
     result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC", "--rbc",
                                  str(tmp_path / "missing"), "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "not a folder" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output  # a usage error now
