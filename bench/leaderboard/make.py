@@ -114,6 +114,8 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
     names = names or Names.from_registries()
     filters = {"models": list(request.models), "sources": list(request.sources),
                "targets": list(request.targets)}
+    # A mistyped board name is named before the store is read (an empty store would hide it).
+    compare = reference_group(request.compare, names) if request.compare else None
     if request.reference:
         groups = [reference_group(request.reference, names, **filters)]
         names = names.with_labels(published_labels(request.reference, names))
@@ -121,9 +123,10 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
     else:
         store = store or _open(store_path)
         frame = store.scores()
+        present = sorted(frame["metric"].unique()) if not frame.empty else []
+        resolve_metrics(list(request.metrics), present)  # an unknown metric is named first
         if frame.empty:
             raise empty_store_error(store.path)
-        present = sorted(frame["metric"].unique())
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
     chosen = resolve_metrics(list(request.metrics), present)
     uncertainty = None
@@ -135,7 +138,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
             uncertainty = group_bootstraps(groups, store, settings)
     options = {
         "metrics": chosen,
-        "compare": reference_group(request.compare, names) if request.compare else None,
+        "compare": compare,
         "compare_metrics": chosen if request.metrics else ["f1"],
         "date": request.date,
         "uncertainty": uncertainty,
