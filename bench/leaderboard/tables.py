@@ -30,23 +30,33 @@ CellIndex = dict[tuple[str, str, str, str], Value]  # (model, source, target, me
 Scores = Union["pd.DataFrame", CellIndex]  # noqa: UP007 - a string annotation needs Union
 
 
+# Scores are ratios of counts; scikit-learn's sums carry noise in the last bits (weighted recall
+# comes out as accuracy + 1e-16). Runs are snapped to this many decimals before averaging and
+# means (in percent) after, so a mean is exact to far below the one decimal shown and is
+# rounded once, on display: a metric equal by construction to another always reads the same.
+EXACT_DECIMALS = 10
+
+
 def aggregate(frame: pd.DataFrame) -> CellIndex:
     """Average each cell's runs: mean, sample std (n - 1) and count, in percent."""
     if frame.empty:
         return {}
+    runs = frame.assign(value=frame["value"].astype(float).round(EXACT_DECIMALS + 2))
     stats = (
-        frame.groupby(["model", "source", "target", "metric"], sort=False)["value"]
+        runs.groupby(["model", "source", "target", "metric"], sort=False)["value"]
         .agg(["mean", "std", "count"])
     )
+    means = (stats["mean"] * 100).round(EXACT_DECIMALS)
+    stds = (stats["std"] * 100).round(EXACT_DECIMALS)
     cells: CellIndex = {}
     # Plain lists: iterating pandas' arrays element by element is many times slower.
     for key, mean, std, count in zip(
-        stats.index.tolist(), stats["mean"].tolist(), stats["std"].tolist(),
-        stats["count"].tolist(), strict=True,
+        stats.index.tolist(), means.tolist(), stds.tolist(), stats["count"].tolist(),
+        strict=True,
     ):
         cells[key] = Value(
-            mean=float(mean) * 100,
-            std=float(std) * 100 if count > 1 else None,
+            mean=float(mean),
+            std=float(std) if count > 1 else None,
             n=int(count),
         )
     return cells
