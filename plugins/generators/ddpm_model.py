@@ -23,6 +23,18 @@ import bench
 SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler",
               "dpm-solver": "DPMSolverMultistepScheduler"}
 DEFAULT_STEPS = {"ddpm": 1000, "ddim": 50, "dpm-solver": 20}
+# The fast samplers' settings (diffusers' options), chosen on the sample-quality check
+# (tests/generators/test_ddpm_quality.py): with diffusers' defaults a small model's DDIM-50
+# cells keep noise (deterministic, eta 0) and DPM-Solver++-20's saturate (x0 never clipped).
+# Both now clip the predicted clean image to the data range and add fresh noise at every step,
+# as the 1000-step sampler does: DDIM with eta 1, DPM-Solver++ in its SDE form (second order).
+SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
+    "ddpm": {},
+    "ddim": {"clip_sample": True, "clip_sample_range": 1.0},
+    "dpm-solver": {"algorithm_type": "sde-dpmsolver++", "solver_order": 2,
+                   "thresholding": True, "sample_max_value": 1.0},
+}
+STEP_OPTIONS: dict[str, dict[str, Any]] = {"ddim": {"eta": 1.0}}
 
 
 @dataclass(frozen=True)
@@ -216,8 +228,12 @@ def load_unet(folder: Path):
     return unet.eval()
 
 
-def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 1000):
-    """A sampling scheduler built from the training scheduler's saved configuration."""
+def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 1000,
+                   **options: Any):
+    """A sampling scheduler built from the training scheduler's saved configuration.
+
+    ``SCHEDULER_OPTIONS`` are applied, then ``options`` (diffusers' names) over them.
+    """
     import diffusers
 
     if name not in SCHEDULERS:
@@ -226,7 +242,8 @@ def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 
         config = diffusers.DDPMScheduler.load_config(saved)
     else:
         config = diffusers.DDPMScheduler(num_train_timesteps=train_timesteps).config
-    return getattr(diffusers, SCHEDULERS[name]).from_config(config)
+    return getattr(diffusers, SCHEDULERS[name]).from_config(
+        config, **{**SCHEDULER_OPTIONS[name], **options})
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
