@@ -1,13 +1,18 @@
-"""Sampling time: the faithful DDPM-1000 sampler against DDIM-50 and DPM-Solver++-20.
+"""Sampling time and quality: the faithful DDPM-1000 sampler against DDIM-50 and DPM-Solver++-20.
 
-Trains the tiny DDPM configuration for a few steps on procedural lymphocytes (the real training
-path: checkpoint, EMA weights, saved scheduler), then samples the same cells with each
+Timing: trains the tiny DDPM configuration for a few steps on procedural lymphocytes (the real
+training path: checkpoint, EMA weights, saved scheduler), then samples the same cells with each
 scheduler through ``ddpm:DIR`` and times them. Sampling cost does not depend on how well the
 model is trained, only on network evaluations, so the ratios carry over to the paper network;
 ``--paper-batch`` also times one evaluation of the paper network to extrapolate what the
 2,000-image data set (4,000 cells: central WBCs and RBCs) would take on this machine.
 
-    python benchmarks/bench_sampling.py [--cells 8] [--paper-batch 4]
+Quality (``--quality``): the sample-quality check of tests/generators/test_ddpm_quality.py,
+with numbers: a tiny DDPM trained on eight fixed discs until its loss is below 0.055, then 16
+cells per sampler, with its default settings and with diffusers' plain ones, compared with the
+training set (colour distance in grey levels, nearest-neighbour distance, saturated share).
+
+    python benchmarks/bench_sampling.py [--cells 8] [--paper-batch 4] [--quality]
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=8, help="cells sampled per scheduler")
     parser.add_argument("--paper-batch", type=int, default=4,
                         help="batch for timing the paper network (0: skip)")
+    parser.add_argument("--quality", action="store_true",
+                        help="also run the sample-quality check and print its statistics")
     args = parser.parse_args()
 
     import torch
@@ -61,7 +68,55 @@ def main() -> None:
     }
     if args.paper_batch:
         result["paper_network"] = paper_network(args.paper_batch)
+    if args.quality:
+        result["quality"] = quality()
     print(json.dumps(result, indent=2))
+
+
+# diffusers' own settings of the fast samplers, which the project's defaults replace
+PLAIN = {"ddim": ({}, {"eta": 0.0}),
+         "dpm-solver": ({"algorithm_type": "dpmsolver++", "thresholding": False}, {})}
+
+
+def quality(threshold: float = 0.055, samples: int = 16) -> dict:
+    """Train the check's tiny DDPM on eight discs, then measure each sampler's cells."""
+    from bench_generators.cell_quality import (
+        CHECK_TRAINING,
+        disc_cells,
+        nearest_neighbour_distance,
+    )
+    from bench_generators.cell_quality import quality as measure
+    from bench_generators.ddpm_cells import DdpmCells
+
+    cells = disc_cells(8, size=8)
+    with tempfile.TemporaryDirectory() as folder:
+        generator = DdpmCells(folder, device="cpu")
+        started = time.perf_counter()
+        for steps in range(300, 601, 100):
+            info = generator.train("L", cells, partition="A", max_steps=steps,
+                                   checkpoint_every=100, **CHECK_TRAINING)
+            if info["loss"] <= threshold:
+                break
+        trained = time.perf_counter() - started
+        found = {}
+        for name, steps in RUNS:
+            sampler = DdpmCells(folder, scheduler=name, batch_size=samples, device="cpu")
+            found[f"{name}-{steps}"] = measure(
+                sampler.generate("L", samples, partition="A", seed=1), cells)
+        for name, (options, step) in PLAIN.items():
+            sampler = DdpmCells(folder, scheduler=name, batch_size=samples, device="cpu",
+                                scheduler_options=options, step_options=step)
+            found[f"{name}-{sampler.steps} (diffusers' defaults)"] = measure(
+                sampler.generate("L", samples, partition="A", seed=1), cells)
+    spread = nearest_neighbour_distance(cells, cells, leave_one_out=True)
+    return {
+        "training": {"steps": info["step"], "loss": round(info["loss"], 4),
+                     "seconds": round(trained, 1)},
+        "training_set_nearest_neighbour_spread": round(spread, 4),
+        "pass_limits": {"nearest_neighbour": round(1.25 * spread, 4), "colour_distance": 25.0,
+                        "saturated_share": 0.05},
+        "samplers": found,
+    }
 
 
 def paper_network(batch: int) -> dict:

@@ -103,6 +103,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
                    "model not significantly worse (paired bootstrap, Holm over the column).")
 @click.option("--per-class", "per_class", is_flag=True,
               help="Add a table of per-class precision and recall (e.g. basophil recall).")
+@click.option("--second", type=click.Choice(["distinct", "paper"]), default=None,
+              help="Where second places go: distinct (the next value shown; the default) or "
+                   "paper (none after a tie for best; the default of --reference zedda2024).")
 def leaderboard_command(
     cross: bool,
     metrics: tuple[str, ...],
@@ -126,6 +129,7 @@ def leaderboard_command(
     level: float,
     marks: str,
     per_class: bool,
+    second: str | None,
 ) -> None:
     """Rank models: the paper's Table 2 layout, or Table 3 with --cross.
 
@@ -145,6 +149,7 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
+        second=second,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

@@ -15,7 +15,7 @@ from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.metrics import better
-from bench.leaderboard.model import Board, Context, ScoreGroup, Table
+from bench.leaderboard.model import Board, Context, ScoreGroup, SecondRule, Table
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
 from bench.leaderboard.summary import summary_tables
@@ -118,12 +118,16 @@ def build_board(
     intervals: bool = False,
     marks: str = "paper",
     per_class: bool = False,
+    second: SecondRule | None = None,
 ) -> Board:
     """One board: the asked layouts, then the comparison and the generalisation summary.
 
     ``uncertainty`` (group slug -> bootstrap) feeds ``intervals`` (shown as [low, high]) and
     ``marks="significance"`` (bold: best and every model not significantly worse).
+    ``second`` chooses where second places go (``SECOND_RULES``); by default the group's own
+    rule: ``distinct`` for the store's results, the paper's for a published board.
     """
+    second = second or group.second
     from bench.leaderboard.paired import significance_marks
     from bench.leaderboard.per_class import per_class_table
 
@@ -138,9 +142,11 @@ def build_board(
         cross = same if group.cross is group.same else with_intervals(cross, bootstrap)
     for layout in layouts:
         if layout == "same":
-            table = same_dataset_table(same, metrics, names, published=published)
+            table = same_dataset_table(same, metrics, names, published=published,
+                                       second=second)
         else:
-            table = cross_dataset_table(cross, metrics, names, published=published)
+            table = cross_dataset_table(cross, metrics, names, published=published,
+                                        second=second)
         if intervals and bootstrap is not None:
             note = f"[low, high]: {bootstrap.settings.describe()}."
             cells = [v for row in table.rows for v in row.cells.values()]
@@ -168,7 +174,7 @@ def build_board(
             raise DataError(f"the summary ranks models by a score that grows with quality; "
                             f"{summary_metric} shrinks. Give --summary another metric first "
                             "(--metric f1,ece).")
-        tables += summary_tables(same, cross, summary_metric, names)
+        tables += summary_tables(same, cross, summary_metric, names, second)
     tables = [table for table in tables if table.rows and table.columns]
     if group.origin:
         heading = f"{group.slug}: published figures"

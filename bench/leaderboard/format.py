@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.leaderboard.model import DECIMALS, Column, Context, Table, Value
+from bench.leaderboard.model import DECIMALS, SECOND_RULES, Column, Context, Table, Value
 
 MISSING_TEXT = "–"
 PUBLISHED_HASH = "published"
@@ -69,10 +69,10 @@ def legend_parts(table: Table) -> list[tuple[str, str, str]]:
     if table.has_marks and table.marks == "significance":
         parts.append(("best", "Bold", "best in its column, or not significantly worse than it"))
         if any(row.value(c).mark == "second" for row in table.rows for c in table.columns):
-            parts.append(("second", "Underlined", "second best (ties share a mark)"))
+            parts.append(("second", "Underlined", SECOND_RULES[table.second_rule]))
     elif table.has_marks:
         parts.append(("best", "Bold", "best in its column"))
-        parts.append(("second", "Underlined", "second best (ties share a mark)"))
+        parts.append(("second", "Underlined", SECOND_RULES[table.second_rule]))
     if table.has_baseline:
         parts.append(("baseline", "Italic", "same-data-set baseline (source = target), not ranked"))
     if table.has_missing:

@@ -47,6 +47,7 @@ class BoardRequest:
     level: float = 0.95
     marks: str = "paper"  # or "significance": bold best and every model not worse than it
     per_class: bool = False  # add per-class precision and recall
+    second: str | None = None  # where second places go (SECOND_RULES); default: the group's own
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -145,6 +146,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         "intervals": request.intervals,
         "marks": request.marks,
         "per_class": request.per_class,
+        "second": request.second,
     }
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
 Mark = Literal["best", "second", "not_worse"]  # not_worse: not significantly below best
 ColumnKind = Literal["score", "delta", "rank", "count"]
 Better = Literal["higher", "lower"]
+SecondRule = Literal["distinct", "paper"]
+
+# Where the second mark goes, as each board's legend says it (see tables.mark_columns).
+SECOND_RULES: dict[str, str] = {
+    "distinct": "second best (ties share a mark)",
+    "paper": "second best, as in the paper: none after a tie for best, a tie for second "
+             "broken on the data set's other metrics",
+}
 
 DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0}
 
@@ -74,6 +82,7 @@ class Table:
     notes: tuple[str, ...] = ()
     typical_n: int = 0  # cells backed by another number of runs say so
     marks: Literal["paper", "significance"] = "paper"  # what bold means (see legend_parts)
+    second_rule: SecondRule = "distinct"  # where the underline goes (SECOND_RULES)
 
     @property
     def has_marks(self) -> bool:
@@ -136,3 +145,4 @@ class ScoreGroup:
     slug: str = ""
     origin: str = ""
     notes: tuple[str, ...] = ()
+    second: SecondRule = "distinct"  # where second places go (SECOND_RULES); papers differ

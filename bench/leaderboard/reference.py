@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError, UnknownNameError
 from bench.leaderboard.metrics import PAPER_METRICS
+from bench.leaderboard.model import SecondRule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +38,7 @@ class Reference:
     protocol: str
     files: dict[Layout, str]
     origin: str
+    second: SecondRule = "paper"  # the board's own rule for second places (SECOND_RULES)
 
 
 REFERENCES: dict[str, Reference] = {
@@ -207,4 +209,5 @@ def load_reference(name: str, names: Names) -> ScoreGroup:
         cross=cross,
         slug=reference.name,
         origin=reference.origin,
+        second=reference.second,
     )

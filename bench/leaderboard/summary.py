@@ -11,12 +11,12 @@ import statistics
 from collections.abc import Callable
 
 from bench.leaderboard.metrics import title
-from bench.leaderboard.model import Column, Row, Table, Value
+from bench.leaderboard.model import Column, Row, SecondRule, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, Scores, cells_of, displayed, mark_columns
 
 
-def drop_table(cross: Scores, metric: str, names: Names) -> Table:
+def drop_table(cross: Scores, metric: str, names: Names, second: SecondRule = "distinct") -> Table:
     """Per source: same-data-set score, mean cross-data-set score, and the drop between them.
 
     Each model contributes its own drop (its baseline minus the mean of its other targets);
@@ -60,7 +60,8 @@ def drop_table(cross: Scores, metric: str, names: Names) -> Table:
         index=("Source",),
         index_keys=("source",),
         columns=columns,
-        rows=mark_columns(rows, columns),
+        rows=mark_columns(rows, columns, second),
+        second_rule=second,
         notes=(
             "Per model: its score on the source's own test split minus the mean of its scores "
             "on the other data sets; then the mean over models. Smaller drop: better transfer.",
@@ -87,7 +88,9 @@ def _mean_ranks(
     return {model: (statistics.fmean(r), len(r)) for model, r in ranks.items()}
 
 
-def rank_table(same: Scores, cross: Scores, metric: str, names: Names) -> Table:
+def rank_table(
+    same: Scores, cross: Scores, metric: str, names: Names, second: SecondRule = "distinct"
+) -> Table:
     """Per model: mean rank over the data sets (same) and over source → target pairs (cross)."""
     same_ranks = _mean_ranks(cells_of(same), metric, lambda s, t: s == t)
     cross_ranks = _mean_ranks(cells_of(cross), metric, lambda s, t: s != t)
@@ -125,7 +128,8 @@ def rank_table(same: Scores, cross: Scores, metric: str, names: Names) -> Table:
         index=("Model",),
         index_keys=("model",),
         columns=columns,
-        rows=mark_columns(rows, columns),
+        rows=mark_columns(rows, columns, second),
+        second_rule=second,
         notes=(
             "Rank 1 is the best model on a data set (same) or on a source → target pair with "
             "source ≠ target (cross); ties share the average rank.",
@@ -133,7 +137,10 @@ def rank_table(same: Scores, cross: Scores, metric: str, names: Names) -> Table:
     )
 
 
-def summary_tables(same: Scores, cross: Scores, metric: str, names: Names) -> list[Table]:
-    tables = [drop_table(cross, metric, names), rank_table(same, cross, metric, names)]
+def summary_tables(
+    same: Scores, cross: Scores, metric: str, names: Names, second: SecondRule = "distinct"
+) -> list[Table]:
+    tables = [drop_table(cross, metric, names, second), rank_table(same, cross, metric, names,
+                                                                  second)]
     return [table for table in tables if table.rows]
 

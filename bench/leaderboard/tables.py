@@ -2,7 +2,11 @@
 
 Seeds are averaged per cell (mean, sample standard deviation, count); values are shown in
 percent with one decimal, and best and second best are decided on the values as displayed, so
-two cells that read the same share their mark.
+two cells that read the same share their mark. Two rules place the second mark (``SECOND_RULES``):
+``distinct`` underlines the second-highest value shown, whatever ties above it; ``paper``, the
+rule of the paper's Tables 2 and 3, ranks rows as in a competition (1, 1, 3), so a tie for best
+leaves no second place, and breaks a tie for second on the row's other metrics of the same
+data set.
 """
 
 from __future__ import annotations
@@ -12,35 +16,47 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Union
 
+from bench.errors import DataError
 from bench.leaderboard.metrics import abbreviation, better, title
-from bench.leaderboard.model import DECIMALS, Column, Row, Table, Value
+from bench.leaderboard.model import DECIMALS, SECOND_RULES, Column, Row, SecondRule, Table, Value
 from bench.leaderboard.names import Names
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PUBLISHED_NOTE = "Each cell: the figure as published."
+
 CellIndex = dict[tuple[str, str, str, str], Value]  # (model, source, target, metric) -> value
 Scores = Union["pd.DataFrame", CellIndex]  # noqa: UP007 - a string annotation needs Union
+
+
+# Scores are ratios of counts; scikit-learn's sums carry noise in the last bits (weighted recall
+# comes out as accuracy + 1e-16). Runs are snapped to this many decimals before averaging and
+# means (in percent) after, so a mean is exact to far below the one decimal shown and is
+# rounded once, on display: a metric equal by construction to another always reads the same.
+EXACT_DECIMALS = 10
 
 
 def aggregate(frame: pd.DataFrame) -> CellIndex:
     """Average each cell's runs: mean, sample std (n - 1) and count, in percent."""
     if frame.empty:
         return {}
+    runs = frame.assign(value=frame["value"].astype(float).round(EXACT_DECIMALS + 2))
     stats = (
-        frame.groupby(["model", "source", "target", "metric"], sort=False)["value"]
+        runs.groupby(["model", "source", "target", "metric"], sort=False)["value"]
         .agg(["mean", "std", "count"])
     )
+    means = (stats["mean"] * 100).round(EXACT_DECIMALS)
+    stds = (stats["std"] * 100).round(EXACT_DECIMALS)
     cells: CellIndex = {}
     # Plain lists: iterating pandas' arrays element by element is many times slower.
     for key, mean, std, count in zip(
-        stats.index.tolist(), stats["mean"].tolist(), stats["std"].tolist(),
-        stats["count"].tolist(), strict=True,
+        stats.index.tolist(), means.tolist(), stds.tolist(), stats["count"].tolist(),
+        strict=True,
     ):
         cells[key] = Value(
-            mean=float(mean) * 100,
-            std=float(std) * 100 if count > 1 else None,
+            mean=float(mean),
+            std=float(std) if count > 1 else None,
             n=int(count),
         )
     return cells
@@ -56,22 +72,32 @@ def displayed(value: float, kind: str = "score") -> float:
     return float(f"{value:.{DECIMALS[kind]}f}")
 
 
-def mark_columns(rows: Sequence[Row], columns: Sequence[Column]) -> tuple[Row, ...]:
-    """Mark best and second best per ranked column; ties share a mark; baselines not ranked."""
+def mark_columns(
+    rows: Sequence[Row], columns: Sequence[Column], rule: SecondRule = "distinct"
+) -> tuple[Row, ...]:
+    """Mark best and second best per ranked column (see ``SECOND_RULES``); baselines not ranked."""
+    if rule not in SECOND_RULES:
+        raise DataError(f"unknown second-place rule {rule!r}; use one of {', '.join(SECOND_RULES)}")
     marks: dict[tuple[int, str], str] = {}
+    shown = {
+        (i, column.key): displayed(value.mean, column.kind)
+        for column in columns
+        if column.better is not None
+        for i, row in enumerate(rows)
+        if (value := row.value(column)).mean is not None and not value.baseline
+    }
     for column in columns:
         if column.better is None:
             continue
-        ranked = {
-            i: displayed(value.mean, column.kind)
-            for i, row in enumerate(rows)
-            if (value := row.value(column)).mean is not None and not value.baseline
-        }
-        distinct = sorted(set(ranked.values()), reverse=column.better == "higher")
-        podium = dict(zip(distinct[:2], ("best", "second")[: len(distinct)], strict=True))
-        for i, shown in ranked.items():
-            if shown in podium:
-                marks[(i, column.key)] = podium[shown]
+        ranked = {i: value for (i, key), value in shown.items() if key == column.key}
+        sign = 1 if column.better == "higher" else -1
+        distinct = sorted(set(ranked.values()), key=lambda v: -sign * v)
+        best = [i for i, value in ranked.items() if value == distinct[0]] if distinct else []
+        second = [i for i, value in ranked.items() if len(distinct) > 1 and value == distinct[1]]
+        if rule == "paper":
+            second = [] if len(best) > 1 else _break_tie(second, column, columns, shown, sign)
+        marks.update({(i, column.key): "best" for i in best})
+        marks.update({(i, column.key): "second" for i in second})
     marked: list[Row] = []
     for i, row in enumerate(rows):
         cells = dict(row.cells)
@@ -81,6 +107,32 @@ def mark_columns(rows: Sequence[Row], columns: Sequence[Column]) -> tuple[Row, .
                 cells[key] = dataclasses.replace(value, mark=mark)  # type: ignore[arg-type]
         marked.append(dataclasses.replace(row, cells=cells))
     return tuple(marked)
+
+
+def _break_tie(
+    tied: list[int],
+    column: Column,
+    columns: Sequence[Column],
+    shown: dict[tuple[int, str], float],
+    sign: int,
+) -> list[int]:
+    """Keep the tied rows that score best on the other ranked columns of the column's group.
+
+    The paper underlines one model where two tie at one decimal for second place (DenseNet-121
+    over Swin on PBC accuracy and recall; DenseNet-121 is second on PBC's precision and F1).
+    """
+    others = [c.key for c in columns
+              if c.group and c.group == column.group and c.key != column.key
+              and c.better == column.better]
+    if len(tied) < 2 or not others:
+        return tied
+
+    def other_scores(i: int) -> float:
+        values = [shown[(i, key)] for key in others if (i, key) in shown]
+        return sign * sum(values) / len(values) if values else float("-inf")
+
+    top = max(other_scores(i) for i in tied)
+    return [i for i in tied if other_scores(i) == top]
 
 
 def score_columns(targets: Sequence[str], metrics: Sequence[str], names: Names) -> list[Column]:
@@ -125,7 +177,8 @@ def _metric_note(metrics: Sequence[str]) -> str:
 
 
 def same_dataset_table(
-    scores: Scores, metrics: Sequence[str], names: Names, *, published: bool = False
+    scores: Scores, metrics: Sequence[str], names: Names, *, published: bool = False,
+    second: SecondRule = "distinct",
 ) -> Table:
     """Table 2: a row per model, a group per data set; trained and tested on that data set."""
     cells = cells_of(scores)
@@ -158,14 +211,16 @@ def same_dataset_table(
         index=("Model",),
         index_keys=("model",),
         columns=tuple(columns),
-        rows=mark_columns(rows, columns),
+        rows=mark_columns(rows, columns, second),
+        second_rule=second,
         notes=(_metric_note(metrics), note),
         typical_n=typical,
     )
 
 
 def cross_dataset_table(
-    scores: Scores, metrics: Sequence[str], names: Names, *, published: bool = False
+    scores: Scores, metrics: Sequence[str], names: Names, *, published: bool = False,
+    second: SecondRule = "distinct",
 ) -> Table:
     """Table 3: a row per model and source, a group per target; source = target is the baseline.
 
@@ -206,7 +261,8 @@ def cross_dataset_table(
         index=("Model", "Source"),
         index_keys=("model", "source"),
         columns=tuple(columns),
-        rows=mark_columns(rows, columns),
+        rows=mark_columns(rows, columns, second),
+        second_rule=second,
         notes=(_metric_note(metrics), note),
         typical_n=typical,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from bench_generators.ddpm_model import PRESETS
 
 import bench
 
@@ -28,8 +29,9 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
 @click.option("--classes", default=None,
               help=f"Comma-separated ({LABEL_CHOICES}); default the five WBCs, plus RBC with "
                    "--rbc.")
-@click.option("--config", "preset", type=click.Choice(["paper", "tiny"]), default=None,
-              help="Network and training preset (default: paper; a checkpoint resumes with its "
+@click.option("--config", "preset", type=click.Choice(list(PRESETS)), default=None,
+              help="Network and training preset (default: paper; diffusers: the paper network "
+                   "with diffusers' up blocks, one layer deeper; a checkpoint resumes with its "
                    "own).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Training steps per model.")

@@ -1,7 +1,8 @@
 """``ddpm:DIR``: one trained DDPM per cell label and partition, used as a cell generator.
 
 ``DIR/<partition>/<Class>/`` holds one checkpoint (see ``ddpm_training``). Sampling uses the
-faithful 1000-step DDPM sampler unless a faster scheduler is asked for (DDIM, DPM-Solver++).
+faithful 1000-step DDPM sampler unless a faster scheduler is asked for (DDIM, DPM-Solver++),
+with the settings ``ddpm_model.SCHEDULER_OPTIONS`` gives them.
 Every cell has its own random generator, so a cell is the same whatever batch it is drawn in.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 from bench_generators.ddpm_model import (
     DEFAULT_STEPS,
     SCHEDULERS,
+    STEP_OPTIONS,
     DdpmConfig,
     config_from_json,
     load_unet,
@@ -39,7 +41,14 @@ class DdpmCells:
     """Cells sampled from (and models trained into) a checkpoint folder."""
 
     def __init__(self, directory: str | Path, scheduler: str = "ddpm", steps: int | None = None,
-                 batch_size: int = 64, device: str | None = None):
+                 batch_size: int = 64, device: str | None = None,
+                 scheduler_options: dict[str, Any] | None = None,
+                 step_options: dict[str, Any] | None = None):
+        """Sample with ``scheduler`` in ``steps`` steps (its default when None).
+
+        ``scheduler_options`` (diffusers' scheduler settings) and ``step_options`` (its
+        ``step`` arguments, e.g. DDIM's ``eta``) override ``SCHEDULER_OPTIONS``/``STEP_OPTIONS``.
+        """
         if scheduler not in SCHEDULERS:
             raise bench.DataError(f"--scheduler {scheduler!r}: use one of {', '.join(SCHEDULERS)}")
         if steps is not None and steps < 1:
@@ -47,6 +56,8 @@ class DdpmCells:
         self.directory = Path(directory).expanduser()
         self.scheduler, self.batch_size, self.device = scheduler, batch_size, device
         self.steps = steps or DEFAULT_STEPS[scheduler]
+        self.scheduler_options = dict(scheduler_options or {})
+        self.step_options = {**STEP_OPTIONS.get(scheduler, {}), **(step_options or {})}
         self._models: dict[tuple[str, str], Any] = {}
 
     def checkpoint(self, label: str, partition: str) -> Path:
@@ -84,14 +95,15 @@ class DdpmCells:
     def _sample(self, unet, saved: Path, generators, device) -> np.ndarray:
         from diffusers.utils.torch_utils import randn_tensor
 
-        scheduler = make_scheduler(self.scheduler, saved)  # a fresh one: multistep ones keep state
+        # a fresh one each batch: multistep schedulers keep state
+        scheduler = make_scheduler(self.scheduler, saved, **self.scheduler_options)
         scheduler.set_timesteps(self.steps, device=device)
         size = unet.config.sample_size
         x = randn_tensor((len(generators), 3, size, size), generator=generators, device=device)
         x = x * scheduler.init_noise_sigma
         for t in scheduler.timesteps:
             eps = unet(scheduler.scale_model_input(x, t), t).sample
-            x = scheduler.step(eps, t, x, generator=generators).prev_sample
+            x = scheduler.step(eps, t, x, generator=generators, **self.step_options).prev_sample
         images = ((x.clamp(-1, 1) + 1) * 127.5).round().to("cpu", dtype=x.dtype)
         return images.permute(0, 2, 3, 1).numpy().astype(np.uint8)
 

@@ -2,8 +2,12 @@
 
 Five down and five up ResNet blocks, two layers each, channels 128, 128, 256, 256, 512,
 attention before every down- and upsampling, convolutional downsampling and
-transposed-convolution upsampling, at 64x64. Torch and diffusers are imported in the functions
-that need them, so listing generators stays cheap.
+transposed-convolution upsampling, at 64x64. diffusers' ``UNet2DModel`` gives every up block one
+layer more than its down block (``layers_per_block + 1``, as in Ho et al.'s DDPM); the paper's
+blocks all have two, so ``up_blocks="paper"`` rebuilds the up blocks with ``layers_per_block``
+layers and ``up_blocks="diffusers"`` (the ``diffusers`` preset) keeps diffusers' layout.
+Torch and diffusers are imported in the functions that need them, so listing generators stays
+cheap.
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ import bench
 SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler",
               "dpm-solver": "DPMSolverMultistepScheduler"}
 DEFAULT_STEPS = {"ddpm": 1000, "ddim": 50, "dpm-solver": 20}
+# The fast samplers' settings (diffusers' options), chosen on the sample-quality check
+# (tests/generators/test_ddpm_quality.py): with diffusers' defaults a small model's DDIM-50
+# cells keep noise (deterministic, eta 0) and DPM-Solver++-20's saturate (x0 never clipped).
+# Both now clip the predicted clean image to the data range and add fresh noise at every step,
+# as the 1000-step sampler does: DDIM with eta 1, DPM-Solver++ in its SDE form (second order).
+SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
+    "ddpm": {},
+    "ddim": {"clip_sample": True, "clip_sample_range": 1.0},
+    "dpm-solver": {"algorithm_type": "sde-dpmsolver++", "solver_order": 2,
+                   "thresholding": True, "sample_max_value": 1.0},
+}
+STEP_OPTIONS: dict[str, dict[str, Any]] = {"ddim": {"eta": 1.0}}
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,7 @@ class DdpmConfig:
     resolution: int = 64
     channels: tuple[int, ...] = (128, 128, 256, 256, 512)
     layers_per_block: int = 2
+    up_blocks: str = "paper"  # "paper": layers_per_block layers; "diffusers": one more
     attention: tuple[bool, ...] = (True, True, True, True, True)  # per level, before resampling
     transposed_upsampling: bool = True
     norm_groups: int = 32
@@ -49,13 +66,17 @@ class DdpmConfig:
 
     def network(self) -> dict[str, Any]:
         """The fields that define the network (a checkpoint resumes only with the same)."""
-        keys = ("resolution", "channels", "layers_per_block", "attention",
+        keys = ("resolution", "channels", "layers_per_block", "up_blocks", "attention",
                 "transposed_upsampling", "norm_groups", "train_timesteps", "beta_schedule")
         return {key: _plain(getattr(self, key)) for key in keys}
 
 
+UP_BLOCKS = ("paper", "diffusers")
+
 PRESETS = {
     "paper": DdpmConfig(),
+    # The paper network with diffusers' own up blocks (layers_per_block + 1 layers each).
+    "diffusers": DdpmConfig(up_blocks="diffusers"),
     # Small enough to train a few steps and sample on a CPU in seconds: tests and benchmarks.
     "tiny": DdpmConfig(resolution=16, channels=(16, 32), layers_per_block=1,
                        attention=(True, True), norm_groups=8, batch_size=4, warmup_steps=0,
@@ -77,6 +98,9 @@ def make_config(preset: str | DdpmConfig = "paper", **overrides: Any) -> DdpmCon
         raise bench.DataError(f"DDPM configuration has no setting {', '.join(unknown)}")
     config = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     levels = len(config.channels)
+    if config.up_blocks not in UP_BLOCKS:
+        raise bench.DataError(f"up_blocks={config.up_blocks!r}: use one of "
+                              f"{', '.join(UP_BLOCKS)}")
     if len(config.attention) != levels:
         raise bench.DataError(f"attention has {len(config.attention)} entries for {levels} "
                               "levels: give one per level")
@@ -96,6 +120,7 @@ def _plain(value: Any) -> Any:
 def config_from_json(data: dict[str, Any]) -> DdpmConfig:
     fields = {f.name: f for f in dataclasses.fields(DdpmConfig)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in fields}
+    values.setdefault("up_blocks", "diffusers")  # checkpoints saved before the setting existed
     return DdpmConfig(**values)
 
 
@@ -118,9 +143,56 @@ def build_unet(config: DdpmConfig):
         norm_num_groups=config.norm_groups,
         num_train_timesteps=config.train_timesteps,
     )
+    if config.up_blocks == "paper":
+        _use_paper_up_blocks(unet)
     if config.transposed_upsampling:
         _use_transposed_upsampling(unet)
     return unet
+
+
+def _use_paper_up_blocks(unet) -> None:
+    """Rebuild the up blocks with ``layers_per_block`` layers, as many as the down blocks.
+
+    diffusers' down side leaves ``layers_per_block`` + 1 skip connections per level (one per
+    layer and one after the downsampler) and its up blocks take one per layer. With one layer
+    fewer, the first layer's skip is dropped from every down block: with two layers, each up
+    block takes the output of its down block and that block's input (the level above's
+    downsampled output, or the stem), and every skip is used. Recorded in the saved config
+    (``up_block_layers``), which ``load_unet`` reads back; diffusers itself ignores the key.
+    """
+    import torch
+    from diffusers.models.unets.unet_2d_blocks import get_up_block
+
+    config = unet.config
+    channels = list(reversed(config.block_out_channels))
+    blocks = []
+    for i, kind in enumerate(config.up_block_types):
+        # the same arguments as UNet2DModel.__init__ passes, but for num_layers
+        blocks.append(get_up_block(
+            kind,
+            num_layers=config.layers_per_block,
+            in_channels=channels[min(i + 1, len(channels) - 1)],
+            out_channels=channels[i],
+            prev_output_channel=channels[max(i - 1, 0)],
+            temb_channels=config.time_embedding_dim or config.block_out_channels[0] * 4,
+            add_upsample=i < len(channels) - 1,
+            resnet_eps=config.norm_eps,
+            resnet_act_fn=config.act_fn,
+            resnet_groups=config.norm_num_groups,
+            attention_head_dim=config.attention_head_dim or channels[i],
+            resnet_time_scale_shift=config.resnet_time_scale_shift,
+            upsample_type=config.upsample_type,
+            dropout=config.dropout,
+        ))
+    unet.up_blocks = torch.nn.ModuleList(blocks)
+    for block in unet.down_blocks:
+        block.register_forward_hook(_drop_first_skip)
+    unet.register_to_config(up_block_layers=config.layers_per_block)
+
+
+def _drop_first_skip(block, inputs, output):
+    hidden, skips = output
+    return hidden, skips[1:]
 
 
 def _use_transposed_upsampling(unet) -> None:
@@ -146,15 +218,22 @@ def load_unet(folder: Path):
 
     config = dict(UNet2DModel.load_config(folder))
     transposed = config.pop("upsampling", None) == "transposed-conv"
+    paper_up_blocks = config.pop("up_block_layers", None) is not None
     unet = UNet2DModel.from_config(config)
+    if paper_up_blocks:
+        _use_paper_up_blocks(unet)
     if transposed:
         _use_transposed_upsampling(unet)
     unet.load_state_dict(load_file(folder / "diffusion_pytorch_model.safetensors"))
     return unet.eval()
 
 
-def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 1000):
-    """A sampling scheduler built from the training scheduler's saved configuration."""
+def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 1000,
+                   **options: Any):
+    """A sampling scheduler built from the training scheduler's saved configuration.
+
+    ``SCHEDULER_OPTIONS`` are applied, then ``options`` (diffusers' names) over them.
+    """
     import diffusers
 
     if name not in SCHEDULERS:
@@ -163,7 +242,8 @@ def make_scheduler(name: str, saved: Path | None = None, train_timesteps: int = 
         config = diffusers.DDPMScheduler.load_config(saved)
     else:
         config = diffusers.DDPMScheduler(num_train_timesteps=train_timesteps).config
-    return getattr(diffusers, SCHEDULERS[name]).from_config(config)
+    return getattr(diffusers, SCHEDULERS[name]).from_config(
+        config, **{**SCHEDULER_OPTIONS[name], **options})
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -24,6 +24,54 @@ def test_builtin_protocols_load_with_the_papers_recipe():
     assert bench.load_protocol("quick").hash != protocol.hash
 
 
+# What the paper itself gives (values, or the thing the value names). Every other key of the
+# zedda2024 file is this project's choice and must say "# chosen" on its line.
+PAPER_KEYS = {
+    "protocol.name", "protocol.version", "protocol.description",  # about the file, not a recipe
+    "splits.real", "splits.synthetic_val_fraction",
+    "training.optimizer", "training.lr", "training.batch_size", "training.max_epochs",
+    "training.sampler", "metrics.average",
+}
+
+
+def test_every_value_the_paper_does_not_give_is_marked_chosen():
+    import re
+
+    from bench.protocol import tomllib  # tomli before Python 3.11
+
+    section, marked = "", {}
+    for line in ZEDDA.splitlines():
+        if match := re.match(r"\[(\w+)\]", line):
+            section = match[1]
+        elif match := re.match(r"(\w+)\s*=", line):
+            marked[f"{section}.{match[1]}"] = "# chosen" in line
+    keys = {f"{table}.{key}" for table, values in tomllib.loads(ZEDDA).items() for key in values}
+    assert set(marked) == keys  # one line per key: the marker sits beside its value
+    assert PAPER_KEYS <= keys
+    unmarked = sorted(key for key in keys - PAPER_KEYS if not marked[key])
+    assert not unmarked, f"chosen but not marked '# chosen': {unmarked}"
+    assert not [key for key in PAPER_KEYS if marked[key]]
+    for key in ("training.amp", "augmentation.centre_crop", "augmentation.hflip"):
+        assert marked[key]
+
+
+def test_the_readme_protocol_table_names_every_choice_the_issue_review_found():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    if not readme.is_file():
+        pytest.skip("no README beside this checkout")
+    text = readme.read_text()
+    table = text[text.index("## The protocol"):text.index("## Data sets")]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| setting")}
+    assert "chosen" in rows["mixed precision (`amp`)"]
+    assert "evaluation" in rows["centre crop"] and "chosen" in rows["centre crop"]
+    assert "21k" in rows["model"] and "chosen" in rows["model"]
+    assert "train split" in rows["synthetic training data (DDPM)"]
+    assert "chosen" in rows["synthetic training data (DDPM)"]
+
+
 def leaves(recipe: dict, prefix: tuple = ()):
     for key, value in recipe.items():
         if isinstance(value, dict):

@@ -23,24 +23,65 @@ def lymphocytes(procedural):
     return procedural.generate("L", 6, partition="A", seed=0)
 
 
+def _parameters(unet) -> int:
+    return sum(p.numel() for p in unet.parameters())
+
+
 def test_paper_network_is_what_the_paper_describes():
     from bench_generators.ddpm_model import PRESETS, build_unet
     from diffusers.models.upsampling import Upsample2D
 
-    unet = build_unet(PRESETS["paper"])
+    with torch.device("meta"):  # the layout, without allocating 67M parameters
+        unet = build_unet(PRESETS["paper"])
+        diffusers_layout = build_unet(PRESETS["diffusers"])
     config = unet.config
     assert config.sample_size == 64
     assert tuple(config.block_out_channels) == (128, 128, 256, 256, 512)
     assert config.layers_per_block == 2
     assert list(config.down_block_types) == ["AttnDownBlock2D"] * 5
     assert list(config.up_block_types) == ["AttnUpBlock2D"] * 5
+    # every block, down and up, is two ResNet layers, each followed by attention
+    for block in (*unet.down_blocks, *unet.up_blocks):
+        assert len(block.resnets) == 2 and len(block.attentions) == 2
     assert config.upsampling == "transposed-conv"
+    # diffusers' own up blocks (layers_per_block + 1) stay available as a named preset
+    assert [len(b.resnets) for b in diffusers_layout.up_blocks] == [3] * 5
+    assert (_parameters(unet), _parameters(diffusers_layout)) == (66_810_371, 81_543_683)
     downsamplers = [b.downsamplers[0].conv for b in unet.down_blocks if b.downsamplers]
     assert len(downsamplers) == 4 and all(c.stride == (2, 2) for c in downsamplers)
     upsamplers = [b.upsamplers[0] for b in unet.up_blocks if b.upsamplers]
     assert len(upsamplers) == 4
     assert all(isinstance(u, Upsample2D) and isinstance(u.conv, torch.nn.ConvTranspose2d)
                for u in upsamplers)
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_paper_up_blocks_use_every_skip_and_survive_a_save(tmp_path, layers):
+    """Five levels as in the paper, small channels: the skips line up in shape and number."""
+    from bench_generators.ddpm_model import build_unet, config_from_json, load_unet, make_config
+
+    config = make_config("paper", resolution=16, channels=(8, 8, 16, 16, 32), norm_groups=4,
+                         layers_per_block=layers)
+    unet = build_unet(config).eval()
+    assert [len(b.resnets) for b in unet.up_blocks] == [layers] * 5
+    skips = []  # what each down block leaves for the up blocks, after the layout's own hook
+    for block in unet.down_blocks:
+        block.register_forward_hook(lambda block, args, out: skips.append(len(out[1])))
+    x = torch.randn(2, 3, 16, 16)
+    with torch.inference_mode():
+        out = unet(x, torch.tensor([3, 700])).sample
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert 1 + sum(skips) == 5 * layers  # the stem's skip and the blocks': each used once
+    unet.save_pretrained(tmp_path)
+    again = load_unet(tmp_path)
+    assert [len(b.resnets) for b in again.up_blocks] == [layers] * 5
+    with torch.inference_mode():
+        assert torch.equal(again(x, torch.tensor([3, 700])).sample, out)
+    # a checkpoint saved before the setting existed has diffusers' up blocks
+    assert config_from_json({"layers_per_block": 2}).up_blocks == "diffusers"
+    legacy = tmp_path / "legacy"
+    build_unet(make_config(config, up_blocks="diffusers")).save_pretrained(legacy)
+    assert [len(b.resnets) for b in load_unet(legacy).up_blocks] == [layers + 1] * 5
 
 
 def test_attention_placement_and_bad_configs():
@@ -55,6 +96,8 @@ def test_attention_placement_and_bad_configs():
         make_config("paper", resolution=40)
     with pytest.raises(bench.DataError, match="unknown DDPM configuration"):
         make_config("huge")
+    with pytest.raises(bench.DataError, match="up_blocks='mirror': use one of paper"):
+        make_config("paper", up_blocks="mirror")
 
 
 def test_tiny_model_trains_saves_samples_with_every_scheduler(tmp_path, lymphocytes):
@@ -200,6 +243,9 @@ def test_cli_train_ddpm_bad_input(tmp_path):
                                  str(tmp_path)])
     assert result.exit_code == 1 and "too few images" in result.output
     assert not list(tmp_path.iterdir())  # refused before training anything
+    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "small", "--config",
+                                 "huge", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "'paper', 'diffusers', 'tiny'" in result.output
     result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "no-such-set",
                                  "--classes", "L", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "unknown dataset" in result.output.lower()

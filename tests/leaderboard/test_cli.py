@@ -93,6 +93,11 @@ def test_reference_and_compare(store_path):
     ref = run("--reference", "zedda2024", "--metric", "f1", "--format", "md")
     assert ref.exit_code == 0, ref.output
     assert "| ResNet-152 | 94.3 | 86.7 | **99.2** |" in ref.output
+    # the paper's rule by default: VGG-19 is third on WBC-USID-C after a tie for best
+    assert ref.output.count("<u>") == 1 + 5 and "| 96.9 |" in ref.output
+    distinct = run("--reference", "zedda2024", "--metric", "f1", "--format", "md",
+                   "--second", "distinct")
+    assert "<u>96.9</u>" in distinct.output and distinct.output.count("<u>") == 1 + 6
     compare = run("--store", str(store_path), "--compare", "zedda2024", "--format", "md")
     assert compare.exit_code == 0, compare.output
     assert "Ours beside zedda2024" in compare.output
