@@ -8,9 +8,8 @@ stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.data.classes import wbc_class_map
 from bench.data.layout import prepared_requests
@@ -36,6 +35,7 @@ from bench.home import data_home
 from bench.hookspecs import hookimpl
 from bench.host import get_plugins, get_registries, reset
 from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
+from bench.lazy import lazy_getattr
 from bench.models import DataConfig, ModelFactory
 from bench.protocol import Protocol, load_protocol
 from bench.specs import DatasetSpec, Download, GeneratorSpec, ModelSpec, SourceImage
@@ -91,10 +91,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'bench' has no attribute {name!r}")
+__getattr__ = lazy_getattr("bench", _LAZY)
 
 
 try:

@@ -117,7 +117,8 @@ class Evaluation:
     predictions: Sequence[tuple[str, int, int, Sequence[float]]] = ()  # path, label, pred, probs
 
 
-def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation) -> None:
+def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation, *,
+                       predictions: bool = True) -> None:
     db.execute(
         "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
         (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
@@ -129,6 +130,8 @@ def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation) -> N
           json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
          for metric, value in ev.metrics.items()],
     )
+    if not predictions:
+        return
     db.executemany(
         "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
         [(run_id, ev.target, path, int(label), int(pred),
@@ -567,19 +570,7 @@ class ResultsStore:
                 for table in ("evaluations", "scores"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ? AND target = ?",  # noqa: S608
                                (run_id, ev.target))
-                db.execute(
-                    "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),
-                     json.dumps(ev.support), json.dumps(ev.confusion)),
-                )
-                db.executemany(
-                    "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (run_id, ev.target, metric, float(value),
-                         json.dumps(ev.per_class[metric]) if metric in ev.per_class else None)
-                        for metric, value in ev.metrics.items()
-                    ],
-                )
+                _insert_evaluation(db, run_id, ev, predictions=False)
 
 
 def open_store(path: str | Path | None = None, *, read_only: bool = False) -> ResultsStore:

@@ -7,8 +7,7 @@ numpy and Pillow and are therefore imported on first use, keeping plugin discove
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.data.classes import ClassMapper, normalise_class_name, wbc_class_map
 from bench.data.layout import prepared_requests
@@ -23,6 +22,7 @@ from bench.data.scan import (
     scan_csv,
     scan_split_folders,
 )
+from bench.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from bench.data.archive import extract_archive
@@ -48,10 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'bench.data' has no attribute {name!r}")
+__getattr__ = lazy_getattr("bench.data", _LAZY)
 
 
 __all__ = [
