@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import PLUGIN, write_colour_dataset
 from sklearn import metrics as skm
 
 import bench
@@ -21,20 +21,19 @@ RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", 
 
 
 @pytest.fixture
-def trained(tmp_path: Path, install_distribution) -> Path:
-    """tiny trained on colours-a alone; colours-b is prepared only afterwards."""
-    root = tmp_path / "downloads"
-    write_colour_dataset(root / "colours-a", per_class=15, seed=1)
-    install_distribution("tiny-world", {"tiny": "tiny_world_plugin"},
-                         {"tiny_world_plugin": PLUGIN.format(root=str(root))})
+def trained(tiny_world: Path, bench_home: Path, tmp_path: Path) -> Path:
+    """tiny trained on colours-a alone; colours-b comes out (and is prepared) only afterwards."""
+    later = tmp_path / "later"
+    later.mkdir()
+    shutil.move(tiny_world / "colours-b", later / "colours-b")  # not downloaded yet
+    shutil.rmtree(bench_home / "datasets" / "colours-b")
     bench.reset()
-    prepare_dataset("colours-a", progress=False)
     result = CliRunner().invoke(cli, [*RUN, "--model", "tiny", "--source", "colours-a"])
     assert result.exit_code == 0, result.output
     assert set(bench.open_store().evaluated_targets(_run_id())) == {"colours-a"}
-    write_colour_dataset(root / "colours-b", per_class=10, seed=2)  # a new data set comes out
+    shutil.move(later / "colours-b", tiny_world / "colours-b")
     prepare_dataset("colours-b", progress=False)
-    return root
+    return tiny_world
 
 
 def _run_id() -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import COLOURS
 from PIL import Image
 
 import bench
@@ -18,6 +17,8 @@ from bench.protocol import load_protocol
 
 QUICK = load_protocol("quick").with_overrides(training={"max_epochs": 1, "batch_size": 8},
                                               input={"size": 16})
+COLOURS = {"L": (200, 40, 40), "M": (40, 200, 40), "N": (40, 40, 200), "E": (200, 200, 40),
+           "B": (40, 200, 200)}
 NAMES = {"L": "lymphocyte", "M": "monocyte", "N": "neutrophil", "E": "eosinophil",
          "B": "basophil"}
 
