@@ -16,6 +16,8 @@ SplitPolicy = Literal["stratified", "official_test"]
 # too (composed on this machine, the demo's among them); a user's own sets only when named.
 DatasetKind = Literal["benchmark", "generated", "user"]
 DATASET_KINDS: tuple[str, ...] = ("benchmark", "generated", "user")
+KEYWORD_KINDS: dict[str, tuple[str, ...]] = {"all": ("benchmark",),
+                                             "all+generated": ("benchmark", "generated")}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol
+from bench.specs import KEYWORD_KINDS
 from bench.store import Cell, ResultsStore, open_store
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[s
 
 def _keywords(requested: Sequence[str]) -> set[str]:
     return {part.strip().lower() for item in requested for part in str(item).split(",")
-            if part.strip().lower() in (ALL, ALL_GENERATED)}
+            if part.strip().lower() in KEYWORD_KINDS}
 
 
 @dataclass
@@ -100,9 +101,9 @@ class DatasetChoice:
                 continue
             prepared.append(spec.name)
             kinds[spec.name] = spec.kind
-        benchmark = [n for n in prepared if kinds[n] == "benchmark"]
-        with_generated = [n for n in prepared if kinds[n] in ("benchmark", "generated")]
-        return cls({ALL: benchmark, ALL_GENERATED: with_generated}, unprepared, kinds)
+        keywords = {word: [n for n in prepared if kinds[n] in taken]
+                    for word, taken in KEYWORD_KINDS.items()}
+        return cls(keywords, unprepared, kinds)
 
     def resolve(self, requested: Sequence[str]) -> list[str]:
         """The data sets an option names: names, comma lists, `all`, `all+generated`."""

@@ -76,3 +76,23 @@ def test_all_plus_generated_adds_generated_sets_and_names_add_the_rest(mixed_hom
 def test_a_spec_of_an_unknown_kind_is_refused():
     spec = bench.DatasetSpec(name="x", scan=lambda root: [], class_map={}, kind="toy")
     assert any("kind 'toy'" in problem for problem in spec.problems())
+
+
+def test_a_board_selects_by_all_as_a_run_does(mixed_home):
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+
+    run(["colours-a"], [f"colours-b,toy,{mixed_home}"])  # a store holding every kind of target
+
+    def columns(*args: str) -> set[str]:
+        result = CliRunner().invoke(cli, ["leaderboard", "--cross", "--metric", "f1",
+                                          "--format", "json", *args])
+        assert result.exit_code == 0, result.output
+        [board] = json.loads(result.stdout)
+        return {column["target"] for table in board["tables"] for column in table["columns"]}
+
+    assert columns() == {"colours-b", "toy", mixed_home}  # the store as it is
+    assert columns("--targets", "all") == {"colours-b"}
+    assert columns("--targets", "all+generated") == {"colours-b", "toy"}
+    assert columns("--targets", f"all,{mixed_home}") == {"colours-b", mixed_home}
