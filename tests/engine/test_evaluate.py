@@ -110,6 +110,9 @@ def test_a_cell_never_trained_is_named_with_the_command_that_trains_it(trained):
     with pytest.raises(RunError, match=r"tiny on colours-a \(seed 3\).*--seed 3"):
         evaluate_cells(EvaluateRequest(models=["tiny"], sources=["colours-a"],
                                        targets=["colours-b"], seeds=[3]))
+    other = evaluate("--model", "tiny", "--source", "colours-a", "--protocol", "zedda2024")
+    assert other.exit_code == 1  # trained under quick only
+    assert "--protocol zedda2024`" in " ".join(other.stderr.split())
     assert set(bench.open_store().evaluated_targets(_run_id())) == {"colours-a"}
 
 
