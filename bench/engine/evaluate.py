@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bench.engine.evaluation import evaluate_checkpoint, missing_targets
 from bench.engine.progress import Listener
-from bench.engine.runner import ALL, DatasetChoice, _expand, _prepared
+from bench.engine.runner import ALL, DatasetChoice, _expand, _keywords, _prepared
 from bench.errors import BenchError, DataError, RunError
 from bench.host import get_registries
 from bench.store import ResultsStore
@@ -110,8 +110,7 @@ def select_runs(request: EvaluateRequest, store: ResultsStore, listener: Listene
         lines = [f"{model} on {source}" + ("" if seed is None else f" (seed {seed})")
                  + f": `{train_command(model, source, seed, request.protocol)}`"
                  for model, source, seed in missing]
-        named = not any(part.strip().lower() == ALL for values in (request.models,
-                        request.sources) for item in values for part in str(item).split(","))
+        named = not _keywords([*request.models, *request.sources])  # no `all`: each one asked
         message = ("no finished run, so nothing to test, for " + "; ".join(lines[:5])
                    + (f"; and {len(lines) - 5} more" if len(lines) > 5 else ""))
         if named or not selected:
