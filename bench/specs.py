@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 SplitPolicy = Literal["stratified", "official_test"]
+# Which keyword takes a data set in: `all` the benchmark sets, `all+generated` the generated ones
+# too (composed on this machine, the demo's among them); a user's own sets only when named.
+DatasetKind = Literal["benchmark", "generated", "user"]
+DATASET_KINDS: tuple[str, ...] = ("benchmark", "generated", "user")
+KEYWORD_KINDS: dict[str, tuple[str, ...]] = {"all": ("benchmark",),
+                                             "all+generated": ("benchmark", "generated")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +90,7 @@ class DatasetSpec(Spec):
     downloads: Callable[[], Sequence[Download]] | None = field(default=None, compare=False)
     default_source: Path | None = None  # where the data already lie, if anywhere (generated sets)
     synthetic: bool = False
+    kind: DatasetKind = "benchmark"  # what `--target all` takes in (see DatasetKind)
 
     def problems(self) -> list[str]:
         from bench.labels import CLASSES
@@ -100,6 +107,8 @@ class DatasetSpec(Spec):
                       if label is not None and label not in CLASSES]
         if self.split_policy not in ("stratified", "official_test"):
             found.append(f"split_policy {self.split_policy!r}: use stratified or official_test")
+        if self.kind not in DATASET_KINDS:
+            found.append(f"kind {self.kind!r}: use {', '.join(DATASET_KINDS)}")
         return found
 
 

@@ -104,6 +104,15 @@ CATALOGUE = {
                                        ("not valid TOML",)),
     # -- bench runs -------------------------------------------------------------------------------
     "runs show an unknown id": Mistake("runs show 0123abcd", 1, ("no single run matches",)),
+    # -- bench evaluate ------------------------------------------------------------------------
+    "evaluate a cell never trained": Mistake(
+        "evaluate --model timm:test_resnet --source cells --target cells", 1,
+        ("timm:test_resnet on cells", "`bench run --model timm:test_resnet --source cells`")),
+    "evaluate --target unknown": Mistake(
+        "evaluate --model timm:test_resnet --source cells --target cels", 1,
+        ("unknown dataset 'cels'", "Did you mean")),
+    "evaluate --seeds 0": Mistake("evaluate --model timm:test_resnet --source cells --seeds 0", 2,
+                                  ("--seeds 0", "must be at least 1")),
     "runs list --status unknown": Mistake("runs list --status done", 2, ("'done' is not one of",)),
     # -- bench leaderboard: options before data ---------------------------------------------
     "leaderboard --metric unknown": Mistake("leaderboard --metric nosuch", 1,

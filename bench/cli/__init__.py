@@ -150,6 +150,7 @@ def _add_commands() -> None:
     from bench.cli import (
         compare,
         datasets,
+        evaluate,
         generate,
         generators,
         leaderboard,
@@ -159,8 +160,8 @@ def _add_commands() -> None:
         run,
     )
 
-    for module in (plugins, datasets, models, generators, generate, run, leaderboard,
-                   compare, rescore):
+    for module in (plugins, datasets, models, generators, generate, run, evaluate,
+                   leaderboard, compare, rescore):
         for command in module.COMMANDS:
             cli.add_command(command)
 

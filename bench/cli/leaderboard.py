@@ -66,9 +66,10 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Only results under this protocol (stored name, hash prefix or file).")
 @click.option("--models", multiple=True, metavar="NAME[,NAME]", help="Only these models.")
 @click.option("--sources", multiple=True, metavar="NAME[,NAME]",
-              help="Only these training data sets.")
+              help="Only these training data sets (`all`: the benchmark sets).")
 @click.option("--targets", multiple=True, metavar="NAME[,NAME]",
-              help="Only these test data sets.")
+              help="Only these test data sets; `all`: the benchmark sets, without generated "
+                   "or demo sets; `all+generated`: with them.")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
 @click.option("--compare", metavar="BOARD",

@@ -19,9 +19,11 @@ INCOMPLETE = 3  # exit code: some cells were left to other processes still runni
 @click.option("--model", "models", multiple=True, required=True,
               help="Model name, comma list, or `all`.")
 @click.option("--source", "sources", multiple=True, required=True,
-              help="Source data set(s) to train on, comma list, or `all` (prepared ones).")
+              help="Source data set(s) to train on, comma list, `all` (prepared benchmark "
+                   "sets) or `all+generated` (and the generated ones).")
 @click.option("--target", "targets", multiple=True, default=["all"], show_default=True,
-              help="Target data set(s) to test on, comma list, or `all` (prepared ones).")
+              help="Target data set(s) to test on, comma list, `all` (prepared benchmark "
+                   "sets) or `all+generated` (and the generated ones).")
 @click.option("--seeds", "seed_count", metavar="N",
               help="How many seeds: 0, 1, ... N-1 (default: seed 0 alone).")
 @click.option("--seed", "seed_list", metavar="S[,S...]",

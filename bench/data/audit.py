@@ -85,8 +85,21 @@ def cross_dataset_overlaps(name: str, rows: Sequence[ManifestRow]) -> dict[str, 
         theirs, _ = read_manifest(folder.manifest)
         shared = [(ours[r.sha256], r.path) for r in theirs if r.sha256 in ours]
         if shared:
-            found[other.name] = {"shared": len(shared), "examples": shared[:EXAMPLES]}
+            # "test/train": how many of our test images have their content in the other's
+            # train split (what a model trained there has seen), each image counted once.
+            splits = _splits_by_sha(theirs)
+            by_split = Counter(f"{row.split}/{split}" for row in rows
+                               for split in splits.get(row.sha256, ()))
+            found[other.name] = {"shared": len(shared), "examples": shared[:EXAMPLES],
+                                 "by_split": dict(sorted(by_split.items()))}
     return found
+
+
+def _splits_by_sha(rows: Sequence[ManifestRow]) -> dict[str, set[str]]:
+    splits: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        splits[row.sha256].add(row.split)
+    return splits
 
 
 def findings_for(audit: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -50,6 +50,7 @@ def catalogue() -> list[dict]:
             "display_name": spec.label,
             "aliases": list(spec.aliases),
             "synthetic": spec.synthetic,
+            "kind": spec.kind,  # benchmark sets make `all`; generated ones join `all+generated`
             "prepared": info is not None,
             "counts": info["counts"] if info else None,
             "per_class": (_per_class(per_class) + ("" if info else " (paper)")) if per_class

@@ -1,7 +1,8 @@
 """Testing a finished run on more targets: its best checkpoint, no training, scores added.
 
 A cell trained with ``--target a`` and asked again with ``--target a,b`` is tested on ``b``
-from the ``best.pt`` it kept; the scores it has for ``a`` stay as they are.
+from the ``best.pt`` it kept; the scores it has for ``a`` stay as they are. `bench evaluate`
+(:mod:`bench.engine.evaluate`) does the same for any finished cells on any prepared target.
 """
 
 from __future__ import annotations
@@ -75,3 +76,4 @@ def evaluate_checkpoint(
     evaluations = test_trained(plan, checkpoint, listener)
     store.add_evaluations(run_id, evaluations)
     return evaluations
+

@@ -96,7 +96,10 @@ class RichListener(Listener):
             f"loss {values['train_loss']:.3f}"))
 
     def on_evaluate(self, target: str) -> None:
-        self.progress.update(self.batches, info=f"testing on {target}")
+        # A run tested again (`bench evaluate`) starts no cell: its line is the matrix's.
+        task = self.matrix if self.batches is None else self.batches
+        if task is not None:
+            self.progress.update(task, info=f"testing on {target}")
 
     def on_cell_end(self, label: str, status: str, detail: str = "") -> None:
         self.progress.advance(self.matrix)

@@ -7,7 +7,7 @@ file systems and lets every executor share one claim/skip/record loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol
+from bench.specs import KEYWORD_KINDS
 from bench.store import Cell, ResultsStore, open_store
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bench.engine.progress import Listener
 
 ALL = "all"
+ALL_GENERATED = "all+generated"  # `all` and the generated sets (the demo's among them)
 
 
 @dataclass
@@ -53,15 +55,17 @@ def _prepared(name: str):
     return ensure_prepared(name)
 
 
-def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[str]:
+def _expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[str]]
+            ) -> list[str]:
+    """Names, comma lists and keywords (``everything``: `all` and the like -> their names)."""
     names: list[str] = []
     for item in requested:
         for part in str(item).split(","):
             part = part.strip()
             if not part:
                 continue
-            if part.lower() == ALL:
-                names.extend(everything)
+            if part.lower() in everything:
+                names.extend(everything[part.lower()])
             elif kind == "datasets" and ":" in part:
                 # A family member (folder:PATH) is registered under its own name once prepared.
                 names.append(_prepared(part).name)
@@ -71,33 +75,88 @@ def _expand(kind: str, requested: Sequence[str], everything: list[str]) -> list[
     return list(dict.fromkeys(names))
 
 
+def _keywords(requested: Sequence[str]) -> set[str]:
+    return {part.strip().lower() for item in requested for part in str(item).split(",")
+            if part.strip().lower() in KEYWORD_KINDS}
+
+
+@dataclass
+class DatasetChoice:
+    """Which registered data sets `all` and `all+generated` stand for, and what they leave out."""
+
+    keywords: dict[str, list[str]]  # keyword -> prepared data sets it takes in
+    unprepared: list[str]  # benchmark sets `all` would take once prepared
+    kinds: dict[str, str]  # prepared data set -> its spec's kind
+
+    @classmethod
+    def here(cls) -> DatasetChoice:
+        datasets = [s for s in get_registries().datasets if s.resolve_argument is None]
+        prepared, unprepared, kinds = [], [], {}
+        for spec in datasets:
+            try:
+                _prepared(spec.name)
+            except DataError:
+                if spec.kind == "benchmark":
+                    unprepared.append(spec.name)
+                continue
+            prepared.append(spec.name)
+            kinds[spec.name] = spec.kind
+        keywords = {word: [n for n in prepared if kinds[n] in taken]
+                    for word, taken in KEYWORD_KINDS.items()}
+        return cls(keywords, unprepared, kinds)
+
+    def resolve(self, requested: Sequence[str]) -> list[str]:
+        """The data sets an option names: names, comma lists, `all`, `all+generated`."""
+        return _expand("datasets", requested, self.keywords)
+
+    def notices(self, options: Mapping[str, Sequence[str]], chosen: Collection[str]
+                ) -> list[str]:
+        """What a keyword did not take in: unprepared benchmark sets, the rest by kind."""
+        from bench.data.prepared import prepare_command
+
+        found = []
+        registry = get_registries().datasets
+        if _keywords(options.get("--target", ())) and self.unprepared:
+            found.append("not prepared, so not tested: " + "; ".join(
+                f"{n} (`{prepare_command(registry.get(n))}`)" for n in self.unprepared))
+        left_out = self._left_out(options, chosen)
+        return found + ([left_out] if left_out else [])
+
+    def _left_out(self, options: Mapping[str, Sequence[str]], chosen: Collection[str]
+                  ) -> str | None:
+        """One notice: what `all` left out of the options that used it, and how to add it."""
+        used = {option: _keywords(values) for option, values in options.items()}
+        if not any(ALL in keywords for keywords in used.values()):
+            return None
+        generated = [n for n, kind in self.kinds.items() if kind == "generated" and n not in chosen]
+        own = [n for n, kind in self.kinds.items() if kind == "user" and n not in chosen]
+        if not generated and not own:
+            return None
+        option = next(o for o, keywords in used.items() if ALL in keywords)
+        parts = []
+        if generated:
+            parts.append(f"generated data sets {', '.join(generated)} "
+                         f"(`{option} {ALL_GENERATED}` adds them)")
+        if own:
+            parts.append(f"your own data sets {', '.join(own)} (name them: "
+                         f"`{option} {ALL},{own[0]}`)")
+        return f"`{ALL}` means the prepared benchmark data sets; left out: " + "; ".join(parts)
+
+
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""
-    from bench.data.prepared import prepare_command
     from bench.engine.options import check_one_architecture, preflight
 
     preflight(request)  # values, seeds, device, weights: before any name is resolved
     registries = get_registries()
     concrete_models = [s.name for s in registries.models if s.resolve_argument is None]
-    datasets = [s.name for s in registries.datasets if s.resolve_argument is None]
-    prepared, unprepared = [], []
-    for name in datasets:
-        try:
-            _prepared(name)
-            prepared.append(name)
-        except DataError:
-            unprepared.append(name)
-    models = _expand("models", request.models, concrete_models)
+    choice = DatasetChoice.here()
+    models = _expand("models", request.models, {ALL: concrete_models})
     check_one_architecture(request.weights, models)
-    sources = _expand("datasets", request.sources, prepared)
-    targets = _expand("datasets", request.targets, prepared)
-    wants_all_targets = any(str(t).strip().lower() == ALL for t in request.targets)
-    if wants_all_targets and unprepared:
-        listener.notice(
-            "not prepared, so not tested: "
-            + "; ".join(f"{n} (`{prepare_command(registries.datasets.get(n))}`)"
-                        for n in unprepared)
-        )
+    sources, targets = choice.resolve(request.sources), choice.resolve(request.targets)
+    for notice in choice.notices({"--source": request.sources, "--target": request.targets},
+                                 {*sources, *targets}):
+        listener.notice(notice)
     for name in dict.fromkeys([*sources, *targets]):
         _prepared(name)  # raises with the prepare command for an explicitly named data set
     if not models or not sources or not targets:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
+from bench.leaderboard.leakage import Leak, mark_leakage
 from bench.leaderboard.metrics import better
 from bench.leaderboard.model import Board, Context, ScoreGroup, SecondRule, Table
 from bench.leaderboard.names import Names
@@ -119,6 +120,7 @@ def build_board(
     marks: str = "paper",
     per_class: bool = False,
     second: SecondRule | None = None,
+    leakage: Mapping[tuple[str, str], Leak] | None = None,
 ) -> Board:
     """One board: the asked layouts, then the comparison and the generalisation summary.
 
@@ -126,6 +128,7 @@ def build_board(
     ``marks="significance"`` (bold: best and every model not significantly worse).
     ``second`` chooses where second places go (``SECOND_RULES``); by default the group's own
     rule: ``distinct`` for the store's results, the paper's for a published board.
+    ``leakage`` marks cells whose target's test images the source's train split holds.
     """
     second = second or group.second
     from bench.leaderboard.paired import significance_marks
@@ -155,7 +158,7 @@ def build_board(
             table = dataclasses.replace(table, notes=(*table.notes, note))
         if marks == "significance" and bootstrap is not None:
             table = significance_marks(table, bootstrap)
-        tables.append(table)
+        tables.append(mark_leakage(table, leakage or {}, names))
         if per_class and not published:
             per = per_class_table(group.cross, names, cross=layout == "cross",
                                   bootstrap=bootstrap if intervals else None)

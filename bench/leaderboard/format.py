@@ -42,6 +42,8 @@ def cell_text(
             text += f" {plus_minus} {value.std:.{digits}f}"
         if value.n and typical_n and value.n != typical_n:
             text += f" (n={value.n})"
+    if value.leaked:
+        text += "†"  # explained by the table's leakage footnote (bench.leaderboard.leakage)
     return text
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bench.errors import DataError, UnknownNameError
 from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Kind, Names, loose_key
+from bench.specs import KEYWORD_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,6 +83,23 @@ def resolve_filter(
     return chosen
 
 
+def expand_keywords(requested: Sequence[str], available: Sequence[str], names: Names
+                    ) -> list[str]:
+    """`all` (benchmark sets) and `all+generated`, as `bench run` reads them, among ``available``.
+
+    A data set no plugin registers any more has no kind; `all` keeps it.
+    """
+    chosen: list[str] = []
+    for name in requested:
+        kinds = KEYWORD_KINDS.get(name.lower())
+        if kinds is None:
+            chosen.append(name)
+            continue
+        chosen += [dataset for dataset in sorted(set(available))
+                   if (names.dataset_kind(dataset) or kinds[0]) in kinds]
+    return list(dict.fromkeys(chosen))
+
+
 def select(
     frame: pd.DataFrame,
     names: Names,
@@ -98,8 +116,10 @@ def select(
         frame = frame[frame["model"].isin(resolve_filter(models, frame["model"], "model", names))]
     datasets = [*frame["source"], *frame["target"]]
     if sources:
+        sources = expand_keywords(sources, frame["source"], names)
         frame = frame[frame["source"].isin(resolve_filter(sources, datasets, "dataset", names))]
     if targets:
+        targets = expand_keywords(targets, frame["target"], names)
         frame = frame[frame["target"].isin(resolve_filter(targets, datasets, "dataset", names))]
     return frame
 

@@ -19,6 +19,7 @@ from bench.errors import DataError
 from bench.leaderboard.boards import build_boards, reference_group, store_groups
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
+from bench.leaderboard.leakage import leakage_counts
 from bench.leaderboard.metrics import missing_metrics_error, resolve_metrics
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
@@ -121,6 +122,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         groups = [reference_group(request.reference, names, **filters)]
         names = names.with_labels(published_labels(request.reference, names))
         present: list[str] = []
+        leaks = {}  # a published board: no manifests to compare
     else:
         store = store or _open(store_path)
         frame = store.scores()
@@ -129,6 +131,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         if frame.empty:
             raise empty_store_error(store.path)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
+        leaks = leakage_counts(frame)
     chosen = resolve_metrics(list(request.metrics), present)
     uncertainty = None
     if store is not None:
@@ -147,6 +150,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         "marks": request.marks,
         "per_class": request.per_class,
         "second": request.second,
+        "leakage": leaks,
     }
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)

@@ -39,6 +39,7 @@ class Value:
     baseline: bool = False  # a same-data-set cell in a cross-data-set table
     ci_low: float | None = None  # bootstrap interval, same unit as mean (percent)
     ci_high: float | None = None
+    leaked: bool = False  # the source's train split holds some of the target's test images
 
     @property
     def missing(self) -> bool:

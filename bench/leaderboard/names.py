@@ -71,6 +71,11 @@ class Names:
         except Exception:  # noqa: BLE001 - unknown, clashing or a family that cannot resolve it
             return None
 
+    def dataset_kind(self, name: str) -> str | None:
+        """A registered data set's kind (benchmark, generated, user); None when unknown."""
+        spec = self._spec("dataset", name)
+        return getattr(spec, "kind", None)
+
     def label(self, kind: Kind, name: str) -> str:
         """Return the display name: the spec's ``display_name``, else the stored name."""
         key = (kind, name)

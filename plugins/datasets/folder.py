@@ -127,6 +127,7 @@ def resolve_folder(argument: str) -> bench.DatasetSpec:
         class_map=class_map,
         split_policy=policy,  # type: ignore[arg-type]
         synthetic=bool(config.get("synthetic", False)),
+        kind="user",  # tested on only when named: `all` stays the benchmark
         default_source=root,
         licence="the user's own data",
         download_hint=f"on this machine: {root}",
@@ -155,6 +156,7 @@ SPEC = bench.DatasetSpec(
     scan=lambda source: _scan(source)(source),
     class_map=wbc_class_map(),
     resolve_argument=resolve_folder,
+    kind="user",
     licence="the user's own data",
     download_hint="your own images: bench datasets prepare folder:PATH",
 )

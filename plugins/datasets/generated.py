@@ -39,6 +39,7 @@ def _spec(folder: Path, metadata: dict) -> bench.DatasetSpec:
         class_map=CLASS_MAP,
         split_policy="official_test",
         synthetic=True,
+        kind="generated",  # out of `--target all`, in `all+generated`
         default_source=folder,
         citation=f"generated with {generator}",
         licence="generated on this machine",

@@ -43,3 +43,12 @@ def test_images_shared_with_another_prepared_data_set_are_reported(
     overlap = cropped.audit["cross_dataset"]["raabin"]
     assert overlap["shared"] == 2
     assert any("also in data set 'raabin'" in f["message"] for f in cropped.audit["findings"])
+    # Per pair of splits (ours/theirs): what a board needs to say how much of a test was seen.
+    from collections import Counter
+
+    from bench.data import load_prepared
+
+    theirs = {row.sha256: row.split for row in load_prepared("raabin").manifest}
+    expected = Counter(f"{row.split}/{theirs[row.sha256]}" for row in cropped.manifest
+                       if row.sha256 in theirs)
+    assert overlap["by_split"] == dict(expected) and sum(expected.values()) == 2
