@@ -201,8 +201,9 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
         dataset, fingerprint = row[role], row[f"{role}_fingerprint"]
         split = published.get(dataset)
         if split is None:
+            shown = sorted(name for name, split in published.items() if split.published)
             found.add(line, f"{role} {dataset!r} has no published split fingerprint; "
-                            f"published: {', '.join(sorted(published)) or 'none'}")
+                            f"published: {', '.join(shown) or 'none'}")
         elif not split.published:
             found.add(line, f"{role} {dataset!r} has no published split yet (its split will "
                             f"come from {split.how() or 'its prepare command'})")
@@ -368,6 +369,15 @@ def compare_text(board: Path, submitted: str, expected: str) -> list[Problem]:
 def _short(line: str, width: int = 100) -> str:
     text = line if len(line) <= width else line[: width - 1] + "…"
     return repr(text)
+
+
+def passed(path: str | Path) -> str:
+    """The one line that says a submission passed, and what that covered."""
+    path = Path(path)
+    if path.name.endswith(".md") and not records_path(path).is_file():
+        return f"OK: {path}: the published figures, rebuilt byte for byte (no records)"
+    return (f"OK: {path}: protocol, split fingerprints, every cell and metric, values, and the "
+            "board rebuilt byte for byte")
 
 
 def summary(problems: Sequence[Problem]) -> str:
