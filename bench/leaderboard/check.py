@@ -188,9 +188,9 @@ def _check_protocol(row: dict, protocols: Mapping[str, str], found: _Collector,
     name, digest = row["protocol"], row["protocol_hash"]
     if digest not in protocols:
         known = ", ".join(f"{n} {h}" for h, n in sorted(protocols.items(), key=lambda i: i[1]))
-        found.add(line, f"protocol hash {digest!r} ({name}) is no known protocol's (known: "
-                        f"{known or 'none'}); run a built-in protocol, or have yours added "
-                        "to bench/protocols first")
+        found.add(line, f"protocol hash {digest!r} (named {name}) is not a known protocol's "
+                        f"(known: {known or 'none'}); run a built-in protocol, or have yours "
+                        "added to bench/protocols first")
     elif protocols[digest] != name:
         found.add(line, f"protocol {name!r} with the hash of {protocols[digest]!r} ({digest})")
 

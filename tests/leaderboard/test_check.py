@@ -135,7 +135,7 @@ def test_wrong_protocol_hash_is_named_by_row(published: Path, tmp_path: Path, ma
     edit_row(records, 7, "protocol_hash", "0" * 16)
     result = run("--check", str(records), "--fingerprints", str(manifest))
     assert result.exit_code == 1
-    assert problem_at(result, 7, "protocol hash '0000000000000000' (quick) is no known")
+    assert problem_at(result, 7, "protocol hash '0000000000000000' (named quick) is not a known")
 
 
 def test_wrong_fingerprint_is_named_by_row(published: Path, tmp_path: Path, manifest: Path):
