@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
+from bench.leaderboard.groups import edition
 from bench.leaderboard.make import BoardRequest, make_boards
 from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS
 from bench.leaderboard.names import Names
@@ -155,6 +156,9 @@ def check_records(
     if absent := missing_columns(frame.columns):
         return [Problem(str(path), 0, f"no column {', '.join(absent)}; records have the "
                                       "columns of `bench leaderboard --publish`.")]
+    if frame.empty:
+        return [Problem(str(path), 0, "no score rows: the records of a board have a row per "
+                                      "run, target and metric")]
     found = _Collector(str(path))
     rows = frame.to_dict("records")
     values: dict[Cell, dict[str, tuple[float, int]]] = {}
@@ -299,12 +303,16 @@ def check_board(records: Path, board: Path, request: BoardRequest,
                                        "one")]
     version, date = rendered
     try:
-        built = from_records([records], dataclasses.replace(request, date=date),
-                             names=names).published(version)
+        board_set = from_records([records], dataclasses.replace(request, date=date),
+                                 names=names)
+        built = board_set.published(version)
     except BenchError as exc:
         return [Problem(str(records), 0, f"the records give no board: {exc}")]
     stem = board.name[: -len(".md")]
     by_slug = {b.slug: b for b in built}
+    # One edition of a data set published with several splits: alone, it has no edition suffix.
+    by_slug.update({f"{g.slug}-{edition(g.fingerprints)}": by_slug[g.slug]
+                    for g in board_set.groups if g.slug in by_slug})
     if stem not in by_slug:
         return [Problem(str(board), 0, f"the records give the board(s) "
                                        f"{', '.join(sorted(by_slug))}, not {stem}: one board's "

@@ -6,6 +6,7 @@ The submission is made the way a third party makes one: a results store, then
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -224,6 +225,23 @@ def test_unpublished_and_unknown_data_sets_are_named(published: Path, tmp_path: 
     assert "source 'd3' has no published split yet" in problems[2]
     assert "`bench datasets prepare d3 --from PATH`" in problems[2]
     assert "target 'd9' has no published split fingerprint; published: d1, d2" in problems[4]
+
+
+def test_each_edition_of_a_data_set_split_twice_is_rebuilt(tmp_path: Path, no_plugins: None,
+                                                            manifest: Path):
+    """d2 prepared twice: two boards, each checked against its own records."""
+    resplit = {**FINGERPRINTS, "d2": "f2cccc"}
+    store = tmp_path / "editions.sqlite"
+    write_results(bench.open_store(store), [
+        *COMPLETE[:4], *(dataclasses.replace(r, fingerprints=resplit) for r in COMPLETE[4:]),
+    ])
+    out = tmp_path / "editions"
+    assert run("--publish", "--store", str(store), "--out-dir", str(out)).exit_code == 0
+    boards = sorted(out.glob("*.md"))
+    assert len(boards) == 2 and all(b.name.count("-") == 2 for b in boards)  # slug-edition
+    for board in boards:
+        problems = check_submission(board, fingerprints=manifest)
+        assert not [p for p in problems if p.file == str(board)], problems
 
 
 def test_the_shipped_manifest_publishes_what_was_computed_and_marks_the_rest():
