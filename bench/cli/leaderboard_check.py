@@ -56,6 +56,9 @@ def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path |
     from bench.leaderboard.check import check_submission, passed, summary
     from bench.leaderboard.fingerprints import load_fingerprints
 
+    if request.needs_predictions:
+        raise OptionError("--ci, --marks significance and --per-class need test predictions; "
+                          "a submission's records hold scores only: leave them out of --check.")
     published = load_fingerprints(fingerprints)
     problems = []
     for path in files:

@@ -131,11 +131,11 @@ def check_submission(
         records, board = path, board_path(path)
     else:
         return [Problem(str(path), 0, f"not a submission: give a <board>{RECORDS_SUFFIX} "
-                                      "or the <board>.md beside it.")]
+                                      "or the <board>.md beside it")]
     if not records.is_file():
-        return [Problem(str(records), 0, f"no records beside {board.name}: a submission is "
-                                         f"<board>{RECORDS_SUFFIX} and <board>.md, as "
-                                         "`bench leaderboard --publish` writes them.")]
+        return [Problem(str(records), 0, f"not found: a submission is <board>{RECORDS_SUFFIX} "
+                                         "beside <board>.md, as `bench leaderboard --publish` "
+                                         "writes them")]
     if not isinstance(fingerprints, Mapping):
         fingerprints = load_fingerprints(fingerprints)
     problems = check_records(records, fingerprints=fingerprints,
@@ -155,7 +155,7 @@ def check_records(
         return [Problem(str(path), 0, str(exc))]
     if absent := missing_columns(frame.columns):
         return [Problem(str(path), 0, f"no column {', '.join(absent)}; records have the "
-                                      "columns of `bench leaderboard --publish`.")]
+                                      "columns of `bench leaderboard --publish`")]
     if frame.empty:
         return [Problem(str(path), 0, "no score rows: the records of a board have a row per "
                                       "run, target and metric")]

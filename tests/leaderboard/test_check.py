@@ -275,3 +275,4 @@ def test_usage_errors_exit_2(published: Path):
     assert run("--check", str(published), "--publish").exit_code == 2
     assert run("--records", str(published), "--reference", "zedda2024").exit_code == 2
     assert run("--fingerprints", "x.toml").exit_code == 2
+    assert run("--check", str(published), "--ci").exit_code == 2  # records hold no predictions
