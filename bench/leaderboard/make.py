@@ -23,6 +23,7 @@ from bench.leaderboard.leakage import leakage_counts
 from bench.leaderboard.metrics import missing_metrics_error, resolve_metrics
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
+from bench.leaderboard.publish import recorded_leakage
 from bench.leaderboard.reference import published_labels
 
 if TYPE_CHECKING:
@@ -90,9 +91,11 @@ class BoardSet:
 
     def publish(self, out_dir: Path) -> list[Path]:
         """Write the same-data-set, cross-data-set and summary boards and their records."""
-        from bench.leaderboard.publish import publish
+        from bench.leaderboard.publish import publish, with_leakage
 
-        records = None if self.request.reference else {g.slug: g.cross for g in self.groups}
+        leaks = self.options.get("leakage")
+        records = None if self.request.reference else {
+            g.slug: with_leakage(g.cross, leaks) for g in self.groups}
         return publish(self.published(), out_dir, records)
 
     def published(self, version: str | None = None) -> list[Board]:
@@ -143,7 +146,8 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
             raise empty_store_error(store.path) if store else DataError("the records hold no "
                                                                       "score rows.")
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
-        leaks = leakage_counts(frame)
+        # Records carry the leakage their board showed; the store's come from the data home.
+        leaks = leakage_counts(frame) if records is None else recorded_leakage(records)
     chosen = resolve_metrics(list(request.metrics), present)
     uncertainty = None
     if store is not None:

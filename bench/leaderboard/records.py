@@ -15,6 +15,7 @@ from bench.errors import DataError
 from bench.leaderboard.groups import SCORE_COLUMNS
 from bench.leaderboard.make import BoardRequest, BoardSet, make_boards
 from bench.leaderboard.names import Names
+from bench.leaderboard.publish import LEAK_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +60,7 @@ def typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     if absent := missing_columns(frame.columns):
         raise DataError(f"{where}: no column {', '.join(absent)}; records have the columns "
                         f"{','.join(SCORE_COLUMNS)} (as `bench leaderboard --publish` writes).")
-    out = frame[list(SCORE_COLUMNS)].copy()
+    out = frame[[c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS) if c in frame.columns]].copy()
     for column, kind in NUMERIC.items():
         values = [number(text, kind) for text in out[column].tolist()]
         if None in values:

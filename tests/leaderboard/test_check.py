@@ -244,6 +244,25 @@ def test_each_edition_of_a_data_set_split_twice_is_rebuilt(tmp_path: Path, no_pl
         assert not [p for p in problems if p.file == str(board)], problems
 
 
+def test_leakage_marks_travel_with_the_records(complete_store: Path, tmp_path: Path,
+                                               manifest: Path,
+                                               monkeypatch: pytest.MonkeyPatch):
+    """The audit behind a † lives in the publisher's data home; the records carry it."""
+    from bench.leaderboard import make
+    from bench.leaderboard.leakage import Leak
+
+    out = tmp_path / "leaky"
+    with monkeypatch.context() as patch:
+        patch.setattr(make, "leakage_counts", lambda frame: {("d1", "d2"): Leak(3, 40)})
+        published = run("--publish", "--store", str(complete_store), "--out-dir", str(out))
+        assert published.exit_code == 0, published.output
+    (board,) = out.glob("*.md")
+    assert "† 3 of the 40 test images of d2" in board.read_text(encoding="utf-8")
+    # The checking machine has no such audit: the marks come from the records alone.
+    result = run("--check", str(board), "--fingerprints", str(manifest))
+    assert result.exit_code == 0, result.output
+
+
 def test_the_shipped_manifest_publishes_what_was_computed_and_marks_the_rest():
     splits = load_fingerprints()
     assert splits["wbc-usid-b"].fingerprint.startswith("1712bd077d9431db")
