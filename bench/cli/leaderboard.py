@@ -95,7 +95,8 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--check", "check", is_flag=True,
               help="Verify submitted boards (FILES: <board>.scores.csv or .md): protocol, "
                    "split fingerprints, every cell and metric, values, and the board rebuilt "
-                   "byte for byte. Lists every problem with its row; exit 1 on any.")
+                   "byte for byte; a folder: every board in it. Lists every problem with its "
+                   "row; exit 1 on any.")
 @click.option("--fingerprints", type=click.Path(dir_okay=False, path_type=Path),
               help="Published split fingerprints for --check (default: the shipped "
                    "bench/reference/fingerprints.toml).")
@@ -117,7 +118,7 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--second", type=click.Choice(["distinct", "paper"]), default=None,
               help="Where second places go: distinct (the next value shown; the default) or "
                    "paper (none after a tie for best; the default of --reference zedda2024).")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def leaderboard_command(
     cross: bool,
     metrics: tuple[str, ...],

@@ -53,7 +53,7 @@ def validate(files: Sequence[Path], *, check: bool, records: bool) -> None:
 
 def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path | None) -> None:
     """Print every problem with its row; exit 1 on any, else one line per file saying OK."""
-    from bench.leaderboard.check import check_submission, passed, summary
+    from bench.leaderboard.check import check_submission, passed, submissions, summary
     from bench.leaderboard.fingerprints import load_fingerprints
 
     if request.needs_predictions:
@@ -61,7 +61,12 @@ def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path |
                           "a submission's records hold scores only: leave them out of --check.")
     published = load_fingerprints(fingerprints)
     problems = []
-    for path in files:
+    expanded = [found for path in files
+                for found in (submissions(path) if path.is_dir() else [path])]
+    if not expanded:
+        raise DataError(f"no boards in {', '.join(map(str, files))}: a folder is checked "
+                        f"board by board (<board>.scores.csv, and reference boards).")
+    for path in expanded:
         found = check_submission(path, request=request, fingerprints=published)
         for problem in found:
             console.print(str(problem), highlight=False, markup=False, soft_wrap=True)

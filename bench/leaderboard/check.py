@@ -103,6 +103,18 @@ def records_path(board: Path) -> Path:
     return board.with_name(board.name[: -len(".md")] + RECORDS_SUFFIX)
 
 
+def submissions(folder: str | Path) -> list[Path]:
+    """The boards of a folder such as leaderboards/: every records file, every reference board.
+
+    Other Markdown (a README) is not a board.
+    """
+    folder = Path(folder)
+    found = sorted(folder.glob(f"*{RECORDS_SUFFIX}"))
+    found += sorted(p for name in reference_names() if (p := folder / f"{name}.md").is_file()
+                    and not records_path(p).is_file())
+    return found
+
+
 def check_submission(
     path: str | Path,
     *,

@@ -15,7 +15,7 @@ from bench.errors import DataError
 from bench.leaderboard.groups import SCORE_COLUMNS
 from bench.leaderboard.make import BoardRequest, BoardSet, make_boards
 from bench.leaderboard.names import Names
-from bench.leaderboard.publish import LEAK_COLUMNS
+from bench.leaderboard.publish import LEAK_COLUMNS, RECORDS_SUFFIX
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,10 +72,12 @@ def typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def read_records(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Score rows from one or more records files, as ``ResultsStore.scores()`` gives them."""
+    """Score rows from records files (or folders of them), as ``ResultsStore.scores()`` gives."""
     import pandas as pd
 
-    frames = [typed(read_records_text(path), str(path)) for path in map(Path, paths)]
+    files = [found for path in map(Path, paths)
+             for found in (sorted(path.glob(f"*{RECORDS_SUFFIX}")) if path.is_dir() else [path])]
+    frames = [typed(read_records_text(path), str(path)) for path in files]
     if not frames:
         raise DataError("--records needs at least one records file (<board>.scores.csv).")
     return pd.concat(frames, ignore_index=True)

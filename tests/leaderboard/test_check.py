@@ -288,6 +288,22 @@ def test_the_reference_board_is_rebuilt_from_the_shipped_figures():
     assert "published figures, rebuilt byte for byte" in result.output
 
 
+def test_a_folder_is_checked_board_by_board(published: Path, manifest: Path):
+    """What CI runs on leaderboards/: its README is not a board, the reference board is one."""
+    folder = published.parent
+    (folder / "README.md").write_text("# Published leaderboards\n", encoding="utf-8")
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "leaderboards" / "zedda2024.md",
+                    folder / "zedda2024.md")
+    result = run("--check", str(folder), "--fingerprints", str(manifest))
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == ["OK", "OK"]
+    (folder / "zedda2024.md").write_text("# zedda2024: edited\n", encoding="utf-8")
+    assert run("--check", str(folder), "--fingerprints", str(manifest)).exit_code == 1
+    rebuilt = run("--records", str(folder), "--format", "md", "--date", FIXED_DATE)
+    assert rebuilt.output == run("--records", str(published), "--format", "md",
+                                 "--date", FIXED_DATE).output
+
+
 def test_usage_errors_exit_2(published: Path):
     assert run(str(published)).exit_code == 2  # files need --records or --check
     assert run("--check").exit_code == 2
