@@ -89,6 +89,17 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("leaderboards"), show_default=True,
               help="Where --publish writes.")
+@click.option("--records", "from_records", is_flag=True,
+              help="Rebuild the boards from published records (FILES: <board>.scores.csv) "
+                   "instead of the results store.")
+@click.option("--check", "check", is_flag=True,
+              help="Verify submitted boards (FILES: <board>.scores.csv or .md): protocol, "
+                   "split fingerprints, every cell and metric, values, and the board rebuilt "
+                   "byte for byte; a folder: every board in it. Lists every problem with its "
+                   "row; exit 1 on any.")
+@click.option("--fingerprints", type=click.Path(dir_okay=False, path_type=Path),
+              help="Published split fingerprints for --check (default: the shipped "
+                   "bench/reference/fingerprints.toml).")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Results store to read (default: the data home's results.sqlite).")
 @click.option("--date", metavar="YYYY-MM-DD", help="Date line of the boards (default: today).")
@@ -107,6 +118,7 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--second", type=click.Choice(["distinct", "paper"]), default=None,
               help="Where second places go: distinct (the next value shown; the default) or "
                    "paper (none after a tie for best; the default of --reference zedda2024).")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def leaderboard_command(
     cross: bool,
     metrics: tuple[str, ...],
@@ -131,14 +143,22 @@ def leaderboard_command(
     marks: str,
     per_class: bool,
     second: str | None,
+    from_records: bool,
+    check: bool,
+    fingerprints: Path | None,
+    files: tuple[Path, ...],
 ) -> None:
     """Rank models: the paper's Table 2 layout, or Table 3 with --cross.
+
+    FILES: published records for --records, or a submission for --check.
 
     Best value per column in bold, second underlined; several seeds show as mean ± std.
     Results under different protocols or data splits are never merged into one table.
     """
+    from bench.cli.leaderboard_check import run_check, validate
     from bench.leaderboard.make import BoardRequest, make_boards
 
+    validate(files, check=check, records=from_records)
     # Options that need no data are checked first, so a typo is named as such.
     if date is not None:
         _check_date(date)
@@ -156,7 +176,15 @@ def leaderboard_command(
     if chosen_format == "table" and out is not None:
         raise OptionError("--format table prints to the terminal; choose md, csv, json, "
                         "latex or html with --out.")
-    board_set = make_boards(request, store_path=store_path)
+    if check:
+        run_check(files, request, fingerprints)
+        return
+    if from_records:
+        from bench.leaderboard.records import from_records as rebuild
+
+        board_set = rebuild(files, request)
+    else:
+        board_set = make_boards(request, store_path=store_path)
     if do_publish:
         for path in board_set.publish(out_dir):
             console.print(f"wrote {path}", highlight=False)

@@ -10,6 +10,7 @@ matplotlib; the functions that need them do.
 from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
+from bench.leaderboard.check import Problem, check_submission
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.comparison import Comparison, compare_models
 from bench.leaderboard.groups import comparable_groups, select
@@ -25,6 +26,7 @@ from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Tab
 from bench.leaderboard.names import Names
 from bench.leaderboard.paired import mcnemar_exact
 from bench.leaderboard.publish import publish
+from bench.leaderboard.records import from_records, read_records
 from bench.leaderboard.reference import (
     REFERENCES,
     load_reference,
@@ -50,6 +52,7 @@ __all__ = [
     "Context",
     "IntervalSettings",
     "Names",
+    "Problem",
     "Row",
     "ScoreGroup",
     "Table",
@@ -57,12 +60,14 @@ __all__ = [
     "aggregate",
     "build_board",
     "build_boards",
+    "check_submission",
     "comparable_groups",
     "compare_models",
     "compare_table",
     "cross_dataset_table",
     "drop_table",
     "format_for",
+    "from_records",
     "from_store",
     "group_bootstraps",
     "load_reference",
@@ -74,6 +79,7 @@ __all__ = [
     "rank_table",
     "read_reference_csv",
     "reference_group",
+    "read_records",
     "reference_names",
     "render",
     "resolve_metrics",

@@ -129,7 +129,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "board"
 
 
-def _edition(fingerprints: Sequence[tuple[str, str]]) -> str:
+def edition(fingerprints: Sequence[tuple[str, str]]) -> str:
     text = ";".join(f"{dataset}={fp}" for dataset, fp in fingerprints)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -202,7 +202,7 @@ def comparable_groups(frame: pd.DataFrame) -> list[ScoreGroup]:
             })
             slug = slugify(f"{protocol.split(', ')[0]}-{str(digest)[:8]}")
             if len(kept) > 1:
-                slug += f"-{_edition(pairs)}"
+                slug += f"-{edition(pairs)}"
             groups.append(
                 ScoreGroup(
                     protocol=protocol,

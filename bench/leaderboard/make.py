@@ -23,9 +23,12 @@ from bench.leaderboard.leakage import leakage_counts
 from bench.leaderboard.metrics import missing_metrics_error, resolve_metrics
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
+from bench.leaderboard.publish import recorded_leakage
 from bench.leaderboard.reference import published_labels
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bench.store import ResultsStore
 
 
@@ -88,12 +91,17 @@ class BoardSet:
 
     def publish(self, out_dir: Path) -> list[Path]:
         """Write the same-data-set, cross-data-set and summary boards and their records."""
-        from bench.leaderboard.publish import publish
+        from bench.leaderboard.publish import publish, with_leakage
 
-        boards = build_boards(self.groups, self.names, layouts=("same", "cross"),
-                              summary_metric=self.request.focus, **self.options)
-        records = None if self.store is None else {g.slug: g.cross for g in self.groups}
-        return publish(boards, out_dir, records)
+        leaks = self.options.get("leakage")
+        records = None if self.request.reference else {
+            g.slug: with_leakage(g.cross, leaks) for g in self.groups}
+        return publish(self.published(), out_dir, records)
+
+    def published(self, version: str | None = None) -> list[Board]:
+        """The boards ``publish`` writes; ``version`` re-renders another bench's date line."""
+        return build_boards(self.groups, self.names, layouts=("same", "cross"),
+                            summary_metric=self.request.focus, version=version, **self.options)
 
     def plot_jobs(self, out_dir: Path) -> list:
         """Heat maps per group; confusion matrices and reliability diagrams from the store."""
@@ -110,8 +118,13 @@ class BoardSet:
 
 
 def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | None = None,
-                store_path: Path | None = None, names: Names | None = None) -> BoardSet:
-    """Build the boards a request asks for, from the results store or a published board."""
+                store_path: Path | None = None, names: Names | None = None,
+                records: pd.DataFrame | None = None) -> BoardSet:
+    """Build the boards a request asks for, from the results store or a published board.
+
+    ``records`` (score rows as ``--publish`` writes them, see ``bench.leaderboard.records``)
+    replace the store, so a published board is rebuilt by the very same code.
+    """
     request = request or BoardRequest()
     names = names or Names.from_registries()
     filters = {"models": list(request.models), "sources": list(request.sources),
@@ -124,14 +137,17 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         present: list[str] = []
         leaks = {}  # a published board: no manifests to compare
     else:
-        store = store or _open(store_path)
-        frame = store.scores()
+        if records is None:
+            store = store or _open(store_path)
+        frame = store.scores() if records is None else records
         present = sorted(frame["metric"].unique()) if not frame.empty else []
         resolve_metrics(list(request.metrics), present)  # an unknown metric is named first
         if frame.empty:
-            raise empty_store_error(store.path)
+            raise empty_store_error(store.path) if store else DataError("the records hold no "
+                                                                      "score rows.")
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
-        leaks = leakage_counts(frame)
+        # Records carry the leakage their board showed; the store's come from the data home.
+        leaks = leakage_counts(frame) if records is None else recorded_leakage(records)
     chosen = resolve_metrics(list(request.metrics), present)
     uncertainty = None
     if store is not None:

@@ -18,13 +18,44 @@ from bench.leaderboard.render_markdown import board_markdown
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bench.leaderboard.leakage import Leak
+
 DEFAULT_DIR = Path("leaderboards")
 RECORDS_SUFFIX = ".scores.csv"
+# Written only when a board marks leakage: the audit that found it lives in the publisher's
+# data home, and a board rebuilt from its records elsewhere must show the same marks.
+LEAK_COLUMNS = ("leaked_test_images", "test_images")
+
+
+def with_leakage(frame: pd.DataFrame, leaks: Mapping[tuple[str, str], Leak] | None
+                 ) -> pd.DataFrame:
+    """Score rows with the leakage of their (source, target) pair, when there is any."""
+    if not leaks:
+        return frame
+    pairs = list(zip(frame["source"], frame["target"], strict=True))
+    return frame.assign(**{
+        column: [str(getattr(leaks[p], field)) if p in leaks else "" for p in pairs]
+        for column, field in zip(LEAK_COLUMNS, ("seen", "tests"), strict=True)
+    })
+
+
+def recorded_leakage(frame: pd.DataFrame) -> dict[tuple[str, str], Leak]:
+    """The leakage a records file carries (see ``with_leakage``)."""
+    from bench.leaderboard.leakage import Leak
+
+    if any(column not in frame.columns for column in LEAK_COLUMNS):
+        return {}
+    found = {}
+    for source, target, seen, tests in frame[["source", "target", *LEAK_COLUMNS]].itertuples(
+            index=False):
+        if str(seen).isdigit() and str(tests).isdigit():
+            found[(source, target)] = Leak(int(seen), int(tests))
+    return found
 
 
 def records_csv(frame: pd.DataFrame) -> str:
     """Score rows in a stable order and column set: what a board is recomputed from."""
-    columns = [c for c in SCORE_COLUMNS if c in frame.columns]
+    columns = [c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS) if c in frame.columns]
     ordered = frame[columns].sort_values(
         ["model", "source", "seed", "target", "metric", "run_id"], kind="stable"
     )

@@ -1,0 +1,406 @@
+"""Checked submissions: a `<board>.scores.csv` and the board beside it, verified row by row.
+
+A third party runs the protocol on their own machines and submits the records and the board
+``--publish`` wrote. The check needs neither their store nor a GPU:
+
+- every row's protocol name and hash are a known protocol's;
+- every split fingerprint is the one this project publishes for that data set
+  (``bench/reference/fingerprints.toml``), so the test images are ours;
+- the design the records declare is complete: every model x source x seed x target, each with
+  the paper's four metrics and every other metric the records hold;
+- values are numbers in their metric's range, weighted recall equals accuracy (it does by
+  definition), and intervals, where given, contain their values;
+- the board rebuilt from the records matches the submitted board byte for byte.
+
+Each problem names its file and row (the line number: the header is row 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
+from bench.leaderboard.groups import edition
+from bench.leaderboard.make import BoardRequest, make_boards
+from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS
+from bench.leaderboard.names import Names
+from bench.leaderboard.publish import RECORDS_SUFFIX
+from bench.leaderboard.records import (
+    OPTIONAL_COLUMNS,
+    from_records,
+    missing_columns,
+    number,
+    read_records_text,
+)
+from bench.leaderboard.reference import reference_names
+from bench.leaderboard.render_markdown import board_markdown
+
+# Scores are fractions; these two are not: MCC is a correlation, the multi-class Brier score
+# sums squared errors over the classes.
+RANGES: dict[str, tuple[float, float]] = {"mcc": (-1.0, 1.0), "brier": (0.0, 2.0)}
+RECALL_TOLERANCE = 1e-6  # weighted recall == accuracy, up to float noise and 6-decimal rounding
+MAX_DIFFERENCES = 20  # board lines reported before "and N more"
+_RENDERED = re.compile(r"^- Rendered by bench (?P<version>.+), (?P<date>\d{4}-\d{2}-\d{2})$",
+                       re.MULTILINE)
+
+Cell = tuple[str, str, int, str]  # model, source, seed, target
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, where it is: ``row`` is the line in ``file`` (0: the file as a whole)."""
+
+    file: str
+    row: int
+    message: str
+    also: tuple[int, ...] = ()  # other rows with the very same problem
+
+    def __str__(self) -> str:
+        unit = "line" if self.file.endswith(".md") else "row"
+        where = f"{self.file} {unit} {self.row}" if self.row else self.file
+        more = ""
+        if self.also:
+            shown = ", ".join(map(str, self.also[:5]))
+            more = f" (also {unit}s {shown}{', …' if len(self.also) > 5 else ''}; " \
+                   f"{len(self.also) + 1} in all)"
+        return f"{where}: {self.message}{more}"
+
+
+class _Collector:
+    """Problems in order of first appearance; the same message on many rows is one problem."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.rows: dict[str, list[int]] = {}
+
+    def add(self, row: int, message: str) -> None:
+        self.rows.setdefault(message, []).append(row)
+
+    def problems(self) -> list[Problem]:
+        return [Problem(self.file, rows[0], message, tuple(rows[1:]))
+                for message, rows in self.rows.items()]
+
+
+def known_protocols() -> dict[str, str]:
+    """Hash -> name of every built-in protocol."""
+    from bench.protocol import builtin_names, load_protocol
+
+    return {load_protocol(name).hash: name for name in builtin_names()}
+
+
+def board_path(records: Path) -> Path:
+    return records.with_name(records.name[: -len(RECORDS_SUFFIX)] + ".md")
+
+
+def records_path(board: Path) -> Path:
+    return board.with_name(board.name[: -len(".md")] + RECORDS_SUFFIX)
+
+
+def submissions(folder: str | Path) -> list[Path]:
+    """The boards of a folder such as leaderboards/: every records file, every reference board.
+
+    Other Markdown (a README) is not a board.
+    """
+    folder = Path(folder)
+    found = sorted(folder.glob(f"*{RECORDS_SUFFIX}"))
+    found += sorted(p for name in reference_names() if (p := folder / f"{name}.md").is_file()
+                    and not records_path(p).is_file())
+    return found
+
+
+def check_submission(
+    path: str | Path,
+    *,
+    request: BoardRequest | None = None,
+    fingerprints: Mapping[str, PublishedSplit] | str | Path | None = None,
+    protocols: Mapping[str, str] | None = None,
+    names: Names | None = None,
+) -> list[Problem]:
+    """Every problem of a submission: its ``.scores.csv`` or its ``.md`` (the other beside it).
+
+    ``request`` gives the options the board was published with (metrics, ``--compare``, the
+    second-place rule); ``fingerprints`` the published splits (default the shipped manifest);
+    ``protocols`` known hashes (hash -> name; default the built-in protocols). A board
+    without records that is a published reference board (``zedda2024.md``) is rebuilt from
+    the reference figures instead.
+    """
+    path = Path(path)
+    request = request or BoardRequest()
+    if path.name.endswith(".md"):
+        board = path
+        records = records_path(path)
+        stem = path.name[: -len(".md")]
+        if not records.is_file() and stem in reference_names():
+            return check_reference(board, stem, request, names)
+    elif path.name.endswith(RECORDS_SUFFIX):
+        records, board = path, board_path(path)
+    else:
+        return [Problem(str(path), 0, f"not a submission: give a <board>{RECORDS_SUFFIX} "
+                                      "or the <board>.md beside it")]
+    if not records.is_file():
+        return [Problem(str(records), 0, f"not found: a submission is <board>{RECORDS_SUFFIX} "
+                                         "beside <board>.md, as `bench leaderboard --publish` "
+                                         "writes them")]
+    if not isinstance(fingerprints, Mapping):
+        fingerprints = load_fingerprints(fingerprints)
+    problems = check_records(records, fingerprints=fingerprints,
+                             protocols=known_protocols() if protocols is None else protocols)
+    if not any(p.row == 0 and p.file == str(records) for p in problems):
+        problems += check_board(records, board, request, names)
+    return problems
+
+
+def check_records(
+    path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str]
+) -> list[Problem]:
+    """The row-by-row checks of a records file (everything but the board)."""
+    try:
+        frame = read_records_text(path)
+    except BenchError as exc:
+        return [Problem(str(path), 0, str(exc))]
+    if absent := missing_columns(frame.columns):
+        return [Problem(str(path), 0, f"no column {', '.join(absent)}; records have the "
+                                      "columns of `bench leaderboard --publish`")]
+    if frame.empty:
+        return [Problem(str(path), 0, "no score rows: the records of a board have a row per "
+                                      "run, target and metric")]
+    found = _Collector(str(path))
+    rows = frame.to_dict("records")
+    values: dict[Cell, dict[str, tuple[float, int]]] = {}
+    for index, row in enumerate(rows):
+        line = index + 2
+        _check_protocol(row, protocols, found, line)
+        _check_fingerprints(row, fingerprints, found, line)
+        seed, value = number(row["seed"], int), number(row["value"], float)
+        if seed is None:
+            found.add(line, f"seed {row['seed']!r} is not a whole number")
+            continue
+        if value is None or not math.isfinite(value):
+            found.add(line, f"value {row['value']!r} is not a number")
+            continue
+        _check_range(row["metric"], value, found, line)
+        _check_interval(row, value, found, line)
+        cell = (row["model"], row["source"], seed, row["target"])
+        scores = values.setdefault(cell, {})
+        if row["metric"] in scores:
+            found.add(line, f"a second {row['metric']} of {_cell_text(cell)} (the first is "
+                            f"row {scores[row['metric']][1]})")
+            continue
+        scores[row["metric"]] = (value, line)
+    _check_recall(values, found)
+    _check_design(values, found)
+    return sorted(found.problems(), key=lambda p: p.row)
+
+
+def _check_protocol(row: dict, protocols: Mapping[str, str], found: _Collector,
+                    line: int) -> None:
+    name, digest = row["protocol"], row["protocol_hash"]
+    if digest not in protocols:
+        known = ", ".join(f"{n} {h}" for h, n in sorted(protocols.items(), key=lambda i: i[1]))
+        found.add(line, f"protocol hash {digest!r} (named {name}) is not a known protocol's "
+                        f"(known: {known or 'none'}); run a built-in protocol, or have yours "
+                        "added to bench/protocols first")
+    elif protocols[digest] != name:
+        found.add(line, f"protocol {name!r} with the hash of {protocols[digest]!r} ({digest})")
+
+
+def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], found: _Collector,
+                        line: int) -> None:
+    for role in ("source", "target"):
+        dataset, fingerprint = row[role], row[f"{role}_fingerprint"]
+        split = published.get(dataset)
+        if split is None:
+            shown = sorted(name for name, split in published.items() if split.published)
+            found.add(line, f"{role} {dataset!r} has no published split fingerprint; "
+                            f"published: {', '.join(shown) or 'none'}")
+        elif not split.published:
+            found.add(line, f"{role} {dataset!r} has no published split yet (its split will "
+                            f"come from {split.how() or 'its prepare command'})")
+        elif fingerprint != split.fingerprint:
+            found.add(line, f"{role} {dataset} has split fingerprint {fingerprint[:16]!r}, not "
+                            f"the published {split.fingerprint[:16]}…; prepare it with "
+                            f"{split.how()}")
+
+
+def _check_range(metric: str, value: float, found: _Collector, line: int) -> None:
+    if metric not in KNOWN_METRICS:
+        return  # a plugin's own metric: its range is its own
+    low, high = RANGES.get(metric, (0.0, 1.0))
+    if not low <= value <= high:
+        unit = " (scores are fractions, not percentages)" if high == 1.0 and value > 1 else ""
+        found.add(line, f"{metric} {value:g} is outside [{low:g}, {high:g}]{unit}")
+
+
+def _check_interval(row: dict, value: float, found: _Collector, line: int) -> None:
+    ends = [row.get(column, "") for column in OPTIONAL_COLUMNS]
+    if not any(ends):
+        return
+    low, high = (number(end, float) for end in ends)
+    if low is None or high is None:
+        found.add(line, f"interval [{ends[0]}, {ends[1]}] needs two numbers")
+    elif not low <= value <= high:
+        found.add(line, f"interval [{low:g}, {high:g}] does not contain its value {value:g}")
+
+
+def _check_recall(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
+                  found: _Collector) -> None:
+    for scores in values.values():
+        if "recall" in scores and "accuracy" in scores:
+            (recall, line), (accuracy, other) = scores["recall"], scores["accuracy"]
+            if abs(recall - accuracy) > RECALL_TOLERANCE:
+                found.add(line, f"weighted recall {recall:g} is not the accuracy {accuracy:g} "
+                                f"(row {other}); they are equal by definition")
+
+
+def _check_design(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
+                  found: _Collector) -> None:
+    """Every model x source x seed x target the records name, with every metric."""
+    models, sources, seeds, targets = (sorted({cell[i] for cell in values}) for i in range(4))
+    metrics = list(dict.fromkeys([*PAPER_METRICS,
+                                  *sorted({m for s in values.values() for m in s})]))
+    first: dict[tuple, int] = {}  # the first row of each model, run and cell: where to point
+    for cell, scores in values.items():
+        line = min(line for _, line in scores.values())
+        for size in (1, 2, 3, 4):
+            first[cell[:size]] = min(first.get(cell[:size], line), line)
+    for model in models:
+        for source in sources:
+            for seed in seeds:
+                run = (model, source, seed)
+                if run not in first:
+                    found.add(first.get((model, source), first[(model,)]),
+                              f"no run of {model} trained on {source} with seed {seed}; every "
+                              f"model has a run per source ({', '.join(sources)}) and seed "
+                              f"({', '.join(map(str, seeds))})")
+                    continue
+                for target in targets:
+                    cell = (*run, target)
+                    if cell not in values:
+                        found.add(first[run], f"no scores of {_cell_text(cell)}: every run is "
+                                              f"tested on {', '.join(targets)}")
+                        continue
+                    absent = [m for m in metrics if m not in values[cell]]
+                    if absent:
+                        found.add(first[cell], f"no {', '.join(absent)} of {_cell_text(cell)}")
+
+
+def _cell_text(cell: Cell) -> str:
+    model, source, seed, target = cell
+    return f"{model} trained on {source} (seed {seed}) tested on {target}"
+
+
+def rendered_line(text: str) -> tuple[str, str] | None:
+    """The version and date of a board's "Rendered by" line, if it has one."""
+    match = _RENDERED.search(text)
+    return (match["version"], match["date"]) if match else None
+
+
+def check_board(records: Path, board: Path, request: BoardRequest,
+                names: Names | None = None) -> list[Problem]:
+    """The board beside the records must be the one the records give, byte for byte."""
+    submitted = _read_board(board)
+    if isinstance(submitted, Problem):
+        return [submitted]
+    rendered = rendered_line(submitted)
+    if rendered is None:
+        return [Problem(str(board), 0, "no \"- Rendered by bench VERSION, DATE\" line: a "
+                                       "board as `bench leaderboard --publish` writes it has "
+                                       "one")]
+    version, date = rendered
+    try:
+        board_set = from_records([records], dataclasses.replace(request, date=date),
+                                 names=names)
+        built = board_set.published(version)
+    except BenchError as exc:
+        return [Problem(str(records), 0, f"the records give no board: {exc}")]
+    stem = board.name[: -len(".md")]
+    by_slug = {b.slug: b for b in built}
+    # One edition of a data set published with several splits: alone, it has no edition suffix.
+    by_slug.update({f"{g.slug}-{edition(g.fingerprints)}": by_slug[g.slug]
+                    for g in board_set.groups if g.slug in by_slug})
+    if stem not in by_slug:
+        return [Problem(str(board), 0, f"the records give the board(s) "
+                                       f"{', '.join(sorted(by_slug))}, not {stem}: one board's "
+                                       "records per file, named after its board")]
+    return compare_text(board, submitted, board_markdown(by_slug[stem]))
+
+
+def check_reference(board: Path, name: str, request: BoardRequest,
+                    names: Names | None = None) -> list[Problem]:
+    """A published reference board (no records): rebuilt from the shipped figures."""
+    submitted = _read_board(board)
+    if isinstance(submitted, Problem):
+        return [submitted]
+    rendered = rendered_line(submitted)
+    if rendered is None:
+        return [Problem(str(board), 0, "no \"- Rendered by bench VERSION, DATE\" line")]
+    version, date = rendered
+    reference = BoardRequest(reference=name, date=date, second=request.second)
+    built = make_boards(reference, names=names).published(version)
+    return compare_text(board, submitted, board_markdown(built[0]))
+
+
+def _read_board(board: Path) -> str | Problem:
+    try:
+        return board.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Problem(str(board), 0, "no board beside the records; submit the .md "
+                                      "`bench leaderboard --publish` wrote with them")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Problem(str(board), 0, f"cannot read the board ({exc})")
+
+
+def compare_text(board: Path, submitted: str, expected: str) -> list[Problem]:
+    """One problem per differing block of lines, at its line in the submitted board."""
+    if submitted == expected:
+        return []
+    have, want = submitted.splitlines(keepends=True), expected.splitlines(keepends=True)
+    problems = []
+    matcher = difflib.SequenceMatcher(a=have, b=want, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        found = have[i1].rstrip("\n") if i1 < i2 else ""
+        wanted = want[j1].rstrip("\n") if j1 < j2 else ""
+        if tag == "delete":
+            message = f"not in the board the records give: {_short(found)}"
+        elif tag == "insert":
+            message = f"the board the records give has here: {_short(wanted)}"
+        else:
+            message = f"reads {_short(found)}; the records give {_short(wanted)}"
+        problems.append(Problem(str(board), min(i1 + 1, len(have)) or 1, message))
+    if not problems:  # only the line endings or the final newline differ
+        problems.append(Problem(str(board), len(have), "differs from the board the records "
+                                                       "give in its line endings"))
+    if len(problems) > MAX_DIFFERENCES:
+        rest = len(problems) - MAX_DIFFERENCES
+        problems = [*problems[:MAX_DIFFERENCES],
+                    Problem(str(board), 0, f"and {rest} more differing blocks")]
+    return problems
+
+
+def _short(line: str, width: int = 100) -> str:
+    text = line if len(line) <= width else line[: width - 1] + "…"
+    return repr(text)
+
+
+def passed(path: str | Path) -> str:
+    """The one line that says a submission passed, and what that covered."""
+    path = Path(path)
+    if path.name.endswith(".md") and not records_path(path).is_file():
+        return f"OK: {path}: the published figures, rebuilt byte for byte (no records)"
+    return (f"OK: {path}: protocol, split fingerprints, every cell and metric, values, and the "
+            "board rebuilt byte for byte")
+
+
+def summary(problems: Sequence[Problem]) -> str:
+    files = sorted({p.file for p in problems})
+    return f"{len(problems)} problem{'s' * (len(problems) != 1)} in {', '.join(files)}"
+
