@@ -116,14 +116,11 @@ def download(item: Download, folder: Path, *, progress: bool = True,
 
 
 def _specs_for(name: str) -> list:
-    """One data set by name, or every data set sharing the prefix (``wbc-usid`` -> B and C)."""
+    """One data set by name, or every data set of a group (``wbc-usid`` -> B and C)."""
+    from bench.data.catalogue import datasets_in_group
     from bench.host import get_registries
 
-    registry = get_registries().datasets
-    if name in registry:
-        return [registry.get(name)]
-    group = [spec for spec in registry if spec.name.startswith(name.lower() + "-")]
-    return group or [registry.get(name)]  # the lookup raises with suggestions
+    return datasets_in_group(name) or [get_registries().datasets.get(name)]  # raises if unknown
 
 
 def download_datasets(name: str, *, progress: bool = True) -> list:

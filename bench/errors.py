@@ -15,13 +15,16 @@ class BenchError(Exception):
 class UnknownNameError(BenchError, LookupError):
     """A data set, model, generator, protocol or metric name that nothing registered."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]):
+    def __init__(self, kind: str, name: str, known: Iterable[str], notes: Iterable[str] = ()):
         known = sorted(set(known))
         close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=3, cutoff=0.5)
         message = f"unknown {kind} {name!r}."
         if close:
             message += f" Did you mean: {', '.join(close)}?"
         message += f" Known {kind}s: {', '.join(known) or '(none registered)'}."
+        if notes := list(notes):  # e.g. the plugins that failed: one of them may provide it
+            message += (" Not loaded, and perhaps providing it: " + "; ".join(notes)
+                        + " (see `bench plugins`).")
         super().__init__(message)
         self.kind, self.name, self.known, self.suggestions = kind, name, known, close
 

@@ -144,10 +144,16 @@ def generate_dataset(
     counts = {"train": split_counts(train, "train"), "test": split_counts(test, "test")}
     builder = compositor(compositor_name, level=level, **dict(settings or {}))
     options = dict(cell_options or {})
-    central = cell_generator(cells, **options)
-    # Options are the central generator's; the background one takes those it knows.
-    background = (cell_generator(rbc_cells, **accepted_options(rbc_cells, options))
-                  if rbc_cells else central)
+    if rbc_cells:  # each generator takes the options it knows; one nobody takes is an error
+        taken = {cells: accepted_options(cells, options),
+                 rbc_cells: accepted_options(rbc_cells, options)}
+        if unused := sorted(set(options) - {key for each in taken.values() for key in each}):
+            raise DataError(f"neither --cells {cells} nor --rbc-cells {rbc_cells} has an option "
+                            f"{', '.join(unused)}; `bench generators show NAME` lists them")
+        central = cell_generator(cells, **taken[cells])
+        background = cell_generator(rbc_cells, **taken[rbc_cells])
+    else:
+        central = background = cell_generator(cells, **options)
     request = {
         "name": name, "cells": cells, "rbc_cells": rbc_cells or cells,
         "cell_options": options, "compositor": compositor_name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -112,4 +113,20 @@ def discover(extra: dict[str, object] | None = None) -> PluginSet:
         manager.register(plugin, name=name)
         records.append(PluginRecord(name, "(in process)", "", repr(plugin)))
     manager.check_pending()
+    _warn_unknown_disabled(disabled, records)
     return PluginSet(manager, records)
+
+
+def _warn_unknown_disabled(disabled: set[str], records: list[PluginRecord]) -> None:
+    """A misspelt name in the variable would otherwise leave its plugin silently enabled."""
+    known = sorted({record.name for record in records})
+    if unknown := sorted(disabled - set(known)):
+        warnings.warn(f"{DISABLE_ENV} names {', '.join(map(repr, unknown))}, which no installed "
+                      f"plugin is called; the plugins are: {', '.join(known) or '(none)'}",
+                      stacklevel=3)
+
+
+def failure_notes(records: list[PluginRecord]) -> list[str]:
+    """One line per plugin that is not working, for messages about a name nobody registered."""
+    return [f"plugin {record.name!r} ({record.distribution}) {record.status}: {record.error}"
+            for record in records if record.status != "loaded"]

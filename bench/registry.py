@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bench.errors import DuplicateNameError, PluginError, UnknownNameError
-from bench.plugins import PluginSet
+from bench.plugins import PluginSet, failure_notes
 from bench.specs import DatasetSpec, GeneratorSpec, ModelSpec, Spec
 
 S = TypeVar("S", bound=Spec)
@@ -32,6 +32,8 @@ class Registry(Generic[S]):
     find_local: Callable[[], Iterable[tuple[S, str]]] | None = field(default=None, repr=False)
     _local: Registry[S] | None = field(default=None, repr=False)
     local_problems: list[str] = field(default_factory=list)
+    # Plugins that failed, clashed or were disabled: named when a lookup misses.
+    not_loaded: Callable[[], list[str]] | None = field(default=None, repr=False)
 
     def refresh(self) -> None:
         """Look again for specs found on this machine (a data set generated since the last look)."""
@@ -74,7 +76,9 @@ class Registry(Generic[S]):
                     f"Disable one of them with BENCH_DISABLE_PLUGINS."
                 )
                 self._clashes[key] = message
-                raise DuplicateNameError(message)
+                clash = DuplicateNameError(message)
+                clash.owner = (self._owners[other], other)  # type: ignore[attr-defined]
+                raise clash
         self._specs[spec.name] = spec
         self._owners[spec.name] = plugin
         self._keys.update(dict.fromkeys(keys, spec.name))
@@ -93,7 +97,8 @@ class Registry(Generic[S]):
         self.refresh()
         if self._local is not None and key in self._local._keys:
             return self._local.get(name)
-        raise UnknownNameError(self.kind, name, self.names())
+        raise UnknownNameError(self.kind, name, self.names(),
+                               self.not_loaded() if self.not_loaded else ())
 
     def names(self) -> list[str]:
         self.refresh()
@@ -157,6 +162,7 @@ def build_registries(plugins: PluginSet) -> Registries:
                         result.problems.append(str(exc))
                         if plugin in records:
                             records[plugin].problems.append(str(exc))
+                        _blame_first_owner(exc, records, registry.kind)
                         continue
                     if plugin in records:
                         records[plugin].registers.setdefault(registry.kind, []).append(spec.name)
@@ -170,7 +176,26 @@ def build_registries(plugins: PluginSet) -> Registries:
                     records[plugin].status = "failed"  # its hook did not register anything
                     records[plugin].error = message
     result.datasets.find_local = lambda: _found_datasets(plugins)
+    for registry in (result.datasets, result.models, result.generators):
+        registry.not_loaded = lambda: failure_notes(plugins.records)
     return result
+
+
+def _blame_first_owner(exc: Exception, records: dict, kind: str) -> None:
+    """A clash blocks the name for both plugins: the first one's row says so too."""
+    owner, name = getattr(exc, "owner", (None, None))
+    if owner in records:
+        record = records[owner]
+        record.problems.append(str(exc))
+        if name in record.registers.get(kind, []):
+            record.registers[kind].remove(name)
+
+
+def mark_failed(plugins: PluginSet, name: str, message: str) -> None:
+    """A hook of plugin ``name`` raised: it shows as failed, with the first such error."""
+    for record in plugins.records:
+        if record.name == name and record.status == "loaded":
+            record.status, record.error = "failed", message
 
 
 def _found_datasets(plugins: PluginSet) -> Iterable[tuple[DatasetSpec, str]]:
@@ -186,8 +211,10 @@ def _found_datasets(plugins: PluginSet) -> Iterable[tuple[DatasetSpec, str]]:
             arguments = {"home": home} if "home" in impl.argnames else {}
             found = list(impl.function(**arguments) or ())
         except Exception as exc:  # noqa: BLE001 - one plugin's fault must not hide the rest
-            warnings.warn(f"plugin {impl.plugin_name!r} raised in find_datasets: "
-                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+            message = (f"plugin {impl.plugin_name!r} raised in find_datasets: "
+                       f"{type(exc).__name__}: {exc}")
+            warnings.warn(message, stacklevel=2)
+            mark_failed(plugins, impl.plugin_name, message)
             continue
         for spec in found:
             yield spec, impl.plugin_name

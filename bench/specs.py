@@ -91,6 +91,9 @@ class DatasetSpec(Spec):
     default_source: Path | None = None  # where the data already lie, if anywhere (generated sets)
     synthetic: bool = False
     kind: DatasetKind = "benchmark"  # what `--target all` takes in (see DatasetKind)
+    # Data sets published in one download share a group name, which `bench datasets download`
+    # and `prepare` accept for all of them (WBC-USID's two levels: "wbc-usid").
+    group: str = ""
 
     def problems(self) -> list[str]:
         from bench.labels import CLASSES

@@ -498,8 +498,11 @@ class ResultsStore:
         return run
 
     def scores(self) -> pd.DataFrame:
-        """Every score of every finished run, one row per (run, target, metric)."""
-        return self._frame(
+        """Every score of every finished run, one row per (run, target, metric).
+
+        ``per_class`` is a dict (class letter -> value) for the metrics that have one, else None.
+        """
+        frame = self._frame(
             "SELECT r.id AS run_id, r.model, r.source, r.seed, r.protocol, r.protocol_hash,"
             " r.split_fingerprint AS source_fingerprint, s.target,"
             " e.split_fingerprint AS target_fingerprint, s.metric, s.value, s.per_class"
@@ -507,6 +510,9 @@ class ResultsStore:
             " JOIN evaluations e ON e.run_id = s.run_id AND e.target = s.target"
             " WHERE r.status = 'finished' ORDER BY r.model, r.source, r.seed, s.target, s.metric"
         )
+        frame["per_class"] = frame["per_class"].map(
+            lambda text: json.loads(text) if isinstance(text, str) else None)
+        return frame
 
     def evaluations(self, run_id: str) -> list[dict[str, Any]]:
         with self._connect() as db:

@@ -196,4 +196,53 @@ def _check_compositor(spec: GeneratorSpec, options: dict[str, Any]) -> None:
     _raise(f"generator {spec.name!r}", problems)
 
 
-__all__ = ["ContractError", "check_dataset", "check_generator", "check_model"]
+def check_plugins(plugin: str | None = None) -> list[dict[str, Any]]:
+    """Run the check of every spec an installed plugin (or every plugin) registered.
+
+    One row per spec: ``plugin``, ``kind``, ``name``, ``result`` (``pass``, ``fail`` or
+    ``skip``) and ``reason``; a plugin that did not load and a spec that was refused are rows
+    that fail. Families (``timm:<name>``) are skipped: check one member in your own tests.
+    """
+    from bench.errors import UnknownNameError
+    from bench.host import get_plugins, get_registries
+
+    registries = get_registries()
+    records = get_plugins().records
+    if plugin is not None:
+        records = [record for record in records if record.name.lower() == plugin.lower()]
+        if not records:
+            raise UnknownNameError("plugin", plugin, [r.name for r in get_plugins().records])
+    checks = {"dataset": (registries.datasets, check_dataset),
+              "model": (registries.models, check_model),
+              "generator": (registries.generators, check_generator)}
+    rows = []
+    for record in records:
+        def row(kind: str, name: str, result: str, reason: str = "",
+                plugin: str = record.name) -> None:
+            rows.append({"plugin": plugin, "kind": kind, "name": name, "result": result,
+                         "reason": reason})
+
+        if record.status not in ("loaded",):
+            row("plugin", record.name, "fail", f"{record.status}: {record.error}")
+        for problem in record.problems:
+            row("spec", "-", "fail", problem)
+        for kind, names in sorted(record.registers.items()):
+            registry, check = checks[kind]
+            for name in sorted(names):
+                spec = registry.get(name)
+                if spec.resolve_argument is not None:
+                    row(kind, name, "skip", f"a family ({name}:<argument>): check a member")
+                    continue
+                try:
+                    check(spec)
+                except ContractError as exc:
+                    row(kind, name, "fail", str(exc).split("\n", 1)[-1].replace("\n", " "))
+                except Exception as exc:  # noqa: BLE001 - a crash is a broken contract too
+                    row(kind, name, "fail", f"{type(exc).__name__}: {exc}")
+                else:
+                    row(kind, name, "pass")
+    return rows
+
+
+__all__ = ["ContractError", "check_dataset", "check_generator", "check_model",
+           "check_plugins"]

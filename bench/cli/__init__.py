@@ -13,7 +13,7 @@ import sys
 import click
 from rich.markup import escape
 
-from bench.cli.output import errors
+from bench.cli.output import WholeHelpGroup, errors
 from bench.errors import BenchError
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -69,7 +69,7 @@ def _error(message: str) -> None:
     errors.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-class BenchGroup(click.Group):
+class BenchGroup(WholeHelpGroup):
     """Turns a BenchError into one clear message and exit code 1 (traceback with --debug).
 
     Plugins' commands (``register_commands``) are added the first time a command is looked up,
@@ -87,6 +87,7 @@ class BenchGroup(click.Group):
 
     def _add_plugin_commands(self) -> None:
         from bench.host import get_host
+        from bench.registry import mark_failed
 
         host = get_host()
         if host.cli is self:  # once per discovery: a fresh host (tests) adds them again
@@ -98,6 +99,8 @@ class BenchGroup(click.Group):
             except Exception as exc:  # noqa: BLE001 - a broken plugin keeps the rest working
                 errors.print(f"[yellow]plugin {impl.plugin_name!r} could not add its commands:"
                              f"[/] {escape(f'{type(exc).__name__}: {exc}')}", highlight=False)
+                mark_failed(host.plugins, impl.plugin_name, f"plugin {impl.plugin_name!r} "
+                            f"raised in register_commands: {type(exc).__name__}: {exc}")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bench.cli.output import click_echo, console, emit_table
+from bench.cli.output import WholeHelpGroup, click_echo, console, emit_table
 from bench.data.catalogue import SPLIT_NAMES, catalogue, count_rows
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -26,7 +26,7 @@ def _print_counts(title: str, counts: dict, paper: dict | None) -> None:
     emit_table(count_rows(counts, paper), columns, title=title)
 
 
-@click.group("datasets")
+@click.group("datasets", cls=WholeHelpGroup)
 def datasets_group() -> None:
     """Work with data sets: list, prepare, show, verify."""
 
@@ -50,15 +50,27 @@ def list_datasets(as_json: bool) -> None:
 def prepare_command(name: str, source: Path | None, cache_size: int | None, as_json: bool) -> None:
     """Find, map, audit and split a data set, and build its decoded cache.
 
-    NAME is a data set name or alias, or folder:PATH for your own images (a folder of class
-    folders, train/ and test/ folders, a path,label CSV, or a mapping .toml; see `bench
-    datasets list`). Running it again on an unchanged download does nothing new.
+    NAME is a data set name or alias, a group of data sets published in one download
+    (`wbc-usid`: both levels), or folder:PATH for your own images (a folder of class folders,
+    train/ and test/ folders, a path,label CSV, or a mapping .toml; see `bench datasets
+    list`). Running it again on an unchanged download does nothing new.
     """
     from bench.data import prepare_dataset
+    from bench.data.catalogue import datasets_in_group
 
-    dataset = prepare_dataset(name, source, progress=True, cache_size=cache_size)
+    names = [spec.name for spec in datasets_in_group(name)] or [name]
+    prepared = [prepare_dataset(each, source, progress=True, cache_size=cache_size)
+                for each in names]
+    if as_json and len(prepared) > 1:
+        click_echo(json.dumps([_summary(dataset) for dataset in prepared], indent=2))
+        return
+    for dataset in prepared:
+        _print_prepared(dataset, as_json)
+
+
+def _summary(dataset) -> dict:
     info, audit = dataset.info, dataset.audit
-    summary = {
+    return {
         "name": dataset.name,
         "reused": dataset.reused,
         "repaired": dataset.repaired,
@@ -71,8 +83,12 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
         "paper_differences": info["paper_differences"],
         "findings": audit.get("findings", []),
     }
+
+
+def _print_prepared(dataset, as_json: bool) -> None:
+    info, audit = dataset.info, dataset.audit
     if as_json:
-        click_echo(json.dumps(summary, indent=2))
+        click_echo(json.dumps(_summary(dataset), indent=2))
         return
     state = "already prepared, nothing new to do" if dataset.reused else "prepared"
     console.print(f"[bold]{dataset.spec.label}[/] {state}: {dataset.folder.root}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bench.cli.output import emit_table
+from bench.cli.output import WholeHelpGroup, emit_table
 from bench.errors import DataError
 from bench.progress import stage_progress
 
@@ -16,7 +16,7 @@ SEED = click.IntRange(0, 2**31 - 1)  # what numpy and torch generators accept
 MAX_IMAGES = 1_000_000  # per split or class: far above any published set, below a typo's 10**9
 
 
-@click.group("generate")
+@click.group("generate", cls=WholeHelpGroup)
 def generate_group() -> None:
     """Train cell generators, sample single cells, compose synthetic data sets."""
 
@@ -35,7 +35,8 @@ def generate_group() -> None:
               show_default=True, help="Test images.")
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="Image side in pixels.")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed of every random draw: the same seed makes the same images.")
 @click.option("--set", "parameters", multiple=True, metavar="KEY=VALUE",
               help="A compositor parameter, e.g. --set max_overlap=0.5 (see `bench generators "
                    "show compositor`). Repeatable.")
@@ -91,7 +92,9 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 @click.option("--per-class", type=click.IntRange(max=MAX_IMAGES), default=200,
               show_default=True, help="Cells per class.")
 @click.option("--classes", default=None, help=f"Comma-separated ({LABEL_CHOICES}); default all.")
-@click.option("--partition", type=click.Choice(["A", "B"]), default="A", show_default=True)
+@click.option("--partition", type=click.Choice(["A", "B"]), default="A", show_default=True,
+              help="Half of the cell source to draw from: A makes training images, B test "
+                   "images.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write <Class>/cell_NNNNN.png into (usable as folder:PATH).")
 @click.option("--scheduler", default=None,
@@ -101,7 +104,8 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Cells sampled at once.")
 @click.option("--device", default=None, help="torch device, for cell generators that run a model.")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed of every random draw: the same seed makes the same images.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def sample_command(cells: str, per_class: int, classes: str | None, partition: str, out: Path,
                    scheduler: str | None, steps: int | None, batch_size: int | None,

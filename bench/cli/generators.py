@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bench.cli.output import emit_table
+from bench.cli.output import WholeHelpGroup, emit_table
 from bench.host import get_registries
 
 
@@ -25,7 +25,7 @@ def generator_rows() -> list[dict]:
     ]
 
 
-@click.group("generators")
+@click.group("generators", cls=WholeHelpGroup)
 def generators_group() -> None:
     """Synthetic-image generators."""
 

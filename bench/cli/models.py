@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bench.cli.output import emit_table, errors
+from bench.cli.output import WholeHelpGroup, emit_table, errors
 from bench.errors import BenchError
 from bench.host import get_registries
 
@@ -67,7 +67,7 @@ def _for_table(row: dict) -> dict:
     return shown
 
 
-@click.group("models")
+@click.group("models", cls=WholeHelpGroup)
 def models_group() -> None:
     """Architectures that can be trained."""
 

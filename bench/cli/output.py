@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import click
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
@@ -24,6 +25,22 @@ from bench.progress import console, errors  # noqa: F401 - the commands import b
 PLAIN_MAX_WIDTH = 10_000  # a piped table is never cut; this only bounds the measurement
 # box.SIMPLE in ASCII: a dashed rule under the header, columns separated by spaces.
 PLAIN_BOX = box.Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True)
+
+
+class WholeHelpGroup(click.Group):
+    """Lists each subcommand with its whole first sentence, wrapped, where click cuts it short."""
+
+    group_class = type  # groups made with .group() are of this class too
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def emit_table(

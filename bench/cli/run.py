@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from bench.cli.output import console, emit_line, emit_table, errors
+from bench.cli.output import WholeHelpGroup, console, emit_line, emit_table, errors
 from bench.errors import BenchError
 from bench.store import open_store
 
@@ -34,7 +34,7 @@ INCOMPLETE = 3  # exit code: some cells were left to other processes still runni
 @click.option("--batch-size", type=int, help="Override the protocol's batch size.")
 @click.option("--image-size", type=int, help="Override the input size (default: the model's).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
-              show_default=True)
+              show_default=True, help="Where to train: auto takes cuda, then mps, then cpu.")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Data loader worker processes.")
 @click.option("--weights", type=click.Path(dir_okay=False),
@@ -104,7 +104,7 @@ def failed_summary(failed: list, total: int) -> str:
     return "\n".join(lines)
 
 
-@click.group("runs")
+@click.group("runs", cls=WholeHelpGroup)
 def runs_group() -> None:
     """Recorded runs: status, timings, epochs, scores."""
 
@@ -115,7 +115,8 @@ ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epoch
 
 
 @runs_group.command("list")
-@click.option("--status", type=click.Choice(["running", "finished", "failed"]))
+@click.option("--status", type=click.Choice(["running", "finished", "failed"]),
+              help="Only the runs in this state.")
 @click.option("--all", "show_all", is_flag=True,
               help="Also show the protocol, best epoch and seconds taken, errors in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

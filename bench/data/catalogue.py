@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 SPLIT_NAMES = ("train", "val", "test")
 
 
+def datasets_in_group(name: str) -> list:
+    """The data sets whose ``group`` is ``name`` (empty when ``name`` is a data set itself)."""
+    registry = get_registries().datasets
+    if name in registry:
+        return []
+    return [spec for spec in registry if spec.group and spec.group.lower() == name.lower()]
+
+
 def prepared_info(name: str) -> dict | None:
     path = subdir("datasets", name, create=False) / "prepared.json"
     return json.loads(path.read_text()) if path.is_file() else None

@@ -7,7 +7,6 @@ It is a diagnostic (which class a model fails on), so nothing is ranked.
 
 from __future__ import annotations
 
-import json
 import statistics
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,7 @@ def per_class_table(
         ["model", "source", "target", "metric", "per_class"]
     ].itertuples(index=False):
         cell = values.setdefault((model, source, target), {})
-        for letter, value in json.loads(per_class).items():
+        for letter, value in per_class.items():
             cell.setdefault(f"{metric}:{letter}", []).append(float(value))
     letters = [c for c in CLASSES if any(f"recall:{c}" in v for v in values.values())]
     columns = tuple(

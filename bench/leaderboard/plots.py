@@ -60,28 +60,47 @@ def heatmap_matrix(
     return sources, targets, matrix
 
 
+def colour_range(values: Sequence[float]) -> tuple[float, float]:
+    """The colour scale's ends: the data's range widened to whole points (at least 1 wide).
+
+    Scores of one board usually lie within a few points of each other; on a fixed 0-100 scale
+    90 and 92 get the same colour.
+    """
+    import math
+
+    low, high = math.floor(min(values)), math.ceil(max(values))
+    return (low, high) if high > low else (low - 0.5, high + 0.5)
+
+
 def _draw_heatmap(
     figure: Figure, matrix: Matrix, rows: Sequence[str], columns: Sequence[str],
-    heading: str, scale_label: str,
+    heading: str, scale_label: str, same: Sequence[tuple[int, int]] = (),
 ) -> None:
     import matplotlib
     import numpy as np
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
 
     data = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
     colours = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
+    finite = data[np.isfinite(data)]
+    norm = Normalize(*colour_range(finite.tolist())) if finite.size else Normalize(0, 100)
     axes = figure.add_subplot()
-    image = axes.imshow(np.ma.masked_invalid(data), cmap=colours, vmin=0, vmax=100)
+    image = axes.imshow(np.ma.masked_invalid(data), cmap=colours, norm=norm)
     axes.set_xticks(range(len(columns)), labels=columns, rotation=35, ha="right")
     axes.set_yticks(range(len(rows)), labels=rows)
-    axes.set_xlabel("Target (tested on)")
+    axes.set_xlabel("Target (tested on)" + ("; boxed: the source's own data set" if same else ""))
     axes.set_ylabel("Source (trained on)")
     axes.set_title(heading, fontsize=10)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             value = data[i, j]
             text = "–" if np.isnan(value) else f"{value:.1f}"
-            colour = "black" if np.isnan(value) or value > 60 else "white"
+            colour = "black" if np.isnan(value) or norm(value) > 0.6 else "white"
             axes.text(j, i, text, ha="center", va="center", color=colour, fontsize=8)
+    for i, j in same:  # tested where it was trained: not a cross-data-set score
+        axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728",
+                                 linewidth=2.5, gid="same-dataset"))
     figure.colorbar(image, ax=axes, label=scale_label)
 
 
@@ -132,6 +151,7 @@ def heatmap_jobs(
                 [names.label("dataset", s) for s in sources],
                 [names.label("dataset", t) for t in targets],
                 f"{title(metric)}, {label}\n{where}", f"{title(metric)} (%)",
+                [(i, j) for i, s in enumerate(sources) for j, t in enumerate(targets) if s == t],
             )
 
         side = 1.2 + 0.75 * max(len(sources), len(targets))

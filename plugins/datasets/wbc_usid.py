@@ -103,6 +103,7 @@ def _spec(letter: str, level: str, description: str) -> bench.DatasetSpec:
         download_hint=(f"{HOMEPAGE} (or its git repository); pass the release root, which "
                        f"holds dataset/{level}/"),
         downloads=release_files,
+        group="wbc-usid",
     )
 
 

@@ -35,8 +35,10 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
                    "own).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Training steps per model.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Training images per step (default: the preset's; paper: 16).")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="AdamW learning rate (default: the preset's, 1e-4).")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=None,
               help="Steps between checkpoints.")
 @click.option("--resolution", type=click.IntRange(8, 1024), default=None,
@@ -45,7 +47,8 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
               help="Checkpoint folder, or a name in the data home's generators/ "
                    "(default: ddpm-<dataset>). Use it as --cells ddpm:<out>.")
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed of the halving into partitions A and B and of training.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Train the models one by one here, or as Ray tasks.")
 @click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "

@@ -120,13 +120,30 @@ class DdpmCells:
         return self._models[key]
 
     def _missing(self, label: str, partition: str, folder: Path) -> str:
-        how = ("bench generate train-ddpm --rbc PATH/cell_images --classes RBC"
-               if label == RBC else "bench generate train-ddpm --dataset raabin")
+        dataset, preset = self._trained_like()
+        config = f" --config {preset}" if preset and preset != "paper" else ""
+        how = (f"bench generate train-ddpm --rbc PATH/cell_images --classes RBC{config}"
+               if label == RBC else f"bench generate train-ddpm --dataset {dataset}{config}")
         hint = " (or take the background RBCs from elsewhere: --rbc-cells procedural)" \
             if label == RBC else ""
         return (f"no DDPM checkpoint for {CLASS_FOLDERS[label]}, partition {partition}: "
                 f"{folder} is missing. Train it with `{how} --partition {partition} --out "
                 f"{self.directory}`{hint}.")
+
+    def _trained_like(self) -> tuple[str, str | None]:
+        """The data set and preset the models already here were trained with, for a hint."""
+        from bench_generators.ddpm_model import PRESETS
+
+        dataset, preset = "raabin", None
+        for classes in self.trained().values():
+            for info in classes.values():
+                source = str(info.get("source", ""))
+                if source.endswith(" (train split)"):
+                    dataset = source.removesuffix(" (train split)")
+                network = config_from_json(info["config"]).network()
+                preset = next((name for name, config in PRESETS.items()
+                               if config.network() == network), preset)
+        return dataset, preset
 
     # -- training -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 import bench
@@ -25,7 +26,7 @@ def register_models():
 def plugin_status() -> dict[str, dict]:
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
-    return {row["plugin"]: row for row in json.loads(result.output)}
+    return {row["plugin"]: row for row in json.loads(result.stdout)}
 
 
 def test_first_party_plugins_come_through_the_entry_point_group():
@@ -104,3 +105,137 @@ def test_environment_variable_disables_a_plugin(install_distribution, monkeypatc
     rows = plugin_status()
     assert rows["broken"]["status"] == "disabled"
     assert "boom" not in json.dumps(rows)
+
+
+HOOK_RAISES = """
+import bench
+
+@bench.hookimpl
+def {hook}({args}):
+    raise RuntimeError("hook exploded")
+"""
+
+
+def test_a_plugin_whose_commands_or_find_datasets_hook_raises_shows_as_failed(
+        install_distribution):
+    for name, hook, args in (("cmds", "register_commands", "cli"),
+                             ("finder", "find_datasets", "home")):
+        install_distribution(f"{name}-bench", {name: f"{name}_plugin"},
+                             {f"{name}_plugin": HOOK_RAISES.format(hook=hook, args=args)})
+    bench.reset()
+    rows = plugin_status()
+    for name, hook in (("cmds", "register_commands"), ("finder", "find_datasets")):
+        assert rows[name]["status"] == "failed", rows[name]
+        assert hook in rows[name]["error"] and "hook exploded" in rows[name]["error"]
+    assert rows["models"]["status"] == "loaded"
+
+
+def test_running_a_model_whose_plugin_failed_names_that_plugin_and_its_error(
+        install_distribution):
+    install_distribution("broken-bench", {"broken": "broken_plugin"},
+                         {"broken_plugin": "raise RuntimeError('database exploded')"})
+    result = CliRunner().invoke(cli, ["run", "--model", "acme-net", "--source", "demo-b",
+                                      "--target", "demo-b"])
+    assert result.exit_code == 1
+    assert "unknown model 'acme-net'" in result.output
+    assert "plugin 'broken' (broken-bench) failed" in result.output
+    assert "database exploded" in result.output
+
+
+def test_a_duplicate_name_blocks_only_that_name_and_both_plugins_say_so(install_distribution):
+    code = """
+import bench
+
+def _factory(num_classes, pretrained):
+    raise NotImplementedError
+
+@bench.hookimpl
+def register_models():
+    return [bench.ModelSpec(name="shared-net", factory=_factory),
+            bench.ModelSpec(name="{own}", factory=_factory)]
+"""
+    install_distribution("one-bench", {"one": "one_plugin"},
+                         {"one_plugin": code.format(own="one-net")})
+    install_distribution("two-bench", {"two": "two_plugin"},
+                         {"two_plugin": code.format(own="two-net")})
+    models = bench.get_registries().models
+    assert models.get("one-net").name == "one-net" and models.get("two-net").name == "two-net"
+    with pytest.raises(bench.DuplicateNameError, match="plugin 'one'.*plugin 'two'"):
+        models.get("shared-net")
+    rows = plugin_status()
+    for name in ("one", "two"):
+        assert rows[name]["status"] == "loaded"
+        assert rows[name]["registers"] == {"model": [f"{name}-net"]}
+        assert "'shared-net' is registered twice" in rows[name]["error"]
+
+
+def test_disabling_an_unknown_plugin_warns_and_names_the_known_ones(monkeypatch):
+    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "modles")
+    with pytest.warns(UserWarning, match=r"'modles'.*plugins are: datasets, generators, models"):
+        bench.get_plugins()
+
+
+def test_a_data_set_without_a_scan_is_refused_at_registration(install_distribution):
+    install_distribution("noscan-bench", {"noscan": "noscan_plugin"}, {"noscan_plugin": """
+        import bench
+
+        @bench.hookimpl
+        def register_datasets():
+            return [bench.DatasetSpec(name="no-scan", scan=None, class_map={"lym": "L"})]
+    """})
+    assert "no-scan" not in bench.get_registries().datasets
+    rows = plugin_status()
+    assert "'no-scan' is refused: scan must be a function" in rows["noscan"]["error"]
+
+
+CHECKED_PLUGIN = """
+import bench
+from torch import nn
+
+def _good(num_classes, pretrained):
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes))
+
+def _three_way(num_classes, pretrained):
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 3))
+
+@bench.hookimpl
+def register_models():
+    config = dict(input_size=8, mean=(0.5,) * 3, std=(0.5,) * 3)
+    return [bench.ModelSpec(name="good-net", factory=_good, **config),
+            bench.ModelSpec(name="three-net", factory=_three_way, **config)]
+
+@bench.hookimpl
+def register_datasets():
+    return [bench.DatasetSpec(name="checked-cells", scan=bench.scan_class_folders,
+                              class_map={"lym": "L"})]
+"""
+
+
+def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(install_distribution):
+    install_distribution("checked-bench", {"checked": "checked_plugin"},
+                         {"checked_plugin": CHECKED_PLUGIN})
+    result = CliRunner().invoke(cli, ["plugins", "check", "checked", "--json"])
+    assert result.exit_code == 1, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"good-net", "three-net", "checked-cells"}
+    assert rows["good-net"]["result"] == rows["checked-cells"]["result"] == "pass"
+    assert rows["three-net"]["result"] == "fail"
+    assert "expected (2, 5)" in rows["three-net"]["reason"]
+    table = CliRunner().invoke(cli, ["plugins", "check", "checked"])
+    assert table.exit_code == 1 and "three-net" in table.stdout and "fail" in table.stdout
+
+
+def test_plugins_check_of_a_plugin_that_did_not_load_fails_and_an_unknown_one_is_named(
+        install_distribution):
+    install_distribution("broken-bench", {"broken": "broken_plugin"},
+                         {"broken_plugin": "raise RuntimeError('database exploded')"})
+    result = CliRunner().invoke(cli, ["plugins", "check", "broken", "--json"])
+    assert result.exit_code == 1
+    [row] = json.loads(result.stdout)
+    assert row["result"] == "fail" and "database exploded" in row["reason"]
+    passing = CliRunner().invoke(cli, ["plugins", "check", "generators", "--json"])
+    assert passing.exit_code == 0, passing.output
+    assert {row["result"] for row in json.loads(passing.stdout)} <= {"pass", "skip"}
+    unknown = CliRunner().invoke(cli, ["plugins", "check", "nope"])
+    assert unknown.exit_code == 1 and "Known plugins: broken, datasets" in unknown.output
+    assert CliRunner().invoke(cli, ["plugins", "--json"]).exit_code == 0  # still a listing

@@ -98,3 +98,26 @@ def test_generated_set_prepares_without_from(generated_set: Path) -> None:
                               "--json").stdout)
     assert prepared["source"] == str(generated_set)
     assert sum(c["test"] for c in prepared["counts"].values()) == 20
+
+
+
+def test_prepare_of_a_group_name_prepares_every_data_set_of_the_download(
+        fake_wbc_usid: Path, install_distribution) -> None:
+    install_distribution("lookalike", {"lookalike": "lookalike_plugin"}, {"lookalike_plugin": """
+        import bench
+
+        @bench.hookimpl
+        def register_datasets():  # named like a member, but not of the group
+            return [bench.DatasetSpec(name="wbc-usid-extra", scan=bench.scan_class_folders,
+                                      class_map={"lym": "L"})]
+    """})
+    result = CliRunner().invoke(cli, ["datasets", "prepare", "wbc-usid", "--from",
+                                      str(fake_wbc_usid), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in json.loads(result.stdout)] == ["wbc-usid-b", "wbc-usid-c"]
+    from bench.download import _specs_for
+
+    assert [spec.name for spec in _specs_for("WBC-USID")] == ["wbc-usid-b", "wbc-usid-c"]
+    unknown = CliRunner().invoke(cli, ["datasets", "prepare", "wbc-usi", "--from",
+                                       str(fake_wbc_usid)])
+    assert unknown.exit_code == 1 and "unknown dataset 'wbc-usi'" in unknown.output

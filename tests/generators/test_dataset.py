@@ -248,3 +248,17 @@ def test_generators_list_shows_all_four():
     assert rows["compositor"]["settings"]["max_overlap"] == 0.85
     assert rows["compositor"]["settings"]["displacement_mean"] == 0.39  # the complex preset
     assert rows["compositor"]["settings"]["preset"] == "complex"
+
+
+def test_sampler_options_go_to_whichever_chosen_generator_takes_them(tmp_path):
+    # procedural central cells, DDPM background cells: --scheduler is the background's
+    with pytest.raises(bench.DataError, match="no DDPM checkpoint for RBC"):
+        generate_dataset("ddpm-rbcs", cells="procedural", rbc_cells=f"ddpm:{tmp_path}",
+                         cell_options={"scheduler": "ddim", "steps": 2}, **SMALL)
+    result = CliRunner().invoke(cli, [
+        "generate", "dataset", "nobody", "--cells", "procedural", "--rbc-cells",
+        f"folder:{tmp_path}", "--scheduler", "ddim", "--train", "5", "--test", "5",
+        "--no-prepare"])
+    assert result.exit_code == 1
+    assert (f"neither --cells procedural nor --rbc-cells folder:{tmp_path} has an option "
+            "scheduler") in result.output

@@ -255,3 +255,16 @@ def test_cli_train_ddpm_bad_input(tmp_path):
     result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC", "--rbc",
                                  str(tmp_path / "missing"), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "does not exist" in result.output  # a usage error now
+
+
+def test_a_missing_model_hint_names_the_data_set_and_config_of_the_trained_ones(
+        tmp_path, lymphocytes):
+    cell_generator(f"ddpm:{tmp_path}").train("L", lymphocytes, partition="A", config="tiny",
+                                             max_steps=1,
+                                             record={"source": "my-cells (train split)"})
+    result = CliRunner().invoke(cli, ["generate", "sample", "--cells", f"ddpm:{tmp_path}",
+                                      "--classes", "L", "--partition", "B", "--per-class", "1",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert (f"bench generate train-ddpm --dataset my-cells --config tiny --partition B --out "
+            f"{tmp_path}") in result.output

@@ -73,7 +73,7 @@ def test_per_class_without_intervals_shows_the_stored_per_class_recall(predicted
     stored = bench.open_store(predicted_store).scores()
     stored = stored[(stored.model == "weak") & (stored.source == row["source"])
                     & (stored.target == row["target"]) & (stored.metric == "recall")]
-    recall_b = json.loads(stored.per_class.iloc[0])["B"]
+    recall_b = stored.per_class.iloc[0]["B"]
     assert row["cells"]["recall:B"]["value"] == pytest.approx(100 * recall_b, abs=1e-4)
 
 

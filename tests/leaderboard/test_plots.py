@@ -36,3 +36,34 @@ def test_plots_are_written_as_png_and_svg(scores, names, store_path, tmp_path):
         "heatmap-gamma.png", "heatmap-mean.png",
     ]
     assert (tmp_path / group.slug / "confusion" / "gamma--d1--seed0--d1.svg").is_file()
+
+
+def test_heat_maps_box_the_same_data_set_cells_and_fit_the_colours_to_the_scores(scores, names,
+                                                                                 tmp_path):
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    (group,) = lb.store_groups(scores, names, protocol="quick", models=["gamma"])
+    job = next(job for job in heatmap_jobs(group, names, tmp_path)
+               if job.stem.name == "heatmap-gamma")
+    figure = Figure()
+    job.draw(figure)
+    axes = figure.axes[0]
+    boxes = [patch for patch in axes.patches
+             if isinstance(patch, Rectangle) and patch.get_gid() == "same-dataset"]
+    assert sorted(box.get_xy() for box in boxes) == [(-0.5, -0.5), (0.5, 0.5)]  # d1-d1, d2-d2
+    _, _, matrix = heatmap_matrix(group, "f1", names, ["gamma"])
+    shown = [value for row in matrix for value in row if value is not None]
+    norm = axes.images[0].norm
+    assert norm.vmin <= min(shown) < norm.vmin + 1 and norm.vmax - 1 < max(shown) <= norm.vmax
+    assert (norm.vmin, norm.vmax) != (0, 100)
+
+
+def test_the_colour_range_tells_90_from_92():
+    from matplotlib.colors import Normalize
+
+    from bench.leaderboard.plots import colour_range
+
+    norm = Normalize(*colour_range([90.0, 92.0, 91.3]))
+    assert norm(92.0) - norm(90.0) == pytest.approx(1.0)
+    assert colour_range([95.0, 95.0]) == (94.5, 95.5)
