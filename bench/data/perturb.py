@@ -28,6 +28,8 @@ EXACT = 12  # decimals the 3x3 stain map is rounded to: LAPACK's last bits never
 # in -OD, ascending: level v is the count of boundaries at or below -OD.
 OPTICAL_DENSITY = np.array([-math.log((v + 1) / 256) for v in range(256)])
 LEVEL_BOUNDS = np.array([math.log((k + 1.5) / 256) for k in range(255)])
+_BELOW = np.concatenate([[-np.inf], LEVEL_BOUNDS])  # level v needs -OD >= _BELOW[v]
+_ABOVE = np.concatenate([LEVEL_BOUNDS, [np.inf]])  # and -OD < _ABOVE[v]
 
 
 def _rotation(degrees: float) -> np.ndarray:
@@ -57,8 +59,23 @@ def stain(image: np.ndarray, *, angle: float, hematoxylin: float, eosin: float) 
     for channel in range(3):  # explicit sums in a fixed order: no BLAS, no reordering
         mixed = (density[..., 0] * matrix[0, channel] + density[..., 1] * matrix[1, channel]
                  + density[..., 2] * matrix[2, channel])
-        out[..., channel] = np.searchsorted(LEVEL_BOUNDS, -mixed, side="right")
+        out[..., channel] = to_levels(-mixed)
     return out
+
+
+def to_levels(log_light: np.ndarray) -> np.ndarray:
+    """Grey levels from ln((v + 1) / 256): ``np.exp`` guesses, the exact bounds decide.
+
+    The same as counting the bounds at or below each value (``np.searchsorted``), several
+    times faster; a guess off by a level where ``exp``'s last bit differs is corrected.
+    """
+    guess = np.clip(np.floor(256 * np.exp(log_light) - 0.5), 0, 255).astype(np.int64)
+    while True:
+        low = log_light < _BELOW[guess]
+        high = log_light >= _ABOVE[guess]
+        if not (low.any() or high.any()):
+            return guess.astype(np.uint8)
+        guess = guess - low + high
 
 
 def _lookup(image: np.ndarray, tables: list[list[int]]) -> np.ndarray:

@@ -205,11 +205,11 @@ def shift_plot_jobs(group: ScoreGroup, names: Names, out_dir: Path, metric: str 
         if not panels:
             continue
         heading = (f"{names.label('dataset', base)} under shifts ({suite.name} "
-                   f"v{suite.version}), {group.protocol} ({group.protocol_hash})")
+                   f"v{suite.version})\n{group.protocol} ({group.protocol_hash})")
 
         def draw(figure: Figure, panels: list = panels, heading: str = heading) -> None:
             _draw_severity(figure, panels, metric, heading)
 
         stem = Path(out_dir) / group.slug / f"shift-{slugify(base)}"
-        jobs.append(PlotJob(stem, (1.0 + 3.2 * len(panels), 3.6), draw))
+        jobs.append(PlotJob(stem, (1.0 + 3.2 * len(panels), 3.8), draw))
     return jobs

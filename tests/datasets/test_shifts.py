@@ -157,3 +157,12 @@ def test_the_fingerprint_changes_with_base_shift_severity_and_definition():
     fingerprints.add(shifted_fingerprint("f" * 64, one, other))
     assert len(fingerprints) == 5
     assert all(len(f) == 64 for f in fingerprints)
+
+
+def test_levels_from_optical_density_are_decided_by_the_exact_bounds():
+    from bench.data.perturb import LEVEL_BOUNDS, to_levels
+
+    edges = np.concatenate([LEVEL_BOUNDS, np.nextafter(LEVEL_BOUNDS, -np.inf),
+                            np.nextafter(LEVEL_BOUNDS, np.inf), [-50.0, -6.0, 0.0, 3.0]])
+    values = np.concatenate([edges, np.linspace(-7, 1, 100_003)])
+    assert np.array_equal(to_levels(values), np.searchsorted(LEVEL_BOUNDS, values, "right"))
