@@ -166,3 +166,18 @@ def test_levels_from_optical_density_are_decided_by_the_exact_bounds():
                             np.nextafter(LEVEL_BOUNDS, np.inf), [-50.0, -6.0, 0.0, 3.0]])
     values = np.concatenate([edges, np.linspace(-7, 1, 100_003)])
     assert np.array_equal(to_levels(values), np.searchsorted(LEVEL_BOUNDS, values, "right"))
+
+
+def test_the_readme_describes_every_shift_of_the_suite():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    if not readme.is_file():
+        pytest.skip("no README beside this checkout")
+    text = readme.read_text()
+    section = text[text.index("## Shift suite"):]
+    section = section[:section.index("\n## ")]
+    rows = {line.split("|")[1].strip(" `") for line in section.splitlines()
+            if line.startswith("| `")}
+    assert rows == set(SUITE.shifts)
+    assert "bench/shifts/v1.toml" in section
