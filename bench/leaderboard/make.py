@@ -141,7 +141,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
             raise empty_store_error(store.path)
         frame = _shifted_rows(frame, request)
         if request.shift and request.targets:
-            filters["targets"] = _with_shifted(filters["targets"], frame)
+            filters["targets"] = _with_shifted(filters["targets"], frame, names)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
         leaks = leakage_counts(frame)
     chosen = resolve_metrics(list(request.metrics), present)
@@ -195,12 +195,14 @@ def _shifted_rows(frame: pd.DataFrame, request: BoardRequest) -> pd.DataFrame:
     return plain
 
 
-def _with_shifted(targets: list[str], frame: pd.DataFrame) -> list[str]:
-    """On the shift board ``--targets NAME`` keeps NAME's shifted test sets too."""
-    wanted = {name.lower() for name in targets}
-    present = [t for t in frame["target"].unique()
-               if "~" in t and t.partition("~")[0].lower() in wanted]
-    return [*targets, *sorted(present)]
+def _with_shifted(targets: list[str], frame: pd.DataFrame, names: Names) -> list[str]:
+    """On the shift board ``--targets NAME`` (or ``all``) keeps NAME's shifted test sets too."""
+    from bench.leaderboard.groups import expand_keywords
+
+    shifted = [t for t in frame["target"].unique() if "~" in t]
+    bases = [t.partition("~")[0] for t in shifted]
+    wanted = {name.lower() for name in expand_keywords(targets, bases, names)}
+    return [*targets, *sorted(t for t, b in zip(shifted, bases) if b.lower() in wanted)]
 
 
 def _open(store_path: Path | None) -> ResultsStore:

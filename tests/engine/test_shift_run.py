@@ -52,6 +52,10 @@ def test_scores_fall_with_stain_severity_and_the_board_and_plot_show_it(tiny_wor
     assert drop["value"] == round(expected, 1)
     assert suite.hash in json.dumps(table["notes"])
     markdown = invoke("leaderboard", "--shift", "--metric", "accuracy", "--format", "md")
+    for targets in ("colours-b", "all"):  # the base's name (or all) keeps its shifted sets
+        narrowed = invoke("leaderboard", "--shift", "--targets", targets, "--format", "md")
+        assert narrowed.exit_code == 0, narrowed.output
+        assert "colours-b \\~stain 5" in narrowed.stdout, narrowed.stdout
     assert "~stain" in markdown.stdout and "drop" in markdown.stdout
 
     # The ordinary boards leave shifted targets to the shift board.
@@ -129,3 +133,16 @@ def test_a_bad_shift_or_severity_is_named_before_anything_runs(tiny_world):
     not_yet = invoke(*RUN, "--target", "pbc~stain:2")  # known, not prepared: how to prepare it
     assert not_yet.exit_code == 1 and "bench datasets prepare pbc" in not_yet.output
     assert bench.open_store().runs().empty
+
+
+def test_bench_evaluate_tests_a_trained_cell_on_every_severity_of_a_shift(tiny_world):
+    assert invoke(*RUN, "--target", "colours-b").exit_code == 0
+    result = invoke("evaluate", "--model", "tiny", "--source", "colours-a", "--target",
+                    "colours-b~scale", "--json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert sorted(row["scores"]) == [f"colours-b~scale:{s}" for s in range(1, 6)]
+    store = bench.open_store()
+    assert len(store.runs()) == 1
+    assert set(store.evaluated_targets(store.runs()["id"].item())) == {
+        "colours-b", *(f"colours-b~scale:{s}" for s in range(1, 6))}
