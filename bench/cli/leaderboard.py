@@ -70,6 +70,10 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--targets", multiple=True, metavar="NAME[,NAME]",
               help="Only these test data sets; `all`: the benchmark sets, without generated "
                    "or demo sets; `all+generated`: with them.")
+@click.option("--shift", is_flag=True,
+              help="Shift-suite layout: per model and source, the score at each severity of "
+                   "each shift (targets NAME~SHIFT:LEVEL) and the mean relative drop; --plots "
+                   "draws score against severity.")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
 @click.option("--compare", metavar="BOARD",
@@ -121,6 +125,7 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def leaderboard_command(
     cross: bool,
+    shift: bool,
     metrics: tuple[str, ...],
     protocol: str | None,
     models: tuple[str, ...],
@@ -170,7 +175,7 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
-        second=second,
+        second=second, shift=shift,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

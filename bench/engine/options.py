@@ -193,11 +193,24 @@ def check_names(option: str, values: Sequence[str]) -> None:
                           f"a comma list or all ({NAME_HINTS[option]} shows the names).")
 
 
+def check_sources_unshifted(sources: Sequence[str]) -> None:
+    """A shifted set (NAME~SHIFT:LEVEL) is a test split only: refuse it as training data."""
+    for part in (p.strip() for value in sources for p in str(value).split(",")):
+        if "~" in part:
+            base = part.partition("~")[0]
+            raise OptionError(
+                f"--source {part}: a shifted data set has only a test split and is never "
+                f"trained on. Train on the data set itself and test on the shift: "
+                f"--source {base} --target {part}."
+            )
+
+
 def preflight(request: RunRequest) -> None:
     """Every check that needs no data set: names, values, seeds, device, weights file."""
     for option, values in (("--model", request.models), ("--source", request.sources),
                            ("--target", request.targets)):
         check_names(option, values)
+    check_sources_unshifted(request.sources)
     if not list(request.seeds):
         raise OptionError(f"no seeds to run, so no cell is selected. {SEED_FORMS}.")
     for seed in request.seeds:

@@ -51,20 +51,25 @@ class RunRequest:
 def _prepared(name: str):
     """Read a prepared data set; a generated one that lies here is prepared on first use."""
     from bench.data import ensure_prepared
+    from bench.data.shifted import open_target
 
-    return ensure_prepared(name)
+    return open_target(name, ensure_prepared)  # NAME~SHIFT:LEVEL: a shifted test set
 
 
 def _expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[str]]
             ) -> list[str]:
     """Names, comma lists and keywords (``everything``: `all` and the like -> their names)."""
+    from bench.data.shifted import expand_names, is_shifted
+
     names: list[str] = []
     for item in requested:
         for part in str(item).split(","):
             part = part.strip()
             if not part:
                 continue
-            if part.lower() in everything:
+            if kind == "datasets" and is_shifted(part):  # NAME~SHIFT[:LEVELS], all~SHIFT
+                names.extend(expand_names(part, lambda base: _expand(kind, [base], everything)))
+            elif part.lower() in everything:
                 names.extend(everything[part.lower()])
             elif kind == "datasets" and ":" in part:
                 # A family member (folder:PATH) is registered under its own name once prepared.

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from bench.data import PreparedDataset, load_prepared
+from bench.data.shifted import open_target
 from bench.engine.augment import BatchTransform
 from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
 from bench.engine.metrics import evaluate_predictions
@@ -110,7 +111,7 @@ class _Trainer:
         registries = get_registries()
         self.model_spec = registries.models.get(plan.model)
         self.source = load_prepared(plan.source)
-        self.targets = {name: load_prepared(name) for name in plan.targets}
+        self.targets = {name: open_target(name, load_prepared) for name in plan.targets}
         for dataset in (self.source, *self.targets.values()):
             dataset.check_split_rule(self.protocol.splits)
         torch.manual_seed(plan.seed)

@@ -52,6 +52,7 @@ class BoardRequest:
     marks: str = "paper"  # or "significance": bold best and every model not worse than it
     per_class: bool = False  # add per-class precision and recall
     second: str | None = None  # where second places go (SECOND_RULES); default: the group's own
+    shift: bool = False  # the shift-suite layout: score per severity, mean relative drop
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -109,6 +110,12 @@ class BoardSet:
         from bench.leaderboard.reliability import reliability_jobs
 
         jobs = []
+        if self.request.shift:
+            from bench.leaderboard.shift import shift_plot_jobs
+
+            for group in self.groups:
+                jobs += shift_plot_jobs(group, self.names, out_dir, metric=self.request.focus)
+            return jobs
         for group in self.groups:
             jobs += heatmap_jobs(group, self.names, out_dir, metric=self.request.focus)
             if self.store is not None:
@@ -145,6 +152,9 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         if frame.empty:
             raise empty_store_error(store.path) if store else DataError("the records hold no "
                                                                       "score rows.")
+        frame = _shifted_rows(frame, request)
+        if request.shift and request.targets:
+            filters["targets"] = _with_shifted(filters["targets"], frame, names)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
         # Records carry the leakage their board showed; the store's come from the data home.
         leaks = leakage_counts(frame) if records is None else recorded_leakage(records)
@@ -168,6 +178,11 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         "second": request.second,
         "leakage": leaks,
     }
+    if request.shift:
+        from bench.leaderboard.shift import shift_boards
+
+        boards = shift_boards(groups, names, request.focus, date=request.date)
+        return BoardSet(request, boards, groups, names, store, options)
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)
     return BoardSet(request, boards, groups, names, store, options)
@@ -181,6 +196,27 @@ def from_store(store: ResultsStore | str | Path | None = None, **request: Any) -
         return make_boards(BoardRequest(**request), store_path=Path(store))
     return make_boards(BoardRequest(**request), store=store if isinstance(store, ResultsStore)
                        else None)
+
+
+def _shifted_rows(frame: pd.DataFrame, request: BoardRequest) -> pd.DataFrame:
+    """Shifted targets (NAME~SHIFT:LEVEL) belong to the --shift board unless asked for by name."""
+    if request.shift or any("~" in target for target in request.targets):
+        return frame
+    plain = frame[~frame["target"].str.contains("~", regex=False)]
+    if plain.empty:
+        raise DataError("the results store holds scores on shifted targets only; show them "
+                        "with `bench leaderboard --shift`.")
+    return plain
+
+
+def _with_shifted(targets: list[str], frame: pd.DataFrame, names: Names) -> list[str]:
+    """On the shift board ``--targets NAME`` (or ``all``) keeps NAME's shifted test sets too."""
+    from bench.leaderboard.groups import expand_keywords
+
+    shifted = [t for t in frame["target"].unique() if "~" in t]
+    bases = [t.partition("~")[0] for t in shifted]
+    wanted = {name.lower() for name in expand_keywords(targets, bases, names)}
+    return [*targets, *sorted(t for t, b in zip(shifted, bases) if b.lower() in wanted)]
 
 
 def _open(store_path: Path | None) -> ResultsStore:

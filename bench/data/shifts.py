@@ -1,0 +1,122 @@
+"""The shift suite's definition: which shifts exist and their parameters at each severity.
+
+Like a protocol it is a versioned TOML file (``bench/shifts/v1.toml``) whose hash covers every
+value that changes a pixel (not the descriptions), so a shifted test set made under changed
+parameters gets another fingerprint and its scores never meet the old ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from bench.errors import OptionError, ProtocolError, UnknownNameError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SEVERITIES = (1, 2, 3, 4, 5)
+DEFAULT_FILE = "v1.toml"
+# Parameters each shift needs at every severity (what the perturbation functions take).
+PARAMETERS = {
+    "stain": ("angle", "hematoxylin", "eosin"),
+    "illumination": ("brightness", "contrast", "gains"),
+    "blur": ("sigma",),
+    "jpeg": ("quality",),
+    "scale": ("factor",),
+    "noise": ("sigma",),
+}
+FREE_LEVEL = {"scale": "factor"}  # shifts that also take their parameter itself: scale:0.5
+
+
+@dataclass(frozen=True)
+class ShiftSuite:
+    """The shifts of one definition file, each with its parameters per severity."""
+
+    name: str
+    version: str
+    reference_size: int
+    levels: dict[str, tuple[dict[str, Any], ...]]
+    descriptions: dict[str, str]
+
+    @property
+    def shifts(self) -> list[str]:
+        return list(self.levels)
+
+    @functools.cached_property
+    def hash(self) -> str:
+        """sha256 of every value that changes a pixel, first 16 hex digits (like protocols)."""
+        recipe = {"reference_size": self.reference_size, "levels": self.levels}
+        canonical = json.dumps(recipe, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def check_shift(self, shift: str) -> str:
+        if shift not in self.levels:
+            raise UnknownNameError("shift", shift, self.shifts)
+        return shift
+
+    def level(self, shift: str, text: str) -> str:
+        """The canonical spelling of a severity (``3``), or of a free parameter (``0.5``)."""
+        self.check_shift(shift)
+        text = text.strip()
+        if text.isdigit() and int(text) in SEVERITIES:
+            return str(int(text))
+        if shift in FREE_LEVEL:
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if 0 < value < 1:
+                return repr(value)
+        free = (f", or a {FREE_LEVEL[shift]} between 0 and 1 ({shift}:0.5)"
+                if shift in FREE_LEVEL else "")
+        raise OptionError(f"--target ...~{shift}:{text}: a severity is a whole number from "
+                          f"{SEVERITIES[0]} to {SEVERITIES[-1]}{free}.")
+
+    def parameters(self, shift: str, level: str) -> dict[str, Any]:
+        """The parameters of ``shift`` at a canonical ``level`` (see :meth:`level`)."""
+        level = self.level(shift, level)
+        if level.isdigit():
+            return dict(self.levels[shift][int(level) - 1])
+        return {FREE_LEVEL[shift]: float(level)}
+
+
+def _parse(text: str, where: str) -> ShiftSuite:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    head = data.pop("suite", None)
+    if not isinstance(head, dict) or not {"name", "version", "reference_size"} <= set(head):
+        raise ProtocolError(f"{where}: needs a [suite] table with name, version, reference_size")
+    levels, descriptions = {}, {}
+    for shift, table in data.items():
+        if shift not in PARAMETERS:
+            raise ProtocolError(f"{where}: unknown shift [{shift}]; bench knows "
+                                f"{', '.join(PARAMETERS)}")
+        rows = table.get("levels") if isinstance(table, dict) else None
+        if not isinstance(rows, list) or len(rows) != len(SEVERITIES):
+            raise ProtocolError(f"{where}: [{shift}] needs levels = a list of "
+                                f"{len(SEVERITIES)} tables, one per severity")
+        for index, row in enumerate(rows, start=1):
+            if not isinstance(row, dict) or set(row) != set(PARAMETERS[shift]):
+                raise ProtocolError(f"{where}: [{shift}] severity {index} must give exactly "
+                                    f"{', '.join(PARAMETERS[shift])}")
+        levels[shift] = tuple(rows)
+        descriptions[shift] = str(table.get("description", ""))
+    return ShiftSuite(str(head["name"]), str(head["version"]), int(head["reference_size"]),
+                      levels, descriptions)
+
+
+@functools.cache
+def load_suite(filename: str = DEFAULT_FILE) -> ShiftSuite:
+    """The built-in suite definition (``bench/shifts/<filename>``)."""
+    path = resources.files("bench") / "shifts" / filename
+    return _parse(path.read_text(encoding="utf-8"), f"bench/shifts/{filename}")

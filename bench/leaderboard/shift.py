@@ -1,0 +1,215 @@
+"""The shift board: per model and source, the score at each severity and the mean relative drop.
+
+A column group is one target under one shift: severity 0 is the unshifted test split, then
+each severity tested, then the mean over them of ``(score at 0 - score at k) / score at 0``
+(in %; for a metric that improves downwards, its relative rise). Shifted scores made under
+another suite definition than the current one are left out, with a note: their fingerprint
+says so, computed from the unshifted split's fingerprint in the same group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.data.shifted import ShiftedName, is_shifted, parse_name, shifted_fingerprint
+from bench.data.shifts import ShiftSuite, load_suite
+from bench.errors import BenchError, DataError
+from bench.leaderboard.boards import context, today
+from bench.leaderboard.groups import slugify
+from bench.leaderboard.metrics import better, title
+from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
+from bench.leaderboard.names import Names
+from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bench.leaderboard.plots import PlotJob
+
+DROP = "drop"
+
+
+def _members(group: ScoreGroup, suite: ShiftSuite) -> tuple[dict[str, ShiftedName], list[str]]:
+    """The group's shifted targets under the current suite, and notes on those left out."""
+    fingerprints = dict(group.fingerprints)
+    members, stale = {}, []
+    for target in sorted({t for t in group.cross["target"] if is_shifted(t)}):
+        try:
+            shifted = parse_name(target, suite)
+        except BenchError:
+            stale.append(target)  # a shift or severity this suite no longer has
+            continue
+        base = fingerprints.get(shifted.base)
+        if base is not None and shifted_fingerprint(base, shifted, suite) != fingerprints[target]:
+            stale.append(target)
+            continue
+        members[target] = shifted
+    notes = []
+    if stale:
+        notes.append(f"Left out, made under another shift definition than {suite.name} "
+                     f"v{suite.version} ({suite.hash}): {', '.join(stale)}.")
+    return members, notes
+
+
+def _series(members: dict[str, ShiftedName]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(base, shift) -> [(level, target)] with severity 0 (the base itself) first."""
+    series: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for target, shifted in members.items():
+        series.setdefault((shifted.base, shifted.shift), []).append((shifted.level, target))
+    def order(item: tuple[str, str]) -> tuple[bool, float]:
+        return (not item[0].isdigit(), float(item[0]))  # severities, then free values (0.5)
+
+    return {key: [("0", key[0]), *sorted(levels, key=order)] for key, levels in series.items()}
+
+
+def relative_drop(base: float | None, shifted: Sequence[float | None], metric: str
+                  ) -> float | None:
+    """Mean relative loss of quality over the severities, in % of the unshifted score."""
+    values = [v for v in shifted if v is not None]
+    if base is None or base == 0 or not values:
+        return None
+    sign = 1 if better(metric) == "higher" else -1
+    return sum(sign * (base - v) / base * 100 for v in values) / len(values)
+
+
+def shift_table(group: ScoreGroup, names: Names, metric: str, suite: ShiftSuite
+                ) -> tuple[Table | None, list[str]]:
+    members, notes = _members(group, suite)
+    series = _series(members)
+    if not series:
+        return None, notes
+    cells: CellIndex = aggregate(group.cross[group.cross["metric"] == metric])
+    order = {base: i for i, base in enumerate(names.order("dataset", {b for b, _ in series}))}
+    keys = sorted(series, key=lambda key: (order[key[0]], suite.shifts.index(key[1])))
+    columns = []
+    for base, shift in keys:
+        heading = f"{names.label('dataset', base)} ~{shift}"
+        for level, target in series[(base, shift)]:
+            columns.append(Column(key=f"{base}~{shift}/{level}", label=level, group=heading,
+                                  target=target, metric=metric, better=better(metric)))
+        columns.append(Column(key=f"{base}~{shift}/{DROP}", label=DROP, group=heading,
+                              target=f"{base}~{shift}", metric=f"{metric}_relative_drop",
+                              better="lower"))
+    pairs = {(model, source) for model, source, target, m in cells
+             if m == metric and target in members}
+    models = names.order("model", {model for model, _ in pairs})
+    sources = names.order("dataset", {source for _, source in pairs})
+    rows = []
+    for model in models:
+        for source in sources:
+            if (model, source) not in pairs:
+                continue
+            row: dict[str, Value] = {}
+            for base, shift in keys:
+                found = {level: cells.get((model, source, target, metric))
+                         for level, target in series[(base, shift)]}
+                row.update({f"{base}~{shift}/{level}": value
+                            for level, value in found.items() if value is not None})
+                zero = found.pop("0")
+                drop = relative_drop(zero.mean if zero else None,
+                                     [v.mean for level, v in found.items()
+                                      if v is not None and level.isdigit()], metric)
+                if drop is not None:
+                    row[f"{base}~{shift}/{DROP}"] = Value(round(drop, 10))
+            rows.append(Row(key=(model, source), labels=(names.label("model", model),
+                                                         names.label("dataset", source)),
+                            cells=row))
+    typical, runs = runs_note(rows)
+    described = "; ".join(f"{shift}: {suite.descriptions[shift]}"
+                          for shift in dict.fromkeys(shift for _, shift in keys))
+    table_notes = (
+        f"{title(metric)} in % at each severity (0: the unshifted test split); {DROP}: mean "
+        f"relative loss over the severities 1-5 shown, in % of the unshifted score.",
+        runs,
+        f"Shifts ({suite.name} v{suite.version}, hash {suite.hash}): {described}.",
+    )
+    table = Table(name="shift", title=f"Shift suite: {title(metric)} under each shift",
+                  index=("Model", "Source"), index_keys=("model", "source"),
+                  columns=tuple(columns), rows=mark_columns(rows, columns), notes=table_notes,
+                  typical_n=typical)
+    return table, notes
+
+
+def shift_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1", *,
+                 date: str | None = None, suite: ShiftSuite | None = None) -> list[Board]:
+    """A shift board per comparable group that has scores on shifted targets."""
+    from bench.leaderboard.boards import bench_version
+
+    suite = suite or load_suite()
+    boards = []
+    for group in groups:
+        table, notes = shift_table(group, names, metric, suite)
+        if table is None or not table.rows:
+            continue
+        boards.append(Board(
+            title=f"Shift suite, protocol {group.protocol} ({group.protocol_hash})",
+            slug=f"{group.slug}-shift",
+            context=context(group, names, version=bench_version(), date=date or today()),
+            tables=(table,), notes=(*group.notes, *notes),
+        ))
+    if not boards:
+        raise DataError(
+            "no scores on shifted targets. Test a trained model on one, e.g. "
+            "`bench run --model M --source S --target S~stain` (severities 1 to 5), then "
+            "`bench leaderboard --shift`."
+        )
+    return boards
+
+
+def _draw_severity(figure: Figure, panels: list[tuple[str, list[tuple[str, list]]]],
+                   metric: str, heading: str) -> None:
+    axes_list = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for axes, (shift, lines) in zip(axes_list, panels):
+        for label, points in lines:
+            axes.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
+        axes.set_title(shift, fontsize=9)
+        axes.set_xlabel("severity")
+        axes.set_xticks(range(0, 6))
+        axes.grid(alpha=0.3)
+    axes_list[0].set_ylabel(f"{title(metric)} (%)")
+    axes_list[-1].legend(fontsize=7, loc="lower left")
+    figure.suptitle(heading, fontsize=10)
+
+
+def shift_plot_jobs(group: ScoreGroup, names: Names, out_dir: Path, metric: str = "f1",
+                    suite: ShiftSuite | None = None) -> list[PlotJob]:
+    """A figure per unshifted target: a panel per shift, score against severity.
+
+    A line per model and source, each point the mean over seeds.
+    """
+    from bench.leaderboard.plots import PlotJob
+
+    suite = suite or load_suite()
+    table, _ = shift_table(group, names, metric, suite)
+    if table is None:
+        return []
+    jobs = []
+    bases = dict.fromkeys(c.key.split("~")[0] for c in table.columns)
+    for base in bases:
+        panels = []
+        for shift in suite.shifts:
+            columns = [c for c in table.columns
+                       if c.key.startswith(f"{base}~{shift}/") and c.label != DROP
+                       and c.label.isdigit()]
+            if len(columns) < 2:
+                continue
+            lines = []
+            for row in table.rows:
+                points = [(int(c.label), row.value(c).mean) for c in columns
+                          if row.value(c).mean is not None]
+                if points:
+                    lines.append((" / ".join(row.labels), points))
+            panels.append((shift, lines))
+        if not panels:
+            continue
+        heading = (f"{names.label('dataset', base)} under shifts ({suite.name} "
+                   f"v{suite.version})\n{group.protocol} ({group.protocol_hash})")
+
+        def draw(figure: Figure, panels: list = panels, heading: str = heading) -> None:
+            _draw_severity(figure, panels, metric, heading)
+
+        stem = Path(out_dir) / group.slug / f"shift-{slugify(base)}"
+        jobs.append(PlotJob(stem, (1.0 + 3.2 * len(panels), 3.8), draw))
+    return jobs

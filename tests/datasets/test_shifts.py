@@ -1,0 +1,183 @@
+"""The shift suite's perturbations, definition and target names, on tiny images."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from bench.data.perturb import perturb, stain_map
+from bench.data.shifted import (
+    ShiftedName,
+    expand_names,
+    parse_name,
+    shifted_fingerprint,
+)
+from bench.data.shifts import SEVERITIES, _parse, load_suite
+from bench.errors import OptionError, ProtocolError, UnknownNameError
+
+SUITE = load_suite()
+IDENTITY = {
+    "stain": {"angle": 0.0, "hematoxylin": 1.0, "eosin": 1.0},
+    "illumination": {"brightness": 0.0, "contrast": 1.0, "gains": [1.0, 1.0, 1.0]},
+    "blur": {"sigma": 0.0},
+    "scale": {"factor": 1.0},
+    "noise": {"sigma": 0.0},
+}
+# sha256 of cell_image() under each shift at severity 3 (suite v1): a change in any library
+# or in this code that moves one byte of a shifted test set fails here.
+CHECKSUMS = {
+    "stain": "2e00d69992a95281206fe522614df095172e09f6a6eb5b3b6f9a049fc33ae2a6",
+    "illumination": "257f29da8d71f36a967a0f5725968e435109c732639dd40337f21a08b6d1f4c5",
+    "blur": "c1af56158040e0a33065d6fd4dbe849f08c4faa870114298782a76e743532fdc",
+    "jpeg": "74e98cf20e5eb8ecddd9a1307721c20ecc76e3a4c4709051557c32765e496086",
+    "scale": "1470006e1411a610cc4f23051df70a56a2099b8a051a6bc6a64a22359edd6ae7",
+    "noise": "9c00274a39a8e17dfbf92b1e0a358f4fd2f10ccd19a7fc2cc7c3b8960f32006c",
+}
+
+
+def cell_image(height: int = 48, width: int = 40) -> np.ndarray:
+    """A smear-like picture made by arithmetic only: pale blue background, pink cell, dark
+    purple nucleus, a fine texture; no random generator, so it is the same everywhere."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.empty((height, width, 3), dtype=np.float64)
+    image[...] = (205, 200, 240)
+    radius = np.hypot(y - height / 2, x - width / 2)
+    image[radius < 0.4 * min(height, width)] = (225, 150, 190)
+    image[radius < 0.22 * min(height, width)] = (90, 40, 140)
+    image += 12 * np.sin(x * 1.3)[..., None] * np.cos(y * 0.7)[..., None]
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def digest(image: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+
+
+def change(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int64) - b.astype(np.int64)).mean())
+
+
+@pytest.mark.parametrize("shift", sorted(IDENTITY))
+def test_zero_strength_is_the_identity(shift):
+    image = cell_image()
+    assert np.array_equal(perturb(image, shift, IDENTITY[shift], level="0"), image)
+
+
+@pytest.mark.parametrize("shift", SUITE.shifts)
+def test_each_severity_changes_the_image_more_than_the_one_before(shift):
+    image = cell_image(64, 64)
+    changes = [change(perturb(image, shift, SUITE.parameters(shift, str(s)), level=str(s)),
+                      image) for s in SEVERITIES]
+    assert changes[0] > 0
+    assert all(later > earlier for earlier, later in zip(changes, changes[1:])), changes
+
+
+@pytest.mark.parametrize("shift", SUITE.shifts)
+def test_shape_and_dtype_are_kept_and_a_second_call_gives_the_same_bytes(shift):
+    image = cell_image(37, 53)  # odd, non-square
+    parameters = SUITE.parameters(shift, "4")
+    first = perturb(image, shift, parameters, level="4")
+    assert first.shape == image.shape and first.dtype == np.uint8
+    assert np.array_equal(first, perturb(image.copy(), shift, parameters, level="4"))
+
+
+@pytest.mark.parametrize("shift", SUITE.shifts)
+def test_severity_three_of_each_shift_matches_its_stored_checksum(shift):
+    image = cell_image()
+    shifted = perturb(image, shift, SUITE.parameters(shift, "3"), level="3",
+                      reference_size=SUITE.reference_size)
+    assert digest(shifted) == CHECKSUMS[shift]
+
+
+def test_noise_is_seeded_by_the_image_and_the_severity():
+    image, other = cell_image(), cell_image()
+    other[0, 0, 0] ^= 1  # one bit of content: another draw
+    parameters = SUITE.parameters("noise", "2")
+    base = perturb(image, "noise", parameters, level="2")
+    assert not np.array_equal(base - image, perturb(other, "noise", parameters, level="2") - other)
+    assert not np.array_equal(base, perturb(image, "noise", parameters, level="2b"))
+
+
+def test_stain_keeps_white_white_and_turns_the_colours():
+    white = np.full((2, 2, 3), 255, dtype=np.uint8)
+    assert np.array_equal(perturb(white, "stain", SUITE.parameters("stain", "5")), white)
+    image = cell_image()
+    nucleus = perturb(image, "stain", SUITE.parameters("stain", "5"))[24, 20]
+    assert not np.array_equal(nucleus, image[24, 20])
+    assert np.allclose(stain_map(0, 1, 1), np.eye(3))
+
+
+def test_the_suite_hash_covers_the_values_and_not_the_descriptions():
+    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
+    assert _parse(text, "v1").hash == SUITE.hash
+    described = text.replace('description = "Gaussian defocus', 'description = "Out of focus')
+    assert _parse(described, "v1").hash == SUITE.hash
+    changed = text.replace("{ sigma = 1.6 }", "{ sigma = 1.7 }")
+    assert changed != text and _parse(changed, "v1").hash != SUITE.hash
+
+
+def test_a_malformed_suite_is_named():
+    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
+    with pytest.raises(ProtocolError, match="severity 2 must give exactly sigma"):
+        _parse(text.replace("{ sigma = 1.0 }", "{ radius = 1.0 }"), "v1")
+    with pytest.raises(ProtocolError, match="unknown shift"):
+        _parse(text + "\n[fog]\nlevels = []\n", "v1")
+
+
+def test_names_expand_to_severities_ranges_and_free_factors():
+    def resolve(base):
+        return ["a", "b"] if base == "all" else [base.lower()]
+
+    assert expand_names("X~stain", resolve) == [f"x~stain:{s}" for s in SEVERITIES]
+    assert expand_names("x~blur:2..4", resolve) == ["x~blur:2", "x~blur:3", "x~blur:4"]
+    assert expand_names("all~jpeg:5", resolve) == ["a~jpeg:5", "b~jpeg:5"]
+    assert len(expand_names("all~noise", resolve)) == 10
+    assert expand_names("x~scale:0.5", resolve) == ["x~scale:0.5"]
+    assert SUITE.parameters("scale", "0.5") == {"factor": 0.5}
+    assert parse_name("x~Stain:03") == ShiftedName("x", "stain", "3")
+    for bad in ("x~stain:0.5", "x~stain:9", "x~blur:4..2", "x~stain:0"):
+        with pytest.raises(OptionError, match="severit"):
+            expand_names(bad, resolve)
+    with pytest.raises(UnknownNameError, match="Did you mean: stain"):
+        expand_names("x~stian:1", resolve)
+
+
+def test_the_fingerprint_changes_with_base_shift_severity_and_definition():
+    one = ShiftedName("x", "stain", "1")
+    fingerprints = {
+        shifted_fingerprint("f" * 64, one, SUITE),
+        shifted_fingerprint("e" * 64, one, SUITE),
+        shifted_fingerprint("f" * 64, ShiftedName("x", "stain", "2"), SUITE),
+        shifted_fingerprint("f" * 64, ShiftedName("x", "blur", "1"), SUITE),
+    }
+    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
+    other = _parse(text.replace("angle = 4.0", "angle = 4.5"), "v1")
+    fingerprints.add(shifted_fingerprint("f" * 64, one, other))
+    assert len(fingerprints) == 5
+    assert all(len(f) == 64 for f in fingerprints)
+
+
+def test_levels_from_optical_density_are_decided_by_the_exact_bounds():
+    from bench.data.perturb import LEVEL_BOUNDS, to_levels
+
+    edges = np.concatenate([LEVEL_BOUNDS, np.nextafter(LEVEL_BOUNDS, -np.inf),
+                            np.nextafter(LEVEL_BOUNDS, np.inf), [-50.0, -6.0, 0.0, 3.0]])
+    values = np.concatenate([edges, np.linspace(-7, 1, 100_003)])
+    assert np.array_equal(to_levels(values), np.searchsorted(LEVEL_BOUNDS, values, "right"))
+
+
+def test_the_readme_describes_every_shift_of_the_suite():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    if not readme.is_file():
+        pytest.skip("no README beside this checkout")
+    text = readme.read_text()
+    section = text[text.index("## Shift suite"):]
+    section = section[:section.index("\n## ")]
+    rows = {line.split("|")[1].strip(" `") for line in section.splitlines()
+            if line.startswith("| `")}
+    assert rows == set(SUITE.shifts)
+    assert "bench/shifts/v1.toml" in section

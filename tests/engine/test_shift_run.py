@@ -1,0 +1,148 @@
+"""The shift suite end to end: a tiny model tested on a data set under rising shifts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+import bench
+from bench.cli import cli
+from bench.data import load_prepared
+from bench.data.cache import cache_info
+from bench.data.shifted import load_shifted, shifted_fingerprint
+from bench.data.shifts import load_suite
+
+RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
+       "--json", "--model", "tiny", "--source", "colours-a", "--epochs", "3"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_scores_fall_with_stain_severity_and_the_board_and_plot_show_it(tiny_world, tmp_path):
+    result = invoke(*RUN, "--target", "colours-b,colours-b~stain:1..5")
+    assert result.exit_code == 0, result.output
+    scores = bench.open_store().scores()
+    accuracy = scores[scores.metric == "accuracy"].set_index("target").value
+    series = [accuracy["colours-b"], *(accuracy[f"colours-b~stain:{s}"] for s in range(1, 6))]
+    assert all(later <= earlier for earlier, later in zip(series, series[1:])), series
+    assert series[-1] <= series[0] - 0.15, series  # colour-coded classes: stain shifts hurt
+    # Each shifted target carries its own fingerprint: base split, suite hash, shift, severity.
+    base = load_prepared("colours-b").fingerprint
+    fingerprints = scores.drop_duplicates("target").set_index("target").target_fingerprint
+    suite = load_suite()
+    for severity in range(1, 6):
+        shifted = load_shifted(f"colours-b~stain:{severity}")
+        assert fingerprints[shifted.name] == shifted_fingerprint(base, shifted.shifted, suite)
+    assert fingerprints.nunique() == 6
+
+    board = invoke("leaderboard", "--shift", "--metric", "accuracy", "--json")
+    assert board.exit_code == 0, board.output
+    table = json.loads(board.stdout)[0]["tables"][0]
+    assert table["name"] == "shift"
+    row = table["rows"][0]
+    text = json.dumps(row)
+    for severity in range(6):
+        assert f"colours-b~stain/{severity}" in text
+    drop = next(v for k, v in row["cells"].items() if k.endswith("/drop"))
+    expected = np.mean([(series[0] - s) / series[0] * 100 for s in series[1:]])
+    assert drop["value"] == round(expected, 1)
+    assert suite.hash in json.dumps(table["notes"])
+    markdown = invoke("leaderboard", "--shift", "--metric", "accuracy", "--format", "md")
+    for targets in ("colours-b", "all"):  # the base's name (or all) keeps its shifted sets
+        narrowed = invoke("leaderboard", "--shift", "--targets", targets, "--format", "md")
+        assert narrowed.exit_code == 0, narrowed.output
+        assert "colours-b \\~stain 5" in narrowed.stdout, narrowed.stdout
+    assert "~stain" in markdown.stdout and "drop" in markdown.stdout
+
+    # The ordinary boards leave shifted targets to the shift board.
+    cross = invoke("leaderboard", "--cross", "--metric", "accuracy", "--json")
+    assert cross.exit_code == 0 and "~stain" not in cross.stdout
+
+    plots = tmp_path / "plots"
+    drawn = invoke("leaderboard", "--shift", "--metric", "accuracy", "--plots", str(plots))
+    assert drawn.exit_code == 0, drawn.output
+    assert [p.name for p in sorted(plots.rglob("shift-*"))] == ["shift-colours-b.png",
+                                                                "shift-colours-b.svg"]
+
+
+def test_a_shifted_cache_is_built_once_and_the_same_bytes_in_another_home(
+        tiny_world, tmp_path, monkeypatch):
+    shifted = load_shifted("colours-b~noise:4")
+    images = np.array(shifted.split("test", 64).images)
+    info = cache_info(shifted.folder, 64)
+    built = (shifted.folder.cache_dir(64) / "images.npy").stat().st_mtime_ns
+    again = load_shifted("colours-b~noise:4")
+    assert np.array_equal(again.split("test", 64).images, images)
+    assert (again.folder.cache_dir(64) / "images.npy").stat().st_mtime_ns == built  # reused
+    base = load_prepared("colours-b").split("test", 64)
+    assert images.shape == base.images.shape and not np.array_equal(images, base.images)
+
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path / "elsewhere"))
+    bench.reset()
+    from bench.data import prepare_dataset
+
+    prepare_dataset("colours-b", progress=False)
+    elsewhere = load_shifted("colours-b~noise:4")
+    elsewhere.split("test", 64)
+    assert cache_info(elsewhere.folder, 64)["sha256"] == info["sha256"]
+
+
+def test_all_shift_means_every_prepared_set_at_every_severity(tiny_world):
+    from bench.engine.progress import QuietListener
+    from bench.engine.runner import RunRequest, plan_matrix
+    from bench.protocol import load_protocol
+
+    request = RunRequest(models=["tiny"], sources=["colours-a"], targets=["all~blur"],
+                         protocol=load_protocol("quick"), device="cpu", pretrained=False)
+    plans = plan_matrix(request, QuietListener())
+    assert plans[0].targets == [f"{name}~blur:{s}" for name in ("colours-a", "colours-b")
+                                for s in range(1, 6)]
+
+
+def test_a_finished_cell_is_tested_on_a_shifted_target_without_training(tiny_world):
+    assert invoke(*RUN, "--target", "colours-b").exit_code == 0
+    later = invoke(*RUN, "--target", "colours-b,colours-b~jpeg:5")
+    assert later.exit_code == 0, later.output
+    rows = json.loads(later.stdout)
+    assert rows[0]["status"] == "finished"
+    assert "tested on colours-b~jpeg:5 (trained before)" in rows[0]["detail"]
+    assert set(bench.open_store().scores().target) == {"colours-b", "colours-b~jpeg:5"}
+
+
+def test_a_shifted_set_is_never_a_source(tiny_world):
+    result = invoke(*RUN[:-4], "--source", "colours-a~stain:2", "--target", "colours-b")
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "never trained on" in message and "--source colours-a --target colours-a~stain:2" \
+        in message
+    assert bench.open_store().runs().empty
+
+
+def test_a_bad_shift_or_severity_is_named_before_anything_runs(tiny_world):
+    unknown = invoke(*RUN, "--target", "colours-b~stian:2")
+    assert unknown.exit_code == 1 and "unknown shift 'stian'" in unknown.output
+    assert "Did you mean: stain" in unknown.output
+    severity = invoke(*RUN, "--target", "colours-b~stain:7")
+    assert severity.exit_code == 2 and "severity" in severity.output
+    unprepared = invoke(*RUN, "--target", "nothing-here~stain:2")
+    assert unprepared.exit_code == 1 and "unknown dataset 'nothing-here'" in unprepared.output
+    not_yet = invoke(*RUN, "--target", "pbc~stain:2")  # known, not prepared: how to prepare it
+    assert not_yet.exit_code == 1 and "bench datasets prepare pbc" in not_yet.output
+    assert bench.open_store().runs().empty
+
+
+def test_bench_evaluate_tests_a_trained_cell_on_every_severity_of_a_shift(tiny_world):
+    assert invoke(*RUN, "--target", "colours-b").exit_code == 0
+    result = invoke("evaluate", "--model", "tiny", "--source", "colours-a", "--target",
+                    "colours-b~scale", "--json")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert sorted(row["scores"]) == [f"colours-b~scale:{s}" for s in range(1, 6)]
+    store = bench.open_store()
+    assert len(store.runs()) == 1
+    assert set(store.evaluated_targets(store.runs()["id"].item())) == {
+        "colours-b", *(f"colours-b~scale:{s}" for s in range(1, 6))}
