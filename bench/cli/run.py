@@ -115,8 +115,8 @@ ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epoch
 
 
 @runs_group.command("list")
-@click.option("--status", type=click.Choice(["running", "finished", "failed"]),
-              help="Only the runs in this state.")
+@click.option("--status", type=click.Choice(["running", "finished", "failed", "interrupted"]),
+              help="Only runs of this status; interrupted: running rows whose process died.")
 @click.option("--all", "show_all", is_flag=True,
               help="Also show the protocol, best epoch and seconds taken, errors in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -132,6 +132,9 @@ def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
         for row in rows:
             if isinstance(row.get("error"), str) and row["error"]:
                 emit_line(Text.assemble((f"{row['id']}: ", "bold red"), row["error"]))
+            if row.get("resume"):
+                emit_line(Text.assemble((f"{row['id']}: ", "bold yellow"),
+                                        f"interrupted (its process died); resume: {row['resume']}"))
 
 
 @runs_group.command("show")
@@ -148,6 +151,8 @@ def show_run(run_id: str, as_json: bool) -> None:
     for key in ("id", "model", "source", "seed", "protocol", "protocol_hash", "split_fingerprint",
                 "status", "epochs", "best_epoch", "checkpoint", "error"):
         console.print(f"[bold]{key}[/]: {run[key]}", highlight=False)
+    if run.get("resume"):
+        console.print(f"[bold]resume[/]: {run['resume']}", highlight=False, soft_wrap=True)
     console.print(f"[bold]git revision[/]: {run['provenance'].get('git_revision')}")
     selection = run["summary"].get("selection", "not recorded (an older run)")
     console.print(f"[bold]epoch chosen by[/]: {selection} on the source's validation split",
