@@ -47,10 +47,13 @@ INCOMPLETE = 3  # exit code: some cells were left to other processes still runni
               "default: start a local Ray instance.")
 @click.option("--ray-cpus", type=int, default=1, show_default=True,
               help="CPUs per cell on Ray (a GPU per cell is asked for when the cluster has GPUs).")
+@click.option("--dry-run", is_flag=True,
+              help="Show the cells, their status, epochs, the time (a step measured here) and "
+                   "checkpoint disk a run would take; train and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run_command(models, sources, targets, seed_count, seed_list, protocol, epochs, batch_size,
                 image_size, device, workers, weights, no_pretrained, retry_failed, executor,
-                ray_address, ray_cpus, as_json) -> None:
+                ray_address, ray_cpus, dry_run, as_json) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
@@ -74,6 +77,11 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
         executor=executor, ray_address=ray_address, ray_cpus=ray_cpus,
     )
+    if dry_run:
+        from bench.cli.estimate import print_dry_run
+
+        print_dry_run(request, as_json)
+        return
     listener = QuietListener() if as_json else RichListener(console)
     results = run_benchmark(request, listener)
     rows = result_rows(results)

@@ -13,10 +13,13 @@ from typing import Any
 LONG_JOB_SECONDS = 3600.0  # a job longer than this on a CPU is worth a warning before it starts
 
 
-def time_steps(step: Callable[[], Any], *, repeats: int = 2, warmup: int = 1) -> float:
-    """Seconds per call of ``step``, after ``warmup`` untimed calls (allocation, autotuning).
+def time_steps(step: Callable[[], Any], *, repeats: int = 2, warmup: int = 1,
+               slow: float = 10.0) -> float:
+    """Seconds per call of ``step``: the mean of ``repeats`` calls after ``warmup`` ones.
 
-    On a GPU the device is synchronised around the timed calls, so queued work is counted.
+    A first call slower than ``slow`` seconds is the answer itself (a second look would not
+    change the estimate, only make it slower to get). On a GPU the device is synchronised
+    around the timed calls, so queued work is counted.
     """
     import torch
 
@@ -24,7 +27,13 @@ def time_steps(step: Callable[[], Any], *, repeats: int = 2, warmup: int = 1) ->
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.synchronize()
 
-    for _ in range(warmup):
+    started = time.perf_counter()
+    step()
+    synchronise()
+    first = time.perf_counter() - started
+    if first >= slow or (repeats <= 1 and warmup < 1):
+        return first
+    for _ in range(warmup - 1):
         step()
     synchronise()
     started = time.perf_counter()
@@ -70,10 +79,10 @@ def human_duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s"
 
 
-def long_job_warning(seconds: float, device: str, what: str) -> str | None:
+def long_job_warning(seconds: float, device: str, what: str, fix: str) -> str | None:
     """The warning a job estimated to run longer than an hour on a CPU prints before it starts."""
     if not str(device).startswith("cpu") or seconds <= LONG_JOB_SECONDS:
         return None
-    return (f"{what} is estimated to take about {human_duration(seconds)} on this CPU (measured "
-            f"here). A GPU (--device cuda) or a shorter recipe (--epochs, fewer cells) cuts it; "
-            f"interrupted work resumes from its last checkpoint.")
+    return (f"long job: {what} is estimated to take about {human_duration(seconds)} on this CPU "
+            f"(from a step measured here). {fix} Interrupted work resumes from its last "
+            f"checkpoint.")
