@@ -31,9 +31,11 @@ def _size(count: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
 def forget_command(run_ids: tuple[str, ...], status: str | None, yes: bool,
                    as_json: bool) -> None:
-    """Remove runs (ids or unique prefixes) from the store, with their checkpoint folders.
+    """Forget runs: their rows, scores and checkpoints.
 
-    Their epochs, scores and predictions go too; a run still training is refused.
+    RUN_IDS are ids or unique prefixes (`bench runs list`). Their epochs, scores and
+    predictions leave the store and their checkpoint folders are deleted; a run still
+    training is refused.
     """
     from bench.housekeeping import forget_runs, select_runs
 
@@ -68,9 +70,10 @@ def forget_command(run_ids: tuple[str, ...], status: str | None, yes: bool,
 @click.option("--dry-run", is_flag=True, help="List the checkpoints, delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def prune_command(dry_run: bool, as_json: bool) -> None:
-    """Delete every checkpoint of a finished run but its best one (what re-testing reads).
+    """Delete checkpoints finished runs no longer need.
 
-    Unfinished runs keep theirs: an interrupted run resumes from its last epoch.
+    Every checkpoint of a finished run but its best one (what re-testing reads) goes;
+    unfinished runs keep theirs, as an interrupted run resumes from its last epoch.
     """
     from bench.housekeeping import prune_checkpoints
 
@@ -94,9 +97,10 @@ def prune_command(dry_run: bool, as_json: bool) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
 def remove_command(name: str, yes: bool, as_json: bool) -> None:
-    """Remove a prepared data set: manifest, audit, decoded caches (and a generated set's images).
+    """Remove a prepared data set and its caches.
 
-    The official download it was prepared from is never touched; runs and scores stay in the
+    Its manifest, audit and decoded caches go, and a generated set's images. The official
+    download it was prepared from is never touched; runs and scores stay in the
     results store (`bench runs forget --status stale` forgets them).
     """
     from bench.data.remove import planned_removal, remove_dataset
