@@ -334,16 +334,16 @@ SLOW_STEP_SECONDS = 10.0
 def measure_cell(plan: CellPlan, batches: int = 2) -> dict[str, Any]:
     """Time this cell's training and test steps on its own data and device; save nothing.
 
-    The model is built and trained for one warm-up batch and ``batches`` timed ones (from
-    random weights: the step costs the same), then asked for one test batch. Returns seconds
+    The model is built and trained for one warm-up batch and ``batches`` timed ones, then
+    asked for one test batch. Returns seconds
     per training batch and per test batch, and the bytes its two checkpoints take (best.pt:
     the model; last.pt: the model, optimiser and scaler state).
     """
-    from dataclasses import replace
-
     from bench.engine.estimate import tensor_bytes
 
-    trainer = _Trainer(replace(plan, pretrained=False, weights=None), QuietListener())
+    # Built as the run builds it (its weights too): a model that cannot be built fails here
+    # before any cache is made for it, as the cell itself will fail.
+    trainer = _Trainer(plan, QuietListener())
     size = trainer.protocol.training.batch_size
     train = trainer._images(trainer.source, "train")
     val = trainer._images(trainer.source, "val")
