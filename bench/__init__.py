@@ -47,6 +47,13 @@ if TYPE_CHECKING:
     from bench.data.parallel import die_with_parent
     from bench.data.prepared import PreparedDataset, load_prepared
     from bench.download import fetch_json
+    from bench.engine.estimate import (
+        human_bytes,
+        human_duration,
+        long_job_warning,
+        tensor_bytes,
+        time_steps,
+    )
     from bench.engine.ray_executor import map_on_ray
     from bench.generated import ANNOTATIONS_FILE, write_json
     from bench.generators import (
@@ -75,6 +82,8 @@ _LAZY = {
     "die_with_parent": "bench.data.parallel",
     "fetch_json": "bench.download",
     "map_on_ray": "bench.engine.ray_executor",
+    **dict.fromkeys(["human_bytes", "human_duration", "long_job_warning", "tensor_bytes",
+                     "time_steps"], "bench.engine.estimate"),
     "ANNOTATIONS_FILE": "bench.generated",
     "write_json": "bench.generated",
     **dict.fromkeys(
@@ -148,9 +157,12 @@ __all__ = [
     "has_class_folders",
     "has_split_folders",
     "hookimpl",
+    "human_bytes",
+    "human_duration",
     "label_of_folder",
     "load_prepared",
     "load_protocol",
+    "long_job_warning",
     "map_on_ray",
     "open_store",
     "parse_labels",
@@ -162,6 +174,8 @@ __all__ = [
     "scan_csv",
     "scan_split_folders",
     "stage_progress",
+    "tensor_bytes",
+    "time_steps",
     "wbc_class_map",
     "weights_record",
     "write_json",

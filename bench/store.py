@@ -158,6 +158,20 @@ def _process_alive(owner: str | None) -> bool:
     return True
 
 
+STALE_AFTER = 600.0  # seconds without a heartbeat after which a running cell is abandoned
+
+
+def run_alive(owner: str | None, heartbeat: float | None, *, now: float | None = None,
+              stale_after: float = STALE_AFTER) -> bool:
+    """Whether a `running` row's process still works on it (the test claim's takeover uses).
+
+    A row whose heartbeat stopped, or whose process on this host is gone, was interrupted
+    (killed, crashed, power loss): its checkpoints let the next `bench run` resume it.
+    """
+    now = time.time() if now is None else now
+    return heartbeat is not None and now - heartbeat < stale_after and _process_alive(owner)
+
+
 class StoreError(BenchError):
     """The results store cannot be opened or written; the message names the file and the fix."""
 
@@ -462,6 +476,24 @@ class ResultsStore:
                 "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
                 (time.time(), error, run_id),
             )
+
+    def forget(self, run_id: str) -> dict[str, int]:
+        """Delete a run and every row keyed by its id, in one transaction; rows per table.
+
+        Tables are found in the schema, so a table added later is emptied too.
+        """
+        removed: dict[str, int] = {}
+        with self._transaction() as db:
+            tables = [row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'runs'")]
+            for table in tables:
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if "run_id" in columns:
+                    cursor = db.execute(f"DELETE FROM {table} WHERE run_id = ?",  # noqa: S608
+                                        (run_id,))
+                    removed[table] = cursor.rowcount
+            removed["runs"] = db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount
+        return removed
 
     # -- reading --------------------------------------------------------------------------
 

@@ -156,6 +156,7 @@ def _add_commands() -> None:
         evaluate,
         generate,
         generators,
+        housekeeping,
         leaderboard,
         models,
         plugins,
@@ -164,7 +165,7 @@ def _add_commands() -> None:
     )
 
     for module in (plugins, datasets, models, generators, generate, run, evaluate,
-                   leaderboard, compare, rescore):
+                   leaderboard, compare, rescore, housekeeping):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -47,10 +47,13 @@ INCOMPLETE = 3  # exit code: some cells were left to other processes still runni
               "default: start a local Ray instance.")
 @click.option("--ray-cpus", type=int, default=1, show_default=True,
               help="CPUs per cell on Ray (a GPU per cell is asked for when the cluster has GPUs).")
+@click.option("--dry-run", is_flag=True,
+              help="Show the cells, their status, epochs, the time (a step measured here) and "
+                   "checkpoint disk a run would take; train and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run_command(models, sources, targets, seed_count, seed_list, protocol, epochs, batch_size,
                 image_size, device, workers, weights, no_pretrained, retry_failed, executor,
-                ray_address, ray_cpus, as_json) -> None:
+                ray_address, ray_cpus, dry_run, as_json) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
@@ -74,6 +77,11 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
         executor=executor, ray_address=ray_address, ray_cpus=ray_cpus,
     )
+    if dry_run:
+        from bench.cli.estimate import print_dry_run
+
+        print_dry_run(request, as_json)
+        return
     listener = QuietListener() if as_json else RichListener(console)
     results = run_benchmark(request, listener)
     rows = result_rows(results)
@@ -115,8 +123,8 @@ ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epoch
 
 
 @runs_group.command("list")
-@click.option("--status", type=click.Choice(["running", "finished", "failed"]),
-              help="Only the runs in this state.")
+@click.option("--status", type=click.Choice(["running", "finished", "failed", "interrupted"]),
+              help="Only runs of this status; interrupted: running rows whose process died.")
 @click.option("--all", "show_all", is_flag=True,
               help="Also show the protocol, best epoch and seconds taken, errors in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -132,6 +140,9 @@ def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
         for row in rows:
             if isinstance(row.get("error"), str) and row["error"]:
                 emit_line(Text.assemble((f"{row['id']}: ", "bold red"), row["error"]))
+            if row.get("resume"):
+                emit_line(Text.assemble((f"{row['id']}: ", "bold yellow"),
+                                        f"interrupted (its process died); resume: {row['resume']}"))
 
 
 @runs_group.command("show")
@@ -148,6 +159,8 @@ def show_run(run_id: str, as_json: bool) -> None:
     for key in ("id", "model", "source", "seed", "protocol", "protocol_hash", "split_fingerprint",
                 "status", "epochs", "best_epoch", "checkpoint", "error"):
         console.print(f"[bold]{key}[/]: {run[key]}", highlight=False)
+    if run.get("resume"):
+        console.print(f"[bold]resume[/]: {run['resume']}", highlight=False, soft_wrap=True)
     console.print(f"[bold]git revision[/]: {run['provenance'].get('git_revision')}")
     selection = run["summary"].get("selection", "not recorded (an older run)")
     console.print(f"[bold]epoch chosen by[/]: {selection} on the source's validation split",

@@ -22,6 +22,7 @@ from bench.specs import KEYWORD_KINDS
 from bench.store import Cell, ResultsStore, open_store
 
 if TYPE_CHECKING:
+    from bench.engine.dry_run import MatrixEstimate
     from bench.engine.executors import Executor
     from bench.engine.progress import Listener
 
@@ -345,6 +346,10 @@ def run_benchmark(request: RunRequest, listener: Listener | None = None,
     listener = listener or QuietListener()
     store = store or open_store()
     plans = plan_matrix(request, listener)
+    if request.executor == "local":
+        from bench.engine.dry_run import warn_before_long_run
+
+        warn_before_long_run(plans, store, listener, cell_of, retry_failed=request.retry_failed)
     try:
         if request.executor == "ray":
             from bench.engine.ray_executor import RayExecutor
@@ -357,6 +362,17 @@ def run_benchmark(request: RunRequest, listener: Listener | None = None,
                          retry_failed=request.retry_failed)
     finally:
         listener.close()
+
+
+def dry_run(request: RunRequest, listener: Listener | None = None,
+            store: ResultsStore | None = None) -> MatrixEstimate:
+    """`bench run --dry-run`: the matrix resolved as a run resolves it, costed, not run."""
+    from bench.engine.dry_run import estimate_plans
+    from bench.engine.progress import QuietListener
+
+    plans = plan_matrix(request, listener or QuietListener())
+    return estimate_plans(plans, store or open_store(read_only=True), cell_of,
+                          retry_failed=request.retry_failed)
 
 
 def result_rows(results: Sequence[CellResult]) -> list[dict[str, Any]]:

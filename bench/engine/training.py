@@ -326,3 +326,49 @@ def train_and_evaluate(plan: CellPlan, listener: Listener | None = None) -> Outc
             f"{plan.protocol.training.batch_size} at {trainer.input_size} px; "
             f"try --batch-size {max(1, plan.protocol.training.batch_size // 2)}"
         ) from exc
+
+
+SLOW_STEP_SECONDS = 10.0
+
+
+def measure_cell(plan: CellPlan, batches: int = 2) -> dict[str, Any]:
+    """Time this cell's training and test steps on its own data and device; save nothing.
+
+    The model is built and trained for one warm-up batch and ``batches`` timed ones, then
+    asked for one test batch. Returns seconds
+    per training batch and per test batch, and the bytes its two checkpoints take (best.pt:
+    the model; last.pt: the model, optimiser and scaler state).
+    """
+    from bench.engine.estimate import tensor_bytes
+
+    # Built as the run builds it (its weights too): a model that cannot be built fails here
+    # before any cache is made for it, as the cell itself will fail.
+    trainer = _Trainer(plan, QuietListener())
+    size = trainer.protocol.training.batch_size
+    train = trainer._images(trainer.source, "train")
+    val = trainer._images(trainer.source, "val")
+
+    def head(data: CachedImages, count: int) -> CachedImages:
+        return CachedImages(data.images[:count], data.labels[:count])
+
+    # The warm-up batch (allocation, autotuning) is timed too: when it is already slow, a
+    # second look would not change the estimate, only make it slower to get.
+    per_train = trainer._train_epoch(head(train, size), 1)["train_seconds"]
+    if per_train < SLOW_STEP_SECONDS:
+        timed = head(train, size * batches)
+        seconds = trainer._train_epoch(timed, 2)["train_seconds"]
+        per_train = seconds / (len(timed) // size if len(timed) > size else 1)
+    probe = head(val if len(val) else train, 2 * size)
+    started = time.perf_counter()
+    trainer.predict(probe)
+    per_test = time.perf_counter() - started
+    model_bytes = tensor_bytes(trainer.model.state_dict())
+    last_bytes = model_bytes + tensor_bytes(trainer.optimizer.state_dict()) + tensor_bytes(
+        trainer.scaler.state_dict())
+    return {
+        "device": str(trainer.device),
+        "seconds_per_batch": per_train,
+        "seconds_per_test_batch": per_test,
+        "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "checkpoint_bytes": model_bytes + last_bytes,
+    }

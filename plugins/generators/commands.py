@@ -6,6 +6,7 @@ The core's command line knows no generator: this plugin adds its training comman
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -53,28 +54,39 @@ LABEL_CHOICES = "L, M, N, E, B, RBC"
               show_default=True, help="Train the models one by one here, or as Ray tasks.")
 @click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "
               "default: start a local Ray instance.")
+@click.option("--dry-run", is_flag=True,
+              help="Show the models, steps, a step timed here, the total time and the "
+                   "checkpoint disk; train and write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: str | None,
                        preset: str | None, steps: int | None, batch_size: int | None,
                        learning_rate: float | None, checkpoint_every: int | None,
                        resolution: int | None, out: str | None, device: str | None, seed: int,
-                       executor: str, ray_address: str | None, as_json: bool) -> None:
+                       executor: str, ray_address: str | None, dry_run: bool,
+                       as_json: bool) -> None:
     """Train one DDPM per class and partition (resumable; checkpoints are diffusers folders)."""
-    from bench_generators.training import train_cells
+    from bench_generators.training import estimate_cells, train_cells
 
     labels = bench.parse_labels(classes, (*bench.CLASSES, bench.RBC) if rbc else bench.CLASSES)
     options = {"config": preset, "max_steps": steps, "batch_size": batch_size,
                "learning_rate": learning_rate, "checkpoint_every": checkpoint_every,
-               "resolution": resolution, "device": device}
+               "resolution": resolution, "device": device or _default_device()}
     target = out or f"ddpm-{dataset}"
     partitions = ("A", "B") if partition == "both" else (partition,)
+    request = {"labels": labels, "partitions": partitions, "dataset": dataset, "rbc": rbc,
+               "size": max(64, resolution or 0), "seed": seed,
+               "options": {k: v for k, v in options.items() if v is not None}}
+    if dry_run or (executor == "local" and options["device"] == "cpu"):
+        costs = estimate_cells(f"ddpm:{target}", **request)
+        if dry_run:
+            _print_costs(costs, target, as_json)
+            return
+        warning = _long_job(costs)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     with bench.stage_progress("train") as update:
-        results = train_cells(
-            f"ddpm:{target}", labels=labels, partitions=partitions, dataset=dataset,
-            rbc=rbc, size=max(64, resolution or 0), seed=seed,
-            options={k: v for k, v in options.items() if v is not None}, progress=update,
-            executor=executor, ray_address=ray_address,
-        )
+        results = train_cells(f"ddpm:{target}", **request, progress=update, executor=executor,
+                              ray_address=ray_address)
     rows = [{**r, "class": bench.CLASS_FOLDERS[r["label"]], "loss": round(r.get("loss", 0.0), 5)}
             for r in results]
     bench.emit_table(rows, ["class", "partition", "step", "loss", "images", "halving", "device"],
@@ -83,3 +95,43 @@ def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: 
         click.echo("No RBC model trained (pass --rbc PATH); background RBCs can come from "
                    "--rbc-cells procedural.")
 
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _long_job(costs: list[dict]) -> str | None:
+    total = sum(cost["seconds"] for cost in costs)
+    device = costs[0]["device"] if costs else "cpu"
+    return bench.long_job_warning(total, device, f"training {len(costs)} DDPM models",
+                                  "A GPU (--device cuda, or --executor ray on a GPU cluster) "
+                                  "or fewer --steps cut it.")
+
+
+def _print_costs(costs: list[dict], target: str, as_json: bool) -> None:
+    """The dry run: per model and in total, time on this device and checkpoint disk."""
+    total = sum(cost["seconds"] for cost in costs)
+    disk = sum(cost["checkpoint_bytes"] for cost in costs)
+    warning = _long_job(costs)
+    if as_json:
+        click.echo(json.dumps({"models": costs, "seconds": total, "checkpoint_bytes": disk,
+                               "warning": warning}, indent=2, default=str))
+        return
+    rows = [{"class": bench.CLASS_FOLDERS[c["label"]], "partition": c["partition"],
+             "images": c["images"], "steps": f"{c['steps']} of {c['max_steps']}",
+             "step": bench.human_duration(c["seconds_per_step"]),
+             "time": bench.human_duration(c["seconds"]),
+             "disk": bench.human_bytes(c["checkpoint_bytes"])} for c in costs]
+    bench.emit_table(rows, ["class", "partition", "images", "steps", "step", "time", "disk"],
+                     title=f"train-ddpm --dry-run: ddpm:{target}")
+    first = costs[0] if costs else {"parameters": 0, "device": "cpu", "seconds_per_step": 0}
+    click.echo(f"dry run: {len(costs)} models of {first['parameters']:,} parameters, about "
+               f"{bench.human_duration(total)} on {first['device']} (one step measured here: "
+               f"{bench.human_duration(first['seconds_per_step'])}); checkpoints "
+               f"{bench.human_bytes(disk)} (the weights, AdamW state and EMA of each; a save "
+               f"briefly needs one more). Nothing was trained or written.")
+    if warning:
+        click.echo(f"warning: {warning}", err=True)

@@ -59,6 +59,7 @@ class DdpmCells:
         self.scheduler_options = dict(scheduler_options or {})
         self.step_options = {**STEP_OPTIONS.get(scheduler, {}), **(step_options or {})}
         self._models: dict[tuple[str, str], Any] = {}
+        self._costs: dict[tuple[str, str | None], dict[str, Any]] = {}
 
     def checkpoint(self, label: str, partition: str) -> Path:
         return self.directory / check_partition(partition) / CLASS_FOLDERS[check_label(label)]
@@ -173,13 +174,35 @@ class DdpmCells:
         from bench_generators.ddpm_training import train_model
 
         folder = self.checkpoint(label, partition)
-        existing = read_json(folder / "training.json")
-        if config is None and existing is not None:
-            base = make_config(config_from_json(existing["config"]), **settings)
-        else:
-            base = make_config(config or "paper", **settings)
+        base, _ = self.training_config(label, partition, config, **settings)
         self._models.pop((label, partition), None)
         return train_model(images, folder, base, device=device or self.device,
                            seed=derive_seed(seed, partition, label),
                            record={"label": label, "partition": partition, **(record or {})},
                            progress=progress)
+
+    def training_config(self, label: str, partition: str, config: str | None = None,
+                        **settings: Any) -> tuple[DdpmConfig, int]:
+        """The configuration ``train`` would use, and the steps its checkpoint has done."""
+        existing = read_json(self.checkpoint(label, partition) / "training.json")
+        if config is None and existing is not None:
+            base = make_config(config_from_json(existing["config"]), **settings)
+        else:
+            base = make_config(config or "paper", **settings)
+        return base, int(existing["step"]) if existing else 0
+
+    def training_cost(self, label: str, partition: str, *, config: str | None = None,
+                      device: str | None = None, **settings: Any) -> dict[str, Any]:
+        """What ``train`` would cost: steps left, one step timed here, the checkpoint's size.
+
+        A configuration is measured once (all classes share one network); nothing is written.
+        """
+        from bench_generators.ddpm_training import measure_step
+
+        base, done = self.training_config(label, partition, config, **settings)
+        device = device or self.device
+        key = (repr(base), device)
+        if key not in self._costs:
+            self._costs[key] = measure_step(base, device)
+        return {**self._costs[key], "steps": max(base.max_steps - done, 0),
+                "max_steps": base.max_steps, "done": done}

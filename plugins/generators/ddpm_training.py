@@ -211,3 +211,49 @@ def _save(folder, config, unet, optimizer, schedule, ema, scaler, sampler, noise
         os.replace(folder, old)
     os.replace(staging, folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def measure_step(config: DdpmConfig, device: str | None = None) -> dict[str, Any]:
+    """Time one training step of ``config`` on ``device`` from random weights; save nothing.
+
+    The step is the training loop's (noise, forward, backward, clipping, AdamW, EMA) on a
+    random batch. The checkpoint size counts what ``_save`` writes: the raw weights, AdamW's
+    two moments and the EMA copy (``state/``), and the EMA weights again (``unet/``).
+    """
+    import torch
+    import torch.nn.functional as F
+    from diffusers import DDPMScheduler
+    from diffusers.training_utils import EMAModel
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(0)
+    unet = build_unet(config).to(device).train()
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=config.learning_rate,
+                                  betas=(0.95, 0.999), weight_decay=config.weight_decay)
+    ema = EMAModel(unet.parameters(), decay=config.ema_decay, use_ema_warmup=True,
+                   power=config.ema_power)
+    noise_scheduler = DDPMScheduler(num_train_timesteps=config.train_timesteps,
+                                    beta_schedule=config.beta_schedule)
+    amp = _mixed_precision(device)
+    shape = (config.batch_size, 3, config.resolution, config.resolution)
+
+    def step() -> None:
+        batch = torch.rand(shape, device=device) * 2 - 1
+        noise = torch.randn(shape, device=device)
+        timesteps = torch.randint(config.train_timesteps, (config.batch_size,), device=device)
+        noisy = noise_scheduler.add_noise(batch, noise, timesteps)
+        with torch.autocast("cuda", dtype=amp) if amp else contextlib.nullcontext():
+            predicted = unet(noisy, timesteps).sample
+        loss = F.mse_loss(predicted.float(), noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        optimizer.step()
+        ema.step(unet.parameters())
+
+    seconds = bench.time_steps(step, repeats=2, warmup=1)
+    weights = bench.tensor_bytes(unet.state_dict())
+    state = bench.tensor_bytes(optimizer.state_dict()) + bench.tensor_bytes(ema.state_dict())
+    return {"seconds_per_step": seconds, "device": device,
+            "parameters": sum(p.numel() for p in unet.parameters()),
+            "checkpoint_bytes": 2 * weights + state}

@@ -121,29 +121,10 @@ def _train_one(generator: str, label: str, images: list[np.ndarray], partition: 
                          progress=progress, **options)
 
 
-def train_cells(
-    generator: str,
-    *,
-    labels: Sequence[str],
-    partitions: Sequence[str],
-    dataset: str | None = None,
-    rbc: Path | None = None,
-    size: int = 64,
-    seed: int = 0,
-    options: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int, float], None] | None = None,
-    executor: str = "local",
-    ray_address: str | None = None,
-) -> list[dict[str, Any]]:
-    """Train one model per label and partition of a trainable cells generator (``ddpm:DIR``).
-
-    With ``executor="ray"`` every (label, partition) model is a Ray task asking for a GPU when
-    the cluster has one; the checkpoint folder should then be on a shared file system.
-    """
-    trainer = cell_generator(generator)
-    if not isinstance(trainer, TrainableCellGenerator):
-        raise DataError(f"generator {generator!r} cannot be trained; `bench generators list` "
-                        "shows the generators there are")
+def _jobs(trainer: Any, generator: str, *, labels: Sequence[str], partitions: Sequence[str],
+          dataset: str | None, rbc: Path | None, size: int, seed: int,
+          options: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """One job per (partition, label), its cells checked before anything trains."""
     for partition in partitions:
         check_partition(partition)
     cells = training_cells(labels, dataset=dataset, rbc=rbc, size=size, seed=seed)
@@ -165,6 +146,70 @@ def train_cells(
             jobs.append({"generator": generator, "label": label,
                          "images": source.partition(partition), "partition": partition,
                          "seed": seed, "record": record, "options": dict(options or {})})
+    return jobs
+
+
+def _trainer(generator: str) -> TrainableCellGenerator:
+    trainer = cell_generator(generator)
+    if not isinstance(trainer, TrainableCellGenerator):
+        raise DataError(f"generator {generator!r} cannot be trained; `bench generators list` "
+                        "shows the generators there are")
+    return trainer
+
+
+def estimate_cells(
+    generator: str,
+    *,
+    labels: Sequence[str],
+    partitions: Sequence[str],
+    dataset: str | None = None,
+    rbc: Path | None = None,
+    size: int = 64,
+    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """What ``train_cells`` would train, per model: steps left, a step timed here, disk.
+
+    The same checks run first (data, image counts); nothing is trained or written.
+    """
+    trainer = _trainer(generator)
+    cost = getattr(trainer, "training_cost", None)
+    if cost is None:
+        raise DataError(f"generator {generator!r} cannot estimate its training (it has no "
+                        "training_cost); train it without --dry-run")
+    jobs = _jobs(trainer, generator, labels=labels, partitions=partitions, dataset=dataset,
+                 rbc=rbc, size=size, seed=seed, options=options)
+    rows = []
+    for job in jobs:
+        measured = cost(job["label"], job["partition"], **job["options"])
+        rows.append({"label": job["label"], "partition": job["partition"],
+                     "images": len(job["images"]), **measured,
+                     "seconds": measured["steps"] * measured["seconds_per_step"]})
+    return rows
+
+
+def train_cells(
+    generator: str,
+    *,
+    labels: Sequence[str],
+    partitions: Sequence[str],
+    dataset: str | None = None,
+    rbc: Path | None = None,
+    size: int = 64,
+    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
+    progress: Callable[[str, int, int, float], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> list[dict[str, Any]]:
+    """Train one model per label and partition of a trainable cells generator (``ddpm:DIR``).
+
+    With ``executor="ray"`` every (label, partition) model is a Ray task asking for a GPU when
+    the cluster has one; the checkpoint folder should then be on a shared file system.
+    """
+    trainer = _trainer(generator)
+    jobs = _jobs(trainer, generator, labels=labels, partitions=partitions, dataset=dataset,
+                 rbc=rbc, size=size, seed=seed, options=options)
     if executor == "ray":
         home = str(data_home())
         return map_on_ray(_train_one, [{**job, "home": home} for job in jobs],

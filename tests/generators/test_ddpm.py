@@ -268,3 +268,34 @@ def test_a_missing_model_hint_names_the_data_set_and_config_of_the_trained_ones(
     assert result.exit_code == 1
     assert (f"bench generate train-ddpm --dataset my-cells --config tiny --partition B --out "
             f"{tmp_path}") in result.output
+
+
+def test_train_ddpm_dry_run_times_one_step_sizes_the_checkpoints_and_writes_nothing(tmp_path):
+    generate_dataset("source", train=40, test=5, size=32, level="base", workers=1)
+    out = tmp_path / "models"
+    args = ["generate", "train-ddpm", "--dataset", "source", "--classes", "L,M", "--config",
+            "tiny", "--steps", "3", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    models = plan["models"]
+    assert sorted((m["label"], m["partition"]) for m in models) == [
+        ("L", "A"), ("L", "B"), ("M", "A"), ("M", "B")]
+    assert {(m["steps"], m["max_steps"]) for m in models} == {(3, 3)}
+    assert all(m["seconds_per_step"] > 0 and m["seconds"] == 3 * m["seconds_per_step"]
+               for m in models)
+    assert plan["seconds"] == sum(m["seconds"] for m in models)
+    assert not out.exists()  # no checkpoint, not even the folder
+
+    text = CliRunner().invoke(cli, [*args, "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert "dry run: 4 models" in text.output and "Nothing was trained" in text.output
+    assert not out.exists()
+
+    # the disk figure is what a real checkpoint of that model takes (within the files' own
+    # overhead per tensor, a few percent for a network this small)
+    trained = CliRunner().invoke(cli, [*args[:5], "L", *args[6:], "--partition", "A"])
+    assert trained.exit_code == 0, trained.output
+    folder = out / "A" / "Lymphocyte"
+    written = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert 0.9 * written < models[0]["checkpoint_bytes"] <= written
