@@ -131,6 +131,11 @@ class ShiftedDataset:
         level = self.shifted.level.replace(".", "_")
         return DatasetFolder(self.base.folder.root / "shifted" / f"{self.shifted.shift}-{level}")
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """The base's test images per label: the only split a shifted set has."""
+        return {label: {"test": per_split.get("test", 0)}
+                for label, per_split in self.base.counts().items()}
+
     def check_split_rule(self, splits: object) -> None:
         self.base.check_split_rule(splits)
 
