@@ -111,6 +111,13 @@ class Protocol:
                 changed[section] = dataclasses.replace(getattr(self, section), **values)
         return dataclasses.replace(self, **changed) if changed else self
 
+    def overrides(self) -> list[tuple[str, Any]]:
+        """Each ``("section.field", value)`` differing from the built-in of the same name.
+
+        What ``--epochs`` and the like changed, for board headers and `bench runs show`.
+        """
+        return recipe_differences(self.name, self.recipe)
+
     def input_size(self, model_input_size: int) -> int:
         return model_input_size if self.input.size == "model" else int(self.input.size)
 
@@ -237,6 +244,26 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
             raise ProtocolError(f"protocol file {path} cannot be read ({exc.strerror})") from exc
         return parse(text, str(path))
     raise UnknownNameError("protocol", text, builtin_names())
+
+
+def recipe_differences(name: str, recipe: dict[str, Any]) -> list[tuple[str, Any]]:
+    """How ``recipe`` (a protocol's or a stored run's) differs from built-in protocol ``name``.
+
+    Empty for a protocol file of its own name: it has nothing to differ from.
+    """
+    if name not in builtin_names():
+        return []
+    base = json.loads(json.dumps(load_protocol(name).recipe))  # tuples compare as lists
+    ours = json.loads(json.dumps(recipe))
+    return [(f"{section}.{key}", value)
+            for section, values in ours.items() if isinstance(values, dict)
+            for key, value in values.items()
+            if base.get(section, {}).get(key, value) != value]
+
+
+def overrides_text(differences: list[tuple[str, Any]]) -> str:
+    """``training.max_epochs=2, input.size=48``: the form boards and `runs show` print."""
+    return ", ".join(f"{key}={json.dumps(value)}" for key, value in differences)
 
 
 # The protocol data sets are split and cached under unless a caller names another: the paper's.

@@ -81,7 +81,9 @@ def run_rows(store: ResultsStore, status: str | None = None) -> list[dict[str, A
             continue
         rows.append({
             "id": row["id"], "model": row["model"], "source": row["source"], "seed": row["seed"],
-            "protocol": f"{row['protocol']} ({row['protocol_hash'][:8]})",
+            "protocol": f"{row['protocol']} ({row['protocol_hash'][:8]})"
+                        + (f" with {row['overrides']}" if row.get("overrides") else ""),
+            "init": row.get("init") or "pretrained",
             "status": shown, "epochs": row["epochs"], "best_epoch": row["best_epoch"],
             "seconds": round(seconds, 1) if row["finished"] else None, "error": row["error"],
             "resume": resume_command(row) if shown == INTERRUPTED else None,

@@ -1,8 +1,9 @@
 """The results store: SQLite in WAL mode, one transaction per state change.
 
 A run is one cell of the benchmark matrix, identified by (model, source, seed, protocol hash,
-source split fingerprint). Its id is derived from that key, so two processes that want the same
-cell meet on the same row: one claims it, the other skips it, and nothing is recorded twice.
+source split fingerprint, initialisation). Its id is derived from that key, so two processes that
+want the same cell meet on the same row: one claims it, the other skips it, and nothing is
+recorded twice.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ CREATE TABLE IF NOT EXISTS runs (
     settings TEXT,
     provenance TEXT,
     summary TEXT,
-    error TEXT
+    error TEXT,
+    init TEXT NOT NULL DEFAULT 'pretrained',
+    overrides TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -94,13 +97,76 @@ class Cell:
     protocol: str
     protocol_hash: str
     split_fingerprint: str
+    init: str = "pretrained"  # or "scratch", "weights:<sha256 prefix>" (bench.weights)
+    overrides: str = ""  # the recipe's differences from its named protocol, for reading only
 
     @property
     def id(self) -> str:
-        key = "|".join(
-            [self.model, self.source, str(self.seed), self.protocol_hash, self.split_fingerprint]
-        )
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
+        parts = [self.model, self.source, str(self.seed), self.protocol_hash,
+                 self.split_fingerprint]
+        if self.init != "pretrained":  # the default keeps the id stores held before inits
+            parts.append(f"init={self.init}")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+SCHEMA_VERSION = 1  # PRAGMA user_version; 1: runs.init and runs.overrides
+
+
+def legacy_identity(protocol: str, settings: str | None, summary: str | None) -> tuple[str, str]:
+    """(init, overrides) of a run recorded before the store kept them, from its settings."""
+    from bench.protocol import overrides_text, recipe_differences
+
+    recorded = json.loads(settings) if settings else {}
+    if recorded.get("weights"):
+        sha = ((json.loads(summary) if summary else {}).get("weights") or {}).get("sha256")
+        if not sha:
+            from bench.weights import file_sha256
+
+            try:
+                sha = file_sha256(Path(recorded["weights"]).expanduser())
+            except OSError:
+                sha = "unknown"
+        init = f"weights:{sha[:12]}"
+    else:
+        init = "scratch" if recorded.get("pretrained") is False else "pretrained"
+    recipe = recorded.get("protocol_recipe")
+    overrides = overrides_text(recipe_differences(protocol, recipe)) if recipe else ""
+    return init, overrides
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older store up to SCHEMA_VERSION, in the caller's transaction.
+
+    Version 1 adds each run's initialisation and recipe overrides, read from its recorded
+    settings, and re-keys the runs that did not start from pretrained weights (their id now
+    covers it; a default run keeps its id, so its finished cell stays found).
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "init" not in columns:
+        db.execute("ALTER TABLE runs ADD COLUMN init TEXT NOT NULL DEFAULT 'pretrained'")
+        db.execute("ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT ''")
+        db.execute("PRAGMA defer_foreign_keys = ON")  # runs and their rows are re-keyed together
+        for row in db.execute("SELECT * FROM runs").fetchall():
+            init, overrides = legacy_identity(row["protocol"], row["settings"], row["summary"])
+            new_id = Cell(row["model"], row["source"], row["seed"], row["protocol"],
+                          row["protocol_hash"], row["split_fingerprint"], init).id
+            db.execute("UPDATE runs SET id = ?, init = ?, overrides = ? WHERE id = ?",
+                       (new_id, init, overrides, row["id"]))
+            if new_id != row["id"]:
+                for table in ("epochs", "evaluations", "scores", "predictions"):
+                    db.execute(f"UPDATE {table} SET run_id = ? WHERE run_id = ?",  # noqa: S608
+                               (new_id, row["id"]))
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _with_identity(row: dict[str, Any]) -> dict[str, Any]:
+    """A run row read from an older (read-only, unmigrated) store, given init and overrides."""
+    if "init" not in row:
+        row["init"], row["overrides"] = legacy_identity(row["protocol"], row.get("settings"),
+                                                        row.get("summary"))
+    return row
 
 
 @dataclass
@@ -266,6 +332,7 @@ class ResultsStore:
         with self._transaction() as db:
             for statement in filter(str.strip, SCHEMA.split(";")):
                 db.execute(statement)
+            _migrate(db)
 
     def _create(self) -> None:
         """Build a new store beside its final name, then link it into place.
@@ -289,6 +356,7 @@ class ResultsStore:
                 db.execute("PRAGMA journal_mode=WAL")  # kept in the file's header
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             finally:
                 db.close()
             os.chmod(temporary, 0o666 & ~_umask())
@@ -369,11 +437,13 @@ class ResultsStore:
                 db.execute(
                     "INSERT INTO runs (id, model, source, seed, protocol, protocol_hash,"
                     " split_fingerprint, status, owner, heartbeat, created, started, settings,"
-                    " provenance) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                    " provenance, init, overrides)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         cell.id, cell.model, cell.source, cell.seed, cell.protocol,
                         cell.protocol_hash, cell.split_fingerprint, owner, now, now, now,
-                        json.dumps(settings or {}), json.dumps(provenance or {}),
+                        json.dumps(settings or {}), json.dumps(provenance or {}), cell.init,
+                        cell.overrides,
                     ),
                 )
                 return cell.id
@@ -509,7 +579,12 @@ class ResultsStore:
         if status:
             query += " WHERE status = ?"
             params.append(status)
-        return self._frame(query + " ORDER BY created, id", params)
+        frame = self._frame(query + " ORDER BY created, id", params)
+        if "init" not in frame.columns:  # an older store opened read-only
+            identity = [_with_identity(row) for row in frame.to_dict("records")]
+            frame["init"] = [row["init"] for row in identity]
+            frame["overrides"] = [row["overrides"] for row in identity]
+        return frame
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run by id or unique id prefix, with its epochs; None if there is none."""
@@ -525,6 +600,7 @@ class ResultsStore:
                     (run["id"],),
                 )
             ]
+        run = _with_identity(run)
         for key in ("settings", "provenance", "summary"):
             run[key] = json.loads(run[key]) if run[key] else {}
         return run
@@ -534,16 +610,27 @@ class ResultsStore:
 
         ``per_class`` is a dict (class letter -> value) for the metrics that have one, else None.
         """
+        with self._connect() as db:
+            current = "init" in {row[1] for row in db.execute("PRAGMA table_info(runs)")}
         frame = self._frame(
             "SELECT r.id AS run_id, r.model, r.source, r.seed, r.protocol, r.protocol_hash,"
             " r.split_fingerprint AS source_fingerprint, s.target,"
-            " e.split_fingerprint AS target_fingerprint, s.metric, s.value, s.per_class"
-            " FROM scores s JOIN runs r ON r.id = s.run_id"
+            " e.split_fingerprint AS target_fingerprint, s.metric, s.value, s.per_class,"
+            + (" r.init, r.overrides" if current else " r.settings, r.summary")
+            + " FROM scores s JOIN runs r ON r.id = s.run_id"
             " JOIN evaluations e ON e.run_id = s.run_id AND e.target = s.target"
             " WHERE r.status = 'finished' ORDER BY r.model, r.source, r.seed, s.target, s.metric"
         )
         frame["per_class"] = frame["per_class"].map(
             lambda text: json.loads(text) if isinstance(text, str) else None)
+        if not current:  # an older store opened read-only: derive them per run
+            identity = {run_id: legacy_identity(protocol, settings, summary)
+                        for run_id, protocol, settings, summary in frame[
+                            ["run_id", "protocol", "settings", "summary"]
+                        ].drop_duplicates("run_id").itertuples(index=False)}
+            frame["init"] = frame["run_id"].map(lambda run_id: identity[run_id][0])
+            frame["overrides"] = frame["run_id"].map(lambda run_id: identity[run_id][1])
+            frame = frame.drop(columns=["settings", "summary"])
         return frame
 
     def evaluations(self, run_id: str) -> list[dict[str, Any]]:

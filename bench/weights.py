@@ -194,3 +194,25 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+PRETRAINED, SCRATCH = "pretrained", "scratch"  # a cell's initialisation, besides "weights:<sha>"
+
+
+def initialisation(pretrained: bool, weights: str | Path | None) -> str:
+    """What a cell starts from, as its identity records it.
+
+    ``pretrained`` (the model's own pretrained weights), ``scratch`` (random weights) or
+    ``weights:<first 12 hex digits of the file's SHA-256>``: the file wins over ``pretrained``,
+    as in :func:`bench.models.build_model`.
+    """
+    if weights:
+        return f"weights:{file_sha256(Path(weights).expanduser())[:12]}"
+    return PRETRAINED if pretrained else SCRATCH
+
+
+def describe_initialisation(init: str) -> str:
+    """The words a board header or a listing uses for an initialisation."""
+    if init.startswith("weights:"):
+        return f"weights file sha256 {init.partition(':')[2]}"
+    return {PRETRAINED: "pretrained weights", SCRATCH: "from scratch"}.get(init, init)

@@ -61,7 +61,13 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
     """
     from bench.engine.options import check_run_options, seeds_from
     from bench.engine.progress import QuietListener, RichListener
-    from bench.engine.runner import RunRequest, incomplete_notice, result_rows, run_benchmark
+    from bench.engine.runner import (
+        RunRequest,
+        incomplete_notice,
+        result_rows,
+        run_benchmark,
+        skipped_as_failed,
+    )
     from bench.protocol import load_protocol
 
     check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,
@@ -93,20 +99,48 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
     emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json,
                keys=["model", "source"])
     failed = [result for result in results if result.status == "failed"]
-    if failed:
-        raise BenchError(failed_summary(failed, len(results)))
+    skipped = skipped_as_failed(results)
     notice = incomplete_notice(results)
+    if failed:
+        raise BenchError(failed_summary(failed, len(results), skipped))
+    if skipped:  # a failure given again unchanged is still a failure: say so, exit 1
+        if notice:
+            errors.print(notice, highlight=False, soft_wrap=True)
+        raise BenchError(skipped_summary(skipped))
     if notice:
         errors.print(notice, highlight=False, soft_wrap=True)
         raise SystemExit(INCOMPLETE)
 
 
-def failed_summary(failed: list, total: int) -> str:
+def retry_command() -> str:
+    """The `bench run` command given, again, with --retry-failed."""
+    import shlex
+
+    root = click.get_current_context().find_root()
+    argv = list(getattr(root.command, "argv", None) or ["run", "..."])
+    return shlex.join(["bench", *argv, *([] if "--retry-failed" in argv else ["--retry-failed"])])
+
+
+def skipped_summary(skipped: list) -> str:
+    """The final line of a run that left cells failed before under the same settings."""
+    from bench.engine.plans import cell_label
+
+    cells = ", ".join(cell_label(result.cell) for result in skipped[:3])
+    more = " ..." if len(skipped) > 3 else ""
+    return (f"{len(skipped)} cell(s) skipped as failed before under the same settings "
+            f"({cells}{more}; `bench runs list --status failed` shows why). Fix the cause and "
+            f"run them again with: {retry_command()}")
+
+
+def failed_summary(failed: list, total: int, skipped: list = ()) -> str:
     """Each failed cell with its reason, and how to run them again."""
     from bench.engine.plans import cell_label
 
     lines = [f"{len(failed)} of {total} cells failed:"]
     lines += [f"  {cell_label(result.cell)}: {result.detail}" for result in failed]
+    if skipped:
+        lines.append(f"{len(skipped)} more cell(s) skipped as failed before under the same "
+                     f"settings.")
     lines.append("Fix the cause, then give the same command with --retry-failed; finished "
                  "cells are kept and skipped.")
     return "\n".join(lines)
@@ -118,7 +152,7 @@ def runs_group() -> None:
 
 
 RUN_COLUMNS = ["id", "model", "source", "seed", "status", "epochs"]  # errors go below
-ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epochs",
+ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "init", "status", "epochs",
                    "best_epoch", "seconds", "error"]
 
 
@@ -126,7 +160,8 @@ ALL_RUN_COLUMNS = ["id", "model", "source", "seed", "protocol", "status", "epoch
 @click.option("--status", type=click.Choice(["running", "finished", "failed", "interrupted"]),
               help="Only runs of this status; interrupted: running rows whose process died.")
 @click.option("--all", "show_all", is_flag=True,
-              help="Also show the protocol, best epoch and seconds taken, errors in the table.")
+              help="Also show the protocol (and its overrides), the initialisation, best epoch and "
+              "seconds taken, errors in the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
     """List runs in the results store."""
@@ -156,8 +191,9 @@ def show_run(run_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(run, indent=2, default=str))
         return
-    for key in ("id", "model", "source", "seed", "protocol", "protocol_hash", "split_fingerprint",
-                "status", "epochs", "best_epoch", "checkpoint", "error"):
+    for key in ("id", "model", "source", "seed", "protocol", "protocol_hash", "overrides",
+                "init", "split_fingerprint", "status", "epochs", "best_epoch", "checkpoint",
+                "error"):
         console.print(f"[bold]{key}[/]: {run[key]}", highlight=False)
     if run.get("resume"):
         console.print(f"[bold]resume[/]: {run['resume']}", highlight=False, soft_wrap=True)

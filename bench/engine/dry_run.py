@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bench.engine.estimate import human_bytes, human_duration, long_job_warning
+from bench.engine.plans import changed_settings
 
 if TYPE_CHECKING:
     from bench.engine.plans import CellPlan
@@ -73,8 +74,8 @@ class MatrixEstimate:
                 for cell in self.cells]
 
 
-def _state(store: ResultsStore, cell: Cell, max_epochs: int, retry_failed: bool
-           ) -> tuple[str, str, int]:
+def _state(store: ResultsStore, cell: Cell, max_epochs: int, retry_failed: bool,
+           settings: dict[str, Any] | None = None) -> tuple[str, str, int]:
     """What a run would do with ``cell``: its status, why, and how many epochs it trains."""
     from bench.runs import INTERRUPTED, shown_status
 
@@ -92,6 +93,9 @@ def _state(store: ResultsStore, cell: Cell, max_epochs: int, retry_failed: bool
         return "resumable", f"resumes after epoch {done} (its process died)", left
     if retry_failed:
         return "failed", f"runs again (--retry-failed): {run.get('error')}", left
+    changed = changed_settings(run["settings"], settings or {}) if settings else []
+    if changed:
+        return "failed", f"runs again ({', '.join(changed)}): {run.get('error')}", left
     return "failed", f"skipped unless --retry-failed: {run.get('error')}", 0
 
 
@@ -120,7 +124,7 @@ def estimate_plans(plans: Sequence[CellPlan], store: ResultsStore,
     sizes: dict[str, dict[str, int]] = {}
     for plan in plans:
         cell = cell_of(plan)
-        status, detail, epochs = _state(store, cell, max_epochs, retry_failed)
+        status, detail, epochs = _state(store, cell, max_epochs, retry_failed, plan.settings())
         entry = CellEstimate(cell.id, plan.model, plan.source, plan.seed, status, detail, epochs)
         estimate.cells.append(entry)
         if not epochs:

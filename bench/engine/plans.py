@@ -29,9 +29,13 @@ class CellPlan:
     workers: int = 0
     pretrained: bool = True
     weights: str | None = None
+    init: str = ""  # "pretrained", "scratch" or "weights:<sha>"; "" until the runner sets it
 
     def settings(self) -> dict[str, Any]:
-        """What the store records as the run's settings."""
+        """What the store records as the run's settings.
+
+        A failed run keeps those it failed under until it is claimed again.
+        """
         return {
             "protocol_version": self.protocol.version,
             "protocol_recipe": self.protocol.recipe,
@@ -39,9 +43,22 @@ class CellPlan:
             "targets": self.targets,
             "device": self.device,
             "workers": self.workers,
+            "batch_size": self.protocol.training.batch_size,
             "pretrained": self.pretrained,
             "weights": self.weights,
+            "init": self.init,
         }
+
+
+# Settings that can remove the cause of a failure: a cell that failed under other values of
+# them runs again without --retry-failed (another device, workers, batch size, weights file).
+RETRY_SETTINGS = ("device", "workers", "batch_size", "weights", "pretrained", "init")
+
+
+def changed_settings(failed_under: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``"device cuda -> cpu"`` for each retry setting the new command changes."""
+    return [f"{key} {failed_under.get(key)} -> {now.get(key)}" for key in RETRY_SETTINGS
+            if key in failed_under and failed_under[key] != now.get(key)]
 
 
 @dataclass

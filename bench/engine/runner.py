@@ -13,13 +13,21 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
-from bench.engine.plans import CellPlan, CellResult, Claimed, Outcome, cell_label
+from bench.engine.plans import (
+    CellPlan,
+    CellResult,
+    Claimed,
+    Outcome,
+    cell_label,
+    changed_settings,
+)
 from bench.errors import BenchError, DataError, RunError
 from bench.home import subdir
 from bench.host import get_registries
-from bench.protocol import Protocol
+from bench.protocol import Protocol, overrides_text
 from bench.specs import KEYWORD_KINDS
 from bench.store import Cell, ResultsStore, open_store
+from bench.weights import initialisation
 
 if TYPE_CHECKING:
     from bench.engine.dry_run import MatrixEstimate
@@ -178,20 +186,24 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
         for model in models:
             ensure_pretrained_weights(registries.models.get(model))
     runs_home = subdir("runs")
+    init = initialisation(request.pretrained, request.weights)  # the file is hashed once
     return [
         CellPlan(
             model=model, source=source, targets=targets, seed=int(seed),
             protocol=request.protocol, checkpoint_dir=runs_home,  # the run id is added later
             device=request.device, workers=request.workers, pretrained=request.pretrained,
-            weights=request.weights,
+            weights=request.weights, init=init,
         )
         for model in models for source in sources for seed in request.seeds
     ]
 
 
 def cell_of(plan: CellPlan) -> Cell:
+    """The cell a plan trains: its id covers the recipe (hash) and the initialisation."""
+    plan.init = plan.init or initialisation(plan.pretrained, plan.weights)
     return Cell(plan.model, plan.source, plan.seed, plan.protocol.name, plan.protocol.hash,
-                _prepared(plan.source).fingerprint)
+                _prepared(plan.source).fingerprint, plan.init,
+                overrides_text(plan.protocol.overrides()))
 
 
 @contextmanager
@@ -243,13 +255,32 @@ def _skipped(store: ResultsStore, cell: Cell, listener: Listener) -> CellResult:
     existing = store.run(cell.id) or {}
     detail = {
         "finished": "already finished",
-        "failed": f"failed before (use --retry-failed): {existing.get('error')}",
+        "failed": f"{FAILED_BEFORE} under the same settings (use --retry-failed): "
+                  f"{existing.get('error')}",
     }.get(existing.get("status", "running"), RUNNING_ELSEWHERE)
     listener.on_cell_end(cell_label(cell), "skipped", detail)
     return CellResult(cell, "skipped", detail)
 
 
 RUNNING_ELSEWHERE = "running in another process"
+FAILED_BEFORE = "failed before"
+
+
+def skipped_as_failed(results: Sequence[CellResult]) -> list[CellResult]:
+    """Cells left alone because they failed before under the settings given again."""
+    return [r for r in results if r.status == "skipped" and r.detail.startswith(FAILED_BEFORE)]
+
+
+def _cause_removed(store: ResultsStore, cell: Cell, plan: CellPlan, listener: Listener) -> bool:
+    """Whether a cell that failed before failed under settings this command changes."""
+    existing = store.run(cell.id)
+    if not existing or existing["status"] != "failed":
+        return False
+    changed = changed_settings(existing["settings"], plan.settings())
+    if changed:
+        listener.notice(f"{cell_label(cell)} failed before ({existing.get('error')}); "
+                        f"running it again as the settings changed: {', '.join(changed)}")
+    return bool(changed)
 
 
 def settle_unclaimed(store: ResultsStore, plan: CellPlan, cell: Cell,
@@ -312,8 +343,9 @@ def run_plans(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
     def claim() -> Iterator[Claimed]:
         for plan in plans:
             cell = cell_of(plan)
+            retry = retry_failed or _cause_removed(store, cell, plan, listener)
             run_id = store.claim(cell, settings=plan.settings(), provenance=run_provenance,
-                                 retry_failed=retry_failed)
+                                 retry_failed=retry)
             if run_id is None:
                 results.append(settle_unclaimed(store, plan, cell, listener))
                 continue

@@ -90,6 +90,7 @@ def context(group: ScoreGroup, names: Names, *, version: str, date: str) -> Cont
         version=version,
         date=date,
         origin=group.origin,
+        recipe=group.recipe,
     )
 
 
@@ -183,6 +184,8 @@ def build_board(
         heading = f"{group.slug}: published figures"
     else:
         heading = f"Leaderboard, protocol {group.protocol} ({group.protocol_hash})"
+        if group.changes:
+            heading += f", {'; '.join(group.changes)}"
     return Board(
         title=heading,
         slug=group.slug,

@@ -1,8 +1,8 @@
-"""Which scores may share a table: one protocol hash and one split fingerprint per data set.
+"""Which scores may share a table: one protocol hash, one initialisation, one split per data set.
 
-A data set re-prepared with another split, or a protocol with one value changed, gives scores
-that must never be ranked against the old ones; they go to separate boards, each stating what
-it was computed under.
+A data set re-prepared with another split, a protocol with one value changed, or models started
+from other weights (pretrained, from scratch, a weights file) give scores that must never be
+ranked against the old ones; they go to separate boards, each stating what it was computed under.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from bench.errors import DataError, UnknownNameError
 from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Kind, Names, loose_key
 from bench.specs import KEYWORD_KINDS
+from bench.weights import PRETRAINED
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SCORE_COLUMNS = (
     "run_id", "model", "source", "seed", "protocol", "protocol_hash", "source_fingerprint",
-    "target", "target_fingerprint", "metric", "value",
+    "target", "target_fingerprint", "metric", "value", "init", "overrides",
 )
 MAX_EDITIONS = 64  # fingerprint combinations per protocol before we ask the user to filter
 
@@ -135,17 +136,21 @@ def edition(fingerprints: Sequence[tuple[str, str]]) -> str:
 
 
 def comparable_groups(frame: pd.DataFrame) -> list[ScoreGroup]:
-    """Split scores by protocol hash, then by the split fingerprint of every data set.
+    """Split scores by protocol hash and initialisation, then by every data set's split.
 
     When a data set has several fingerprints, each combination of them makes its own group,
     holding every row consistent with it; groups that another one contains are dropped.
     """
     groups: list[ScoreGroup] = []
-    by_hash = {
-        str(digest): (", ".join(sorted(rows["protocol"].unique())), rows)
-        for digest, rows in frame.groupby("protocol_hash", sort=True)
+    if "init" not in frame.columns:  # scores from before inits were recorded
+        frame = frame.assign(init=PRETRAINED, overrides="")
+    by_recipe = {
+        (str(digest), str(init)): (", ".join(sorted(rows["protocol"].unique())), rows)
+        for (digest, init), rows in frame.groupby(["protocol_hash", "init"], sort=True)
     }
-    for digest, (protocol, rows) in sorted(by_hash.items(), key=lambda item: item[1][0]):
+    for (digest, init), (protocol, rows) in sorted(
+            by_recipe.items(), key=lambda item: (item[1][0], item[0][1] != PRETRAINED, item[0])):
+        overrides = next((str(o) for o in rows["overrides"].unique() if o), "")
         # A run tested on a different split of its own data set may have seen its test images.
         leaked = (rows["source"] == rows["target"]) & (
             rows["source_fingerprint"] != rows["target_fingerprint"]
@@ -201,6 +206,8 @@ def comparable_groups(frame: pd.DataFrame) -> list[ScoreGroup]:
                      strict=True),
             })
             slug = slugify(f"{protocol.split(', ')[0]}-{str(digest)[:8]}")
+            if init != PRETRAINED:  # the default keeps the slug boards were published under
+                slug += f"-{slugify(init)}"
             if len(kept) > 1:
                 slug += f"-{edition(pairs)}"
             groups.append(
@@ -212,6 +219,8 @@ def comparable_groups(frame: pd.DataFrame) -> list[ScoreGroup]:
                     cross=candidate,
                     slug=slug,
                     notes=notes,
+                    init=init,
+                    overrides=overrides,
                 )
             )
     return groups

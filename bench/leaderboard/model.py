@@ -117,6 +117,7 @@ class Context:
     version: str
     date: str
     origin: str = ""  # where the figures come from, for published boards
+    recipe: str = ""  # how the recipe differs from the named protocol; "" when it does not
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,23 @@ class ScoreGroup:
     origin: str = ""
     notes: tuple[str, ...] = ()
     second: SecondRule = "distinct"  # where second places go (SECOND_RULES); papers differ
+    init: str = "pretrained"  # what the models started from (bench.weights.initialisation)
+    overrides: str = ""  # the recipe's differences from the named protocol
+
+    @property
+    def changes(self) -> list[str]:
+        """How these results' recipe differs from the named protocol with pretrained weights."""
+        from bench.weights import PRETRAINED, describe_initialisation
+
+        if self.origin:
+            return []
+        parts = [f"with {self.overrides}"] if self.overrides else []
+        return parts + ([] if self.init == PRETRAINED else [describe_initialisation(self.init)])
+
+    @property
+    def recipe(self) -> str:
+        """``quick with training.max_epochs=2; from scratch``; "" for the protocol as named."""
+        if not self.changes:
+            return ""
+        parts = self.changes if self.overrides else ["as built in", *self.changes]
+        return f"{self.protocol.split(', ')[0]} {'; '.join(parts)}"

@@ -84,6 +84,7 @@ def _context(context: Context) -> dict[str, Any]:
     return {
         "protocol": context.protocol,
         "protocol_hash": context.protocol_hash,
+        "recipe": context.recipe,
         "split_fingerprints": dict(context.fingerprints),
         "bench_version": context.version,
         "date": context.date,

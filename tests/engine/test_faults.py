@@ -213,7 +213,7 @@ def test_a_process_that_skips_a_cell_running_elsewhere_says_the_matrix_is_not_co
         protocol = bench.load_protocol("quick").with_overrides(
             training={"max_epochs": 1, "batch_size": 8}, input={"size": 16})
         cell = bench.Cell("tiny", "colours-a", 0, protocol.name, protocol.hash,
-                          bench.data.load_prepared("colours-a").fingerprint)
+                          bench.data.load_prepared("colours-a").fingerprint, init="scratch")
         bench.open_store().claim(cell, owner=f"{socket.gethostname()}:{other.pid}")
         result = bench_run("--model", "tiny,tiny2", "--source", "colours-a", "--target",
                            "colours-a", "--epochs", "1")
