@@ -305,15 +305,10 @@ def rendered_line(text: str) -> tuple[str, str] | None:
 def check_board(records: Path, board: Path, request: BoardRequest,
                 names: Names | None = None) -> list[Problem]:
     """The board beside the records must be the one the records give, byte for byte."""
-    submitted = _read_board(board)
-    if isinstance(submitted, Problem):
-        return [submitted]
-    rendered = rendered_line(submitted)
-    if rendered is None:
-        return [Problem(str(board), 0, "no \"- Rendered by bench VERSION, DATE\" line: a "
-                                       "board as `bench leaderboard --publish` writes it has "
-                                       "one")]
-    version, date = rendered
+    read = _read_board(board)
+    if isinstance(read, Problem):
+        return [read]
+    submitted, version, date = read
     try:
         board_set = from_records([records], dataclasses.replace(request, date=date),
                                  names=names)
@@ -335,26 +330,29 @@ def check_board(records: Path, board: Path, request: BoardRequest,
 def check_reference(board: Path, name: str, request: BoardRequest,
                     names: Names | None = None) -> list[Problem]:
     """A published reference board (no records): rebuilt from the shipped figures."""
-    submitted = _read_board(board)
-    if isinstance(submitted, Problem):
-        return [submitted]
-    rendered = rendered_line(submitted)
-    if rendered is None:
-        return [Problem(str(board), 0, "no \"- Rendered by bench VERSION, DATE\" line")]
-    version, date = rendered
+    read = _read_board(board)
+    if isinstance(read, Problem):
+        return [read]
+    submitted, version, date = read
     reference = BoardRequest(reference=name, date=date, second=request.second)
     built = make_boards(reference, names=names).published(version)
     return compare_text(board, submitted, board_markdown(built[0]))
 
 
-def _read_board(board: Path) -> str | Problem:
+def _read_board(board: Path) -> tuple[str, str, str] | Problem:
+    """The submitted board's text with the version and date of its "Rendered by" line."""
     try:
-        return board.read_text(encoding="utf-8")
+        text = board.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Problem(str(board), 0, "no board beside the records; submit the .md "
                                       "`bench leaderboard --publish` wrote with them")
     except (OSError, UnicodeDecodeError) as exc:
         return Problem(str(board), 0, f"cannot read the board ({exc})")
+    rendered = rendered_line(text)
+    if rendered is None:
+        return Problem(str(board), 0, "no \"- Rendered by bench VERSION, DATE\" line: a "
+                                      "board as `bench leaderboard --publish` writes it has one")
+    return text, *rendered
 
 
 def compare_text(board: Path, submitted: str, expected: str) -> list[Problem]:
