@@ -28,7 +28,7 @@ def _print_counts(title: str, counts: dict, paper: dict | None) -> None:
 
 @click.group("datasets", cls=WholeHelpGroup)
 def datasets_group() -> None:
-    """Work with data sets: list, prepare, show, verify."""
+    """Work with data sets: list, download, prepare, show, verify, remove."""
 
 
 @datasets_group.command("list")
