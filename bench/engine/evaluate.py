@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bench.engine.evaluation import evaluate_checkpoint, missing_targets
 from bench.engine.progress import Listener
-from bench.engine.runner import ALL, DatasetChoice, _expand, _keywords, _prepared
+from bench.engine.selection import ALL, DatasetChoice, expand, keywords_in, open_dataset
 from bench.errors import BenchError, DataError, RunError
 from bench.host import get_registries
 from bench.store import ResultsStore
@@ -83,7 +83,7 @@ def select_runs(request: EvaluateRequest, store: ResultsStore, listener: Listene
                            ("--target", request.targets)):
         check_names(option, values)
     registries = get_registries()
-    models = _expand("models", request.models,
+    models = expand("models", request.models,
                      {ALL: [s.name for s in registries.models if s.resolve_argument is None]})
     choice = DatasetChoice.here()
     sources = choice.resolve(request.sources)
@@ -93,7 +93,7 @@ def select_runs(request: EvaluateRequest, store: ResultsStore, listener: Listene
         for source in sources:
             rows = runs[(runs["model"] == model) & (runs["source"] == source)]
             try:  # runs on an older split of the source belong to another board
-                rows = rows[rows["split_fingerprint"] == _prepared(source).fingerprint]
+                rows = rows[rows["split_fingerprint"] == open_dataset(source).fingerprint]
             except DataError:
                 pass  # the source is gone: its runs can still be tested
             if request.seeds is None:
@@ -110,7 +110,7 @@ def select_runs(request: EvaluateRequest, store: ResultsStore, listener: Listene
         lines = [f"{model} on {source}" + ("" if seed is None else f" (seed {seed})")
                  + f": `{train_command(model, source, seed, request.protocol)}`"
                  for model, source, seed in missing]
-        named = not _keywords([*request.models, *request.sources])  # no `all`: each one asked
+        named = not keywords_in([*request.models, *request.sources])  # no `all`: each one asked
         message = ("no finished run, so nothing to test, for " + "; ".join(lines[:5])
                    + (f"; and {len(lines) - 5} more" if len(lines) > 5 else ""))
         if named or not selected:
@@ -142,7 +142,7 @@ def evaluate_cells(request: EvaluateRequest, listener: Listener | None = None,
         if not targets:
             raise RunError("nothing to evaluate on: no target is prepared. Prepare one first "
                            "(`bench datasets list` shows them and how).")
-        fingerprints = {name: _prepared(name).fingerprint for name in targets}
+        fingerprints = {name: open_dataset(name).fingerprint for name in targets}
         runs = select_runs(request, store, listener)
         listener.on_matrix_start(len(runs))
         return [_evaluate_run(store, run, targets, fingerprints, request, listener)

@@ -7,7 +7,7 @@ file systems and lets every executor share one claim/skip/record loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,11 +21,11 @@ from bench.engine.plans import (
     cell_label,
     changed_settings,
 )
-from bench.errors import BenchError, DataError, RunError
+from bench.engine.selection import ALL, DatasetChoice, expand, open_dataset
+from bench.errors import BenchError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol, overrides_text
-from bench.specs import KEYWORD_KINDS
 from bench.store import Cell, ResultsStore, open_store
 from bench.weights import initialisation
 
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from bench.engine.dry_run import MatrixEstimate
     from bench.engine.executors import Executor
     from bench.engine.progress import Listener
-
-ALL = "all"
-ALL_GENERATED = "all+generated"  # `all` and the generated sets (the demo's among them)
-
 
 @dataclass
 class RunRequest:
@@ -57,106 +53,6 @@ class RunRequest:
     ray_cpus: int = 1  # CPUs per cell on a CPU-only cluster
 
 
-def _prepared(name: str):
-    """Read a prepared data set; a generated one that lies here is prepared on first use."""
-    from bench.data import ensure_prepared
-    from bench.data.shifted import open_target
-
-    return open_target(name, ensure_prepared)  # NAME~SHIFT:LEVEL: a shifted test set
-
-
-def _expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[str]]
-            ) -> list[str]:
-    """Names, comma lists and keywords (``everything``: `all` and the like -> their names)."""
-    from bench.data.shifted import expand_names, is_shifted
-
-    names: list[str] = []
-    for item in requested:
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if kind == "datasets" and is_shifted(part):  # NAME~SHIFT[:LEVELS], all~SHIFT
-                names.extend(expand_names(part, lambda base: _expand(kind, [base], everything)))
-            elif part.lower() in everything:
-                names.extend(everything[part.lower()])
-            elif kind == "datasets" and ":" in part:
-                # A family member (folder:PATH) is registered under its own name once prepared.
-                names.append(_prepared(part).name)
-            else:
-                registry = getattr(get_registries(), kind)
-                names.append(registry.get(part).name)
-    return list(dict.fromkeys(names))
-
-
-def _keywords(requested: Sequence[str]) -> set[str]:
-    return {part.strip().lower() for item in requested for part in str(item).split(",")
-            if part.strip().lower() in KEYWORD_KINDS}
-
-
-@dataclass
-class DatasetChoice:
-    """Which registered data sets `all` and `all+generated` stand for, and what they leave out."""
-
-    keywords: dict[str, list[str]]  # keyword -> prepared data sets it takes in
-    unprepared: list[str]  # benchmark sets `all` would take once prepared
-    kinds: dict[str, str]  # prepared data set -> its spec's kind
-
-    @classmethod
-    def here(cls) -> DatasetChoice:
-        datasets = [s for s in get_registries().datasets if s.resolve_argument is None]
-        prepared, unprepared, kinds = [], [], {}
-        for spec in datasets:
-            try:
-                _prepared(spec.name)
-            except DataError:
-                if spec.kind == "benchmark":
-                    unprepared.append(spec.name)
-                continue
-            prepared.append(spec.name)
-            kinds[spec.name] = spec.kind
-        keywords = {word: [n for n in prepared if kinds[n] in taken]
-                    for word, taken in KEYWORD_KINDS.items()}
-        return cls(keywords, unprepared, kinds)
-
-    def resolve(self, requested: Sequence[str]) -> list[str]:
-        """The data sets an option names: names, comma lists, `all`, `all+generated`."""
-        return _expand("datasets", requested, self.keywords)
-
-    def notices(self, options: Mapping[str, Sequence[str]], chosen: Collection[str]
-                ) -> list[str]:
-        """What a keyword did not take in: unprepared benchmark sets, the rest by kind."""
-        from bench.data.prepared import prepare_command
-
-        found = []
-        registry = get_registries().datasets
-        if _keywords(options.get("--target", ())) and self.unprepared:
-            found.append("not prepared, so not tested: " + "; ".join(
-                f"{n} (`{prepare_command(registry.get(n))}`)" for n in self.unprepared))
-        left_out = self._left_out(options, chosen)
-        return found + ([left_out] if left_out else [])
-
-    def _left_out(self, options: Mapping[str, Sequence[str]], chosen: Collection[str]
-                  ) -> str | None:
-        """One notice: what `all` left out of the options that used it, and how to add it."""
-        used = {option: _keywords(values) for option, values in options.items()}
-        if not any(ALL in keywords for keywords in used.values()):
-            return None
-        generated = [n for n, kind in self.kinds.items() if kind == "generated" and n not in chosen]
-        own = [n for n, kind in self.kinds.items() if kind == "user" and n not in chosen]
-        if not generated and not own:
-            return None
-        option = next(o for o, keywords in used.items() if ALL in keywords)
-        parts = []
-        if generated:
-            parts.append(f"generated data sets {', '.join(generated)} "
-                         f"(`{option} {ALL_GENERATED}` adds them)")
-        if own:
-            parts.append(f"your own data sets {', '.join(own)} (name them: "
-                         f"`{option} {ALL},{own[0]}`)")
-        return f"`{ALL}` means the prepared benchmark data sets; left out: " + "; ".join(parts)
-
-
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""
     from bench.engine.options import check_one_architecture, preflight
@@ -165,14 +61,14 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     registries = get_registries()
     concrete_models = [s.name for s in registries.models if s.resolve_argument is None]
     choice = DatasetChoice.here()
-    models = _expand("models", request.models, {ALL: concrete_models})
+    models = expand("models", request.models, {ALL: concrete_models})
     check_one_architecture(request.weights, models)
     sources, targets = choice.resolve(request.sources), choice.resolve(request.targets)
     for notice in choice.notices({"--source": request.sources, "--target": request.targets},
                                  {*sources, *targets}):
         listener.notice(notice)
     for name in dict.fromkeys([*sources, *targets]):
-        _prepared(name)  # raises with the prepare command for an explicitly named data set
+        open_dataset(name)  # raises with the prepare command for an explicitly named data set
     if not models or not sources or not targets:
         missing = "models" if not models else "sources" if not sources else "targets"
         raise RunError(
@@ -202,7 +98,7 @@ def cell_of(plan: CellPlan) -> Cell:
     """The cell a plan trains: its id covers the recipe (hash) and the initialisation."""
     plan.init = plan.init or initialisation(plan.pretrained, plan.weights)
     return Cell(plan.model, plan.source, plan.seed, plan.protocol.name, plan.protocol.hash,
-                _prepared(plan.source).fingerprint, plan.init,
+                open_dataset(plan.source).fingerprint, plan.init,
                 overrides_text(plan.protocol.overrides()))
 
 
@@ -294,7 +190,7 @@ def settle_unclaimed(store: ResultsStore, plan: CellPlan, cell: Cell,
     existing = store.run(cell.id) or {}
     if existing.get("status") != "finished":
         return _skipped(store, cell, listener)
-    fingerprints = {name: _prepared(name).fingerprint for name in plan.targets}
+    fingerprints = {name: open_dataset(name).fingerprint for name in plan.targets}
     missing = missing_targets(store, cell.id, plan.targets, fingerprints)
     if not missing:
         return _skipped(store, cell, listener)
