@@ -9,18 +9,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from bench.errors import ProtocolError, UnknownNameError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from bench.tomlfile import parse_toml
 
 MONITORS = ("val_f1", "val_accuracy", "val_loss")
 
@@ -195,10 +190,7 @@ def _check(protocol: Protocol, where: str) -> None:
 
 def parse(text: str, where: str) -> Protocol:
     """Parse and validate protocol TOML; errors name ``where`` and the field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    data = parse_toml(text, where, ProtocolError)
     meta = data.pop("protocol", None)
     if not isinstance(meta, dict) or "name" not in meta:
         raise ProtocolError(f"{where}: a [protocol] table with a name is required")

@@ -10,17 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from bench.errors import OptionError, ProtocolError, UnknownNameError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from bench.tomlfile import parse_toml
 
 SEVERITIES = (1, 2, 3, 4, 5)
 DEFAULT_FILE = "v1.toml"
@@ -89,10 +84,7 @@ class ShiftSuite:
 
 
 def _parse(text: str, where: str) -> ShiftSuite:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    data = parse_toml(text, where, ProtocolError)
     head = data.pop("suite", None)
     if not isinstance(head, dict) or not {"name", "version", "reference_size"} <= set(head):
         raise ProtocolError(f"{where}: needs a [suite] table with name, version, reference_size")

@@ -12,11 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from bench.errors import DataError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from bench.tomlfile import parse_toml
 
 SHIPPED = "fingerprints.toml"  # in bench/reference
 
@@ -54,10 +50,7 @@ def load_fingerprints(path: str | Path | None = None) -> dict[str, PublishedSpli
                             f"({exc.strerror or exc}); give a TOML file like "
                             f"bench/reference/{SHIPPED}.") from exc
         where = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{where}: not valid TOML ({exc}).") from exc
+    data = parse_toml(text, where, DataError)
     entries = data.get("datasets")
     if not isinstance(entries, dict):
         raise DataError(f"{where}: no [datasets.NAME] tables; each names a data set's "

@@ -37,7 +37,7 @@ PAPER_KEYS = {
 def test_every_value_the_paper_does_not_give_is_marked_chosen():
     import re
 
-    from bench.protocol import tomllib  # tomli before Python 3.11
+    from bench.tomlfile import tomllib  # tomli before Python 3.11
 
     section, marked = "", {}
     for line in ZEDDA.splitlines():
