@@ -86,10 +86,22 @@ class Protocol:
 
     @property
     def recipe(self) -> dict[str, Any]:
-        """Every value that changes results; what the hash covers."""
-        data = dataclasses.asdict(self)
-        for key in ("name", "version", "description", "source"):
-            data.pop(key)
+        """Every value that changes results; what the hash covers.
+
+        A setting added to the schema later has a default, and is left out while it holds that
+        default: adding a setting never changes the hash (so the identity) of existing results.
+        """
+        data = {}
+        for section in fields(self):
+            if section.name in _DESCRIPTIVE:
+                continue
+            value = getattr(self, section.name)
+            if _is_default(section, value):
+                continue
+            if dataclasses.is_dataclass(value):
+                value = {f.name: dataclasses.asdict(value)[f.name] for f in fields(value)
+                         if not _is_default(f, getattr(value, f.name))}
+            data[section.name] = value
         return data
 
     @property
@@ -118,6 +130,21 @@ class Protocol:
 
 
 _SECTIONS = {f.name: f for f in fields(Protocol)}
+_DESCRIPTIVE = ("name", "version", "description", "source")
+
+
+def _has_default(spec: dataclasses.Field) -> bool:
+    return (spec.default is not dataclasses.MISSING
+            or spec.default_factory is not dataclasses.MISSING)
+
+
+def _is_default(spec: dataclasses.Field, value: Any) -> bool:
+    """Whether a field that has a default (a setting added later) holds it."""
+    if spec.default is not dataclasses.MISSING:
+        return value == spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        return value == spec.default_factory()
+    return False
 
 
 _SECTION_TYPES = get_type_hints(Protocol)
@@ -158,10 +185,11 @@ def _section(cls: type, data: Any, where: str) -> Any:
     unknown = set(data) - set(hints)
     if unknown:
         raise ProtocolError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    missing = set(hints) - set(data)
+    optional = {f.name for f in fields(cls) if _has_default(f)}
+    missing = set(hints) - set(data) - optional
     if missing:
         raise ProtocolError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
-    return cls(**{k: _coerce(data[k], hints[k], f"{where}.{k}") for k in hints})
+    return cls(**{k: _coerce(data[k], hints[k], f"{where}.{k}") for k in hints if k in data})
 
 
 def _check(protocol: Protocol, where: str) -> None:
@@ -203,10 +231,12 @@ def parse(text: str, where: str) -> Protocol:
         "description": str(meta.get("description", "")),
         "source": where,
     }
-    for name in _SECTIONS:
+    for name, spec in _SECTIONS.items():
         if name in values:
             continue
         if name not in data:
+            if _has_default(spec):
+                continue  # a table added to the schema later: its defaults apply
             raise ProtocolError(f"{where}: missing table [{name}]")
         values[name] = _section(_SECTION_TYPES[name], data[name], f"{where}: {name}")
     protocol = Protocol(**values)
@@ -269,7 +299,8 @@ def default_protocol() -> Protocol:
 def from_recipe(name: str, version: str, recipe: dict[str, Any], where: str) -> Protocol:
     """The protocol a run recorded (its ``recipe``), e.g. to test its model on a new target."""
     values = {name_: _section(_SECTION_TYPES[name_], recipe.get(name_), f"{where}: {name_}")
-              for name_ in _SECTIONS if name_ not in ("name", "version", "description", "source")}
+              for name_, spec in _SECTIONS.items()
+              if name_ not in _DESCRIPTIVE and (name_ in recipe or not _has_default(spec))}
     protocol = Protocol(name=name, version=version, description="", source=where, **values)
     _check(protocol, where)
     return protocol

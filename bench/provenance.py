@@ -49,3 +49,55 @@ def collect() -> dict[str, object]:
         "host": socket.gethostname(),
         "git_revision": git_revision(),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux's /proc/cpuinfo, else what platform knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_description(device: object, *, amp: bool, channels_last: bool,
+                       compile_mode: str = "none") -> dict[str, object]:
+    """What a cell ran on, for the cost columns: a time means little without the machine."""
+    import os
+
+    import torch
+
+    kind = getattr(device, "type", str(device))
+    described: dict[str, object] = {
+        "device": kind,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "gpu": None,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "amp": amp,
+        "channels_last": channels_last,
+        "compile": compile_mode,
+    }
+    if kind == "cuda":
+        described["gpu"] = torch.cuda.get_device_name(device)
+    return described
+
+
+def peak_memory(device: object) -> dict[str, object]:
+    """The peak this process reached: CUDA's allocated bytes on a GPU, else the CPU's RSS."""
+    import torch
+
+    if getattr(device, "type", str(device)) == "cuda":
+        return {"bytes": int(torch.cuda.max_memory_allocated(device)), "kind": "cuda-allocated"}
+    try:
+        import resource
+    except ImportError:  # Windows
+        return {"bytes": None, "kind": "cpu-rss"}
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return {"bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale,
+            "kind": "cpu-rss"}

@@ -181,6 +181,7 @@ class Evaluation:
     confusion: list[list[int]]
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> label -> v
     predictions: Sequence[tuple[str, int, int, Sequence[float]]] = ()  # path, label, pred, probs
+    seconds: float | None = None  # the model's time to predict the test split (cost columns)
 
 
 def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation, *,
@@ -525,7 +526,11 @@ class ResultsStore:
                                  f"run's scores can be extended")
             summary = json.loads(row["summary"]) if row["summary"] else {}
             fingerprints = summary.setdefault("target_fingerprints", {})
+            timings = summary.setdefault("cost", {}).setdefault("evaluation", {})
             for ev in evaluations:
+                if ev.seconds is not None:
+                    timings[ev.target] = {"images": sum(ev.support.values()),
+                                          "seconds": round(ev.seconds, 3)}
                 for table in ("evaluations", "scores", "predictions"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ? AND target = ?",  # noqa: S608
                                (run_id, ev.target))

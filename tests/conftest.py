@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import sys
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -15,6 +16,71 @@ import bench
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 WBC_USID = SHARED / "data" / "WBC-USID"
+
+
+# -- the user's own homes are never touched ---------------------------------------------------
+# Every home a test could write to (the data home, the XDG cache, the Hugging Face and torch
+# caches, matplotlib's) points into one temporary folder for the whole session, set before
+# collection (parametrisation reads the registries) and in os.environ itself, so that a test's
+# `monkeypatch.undo()` falls back to it and never to the user's. The user's real data home and
+# cache are fingerprinted before and compared after: a change fails the run.
+_HOME_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "BENCH_HOME",
+                   "HF_HOME", "HF_HUB_CACHE", "TORCH_HOME", "MPLCONFIGDIR")
+
+
+def _real_homes() -> dict[str, Path]:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    data_home = Path(os.environ.get("BENCH_HOME") or cache / "bench").expanduser()
+    return {"data home": data_home, "cache": cache}
+
+
+def _fingerprint(homes: dict[str, Path]) -> dict[str, object]:
+    """The data home's every file (size, mtime) and the cache's top-level entries."""
+    data_home, cache = homes["data home"], homes["cache"]
+    files = {}
+    if data_home.is_dir():
+        for folder, _, names in os.walk(data_home):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    stat = path.lstat()
+                except FileNotFoundError:
+                    continue
+                files[str(path.relative_to(data_home))] = (stat.st_size, stat.st_mtime_ns)
+    entries = sorted(p.name for p in cache.iterdir()) if cache.is_dir() else []
+    return {"data home": files, "cache": entries}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "real_homes"):
+        return
+    config.real_homes = _real_homes()
+    config.real_fingerprint = _fingerprint(config.real_homes)
+    safe = Path(tempfile.mkdtemp(prefix="bench-tests-home-"))
+    config.safe_home = safe
+    for name in _HOME_VARIABLES:
+        os.environ[name] = str(safe / name.lower())
+    os.environ["HOME"] = str(safe)
+    os.environ["BENCH_HOME"] = str(safe / "bench-session-home")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not hasattr(config, "real_homes"):
+        return
+    after = _fingerprint(config.real_homes)
+    changed = [f"{what} {config.real_homes[what]}" for what in after
+               if after[what] != config.real_fingerprint[what]]
+    if changed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        message = (
+            f"FAILED: the test suite changed the user's {' and '.join(changed)}; every test "
+            f"must write inside its own temporary homes (tests/conftest.py)")
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
 
 
 @pytest.fixture(autouse=True)

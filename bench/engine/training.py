@@ -30,6 +30,7 @@ from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
 from bench.models import build_model, data_config
+from bench.provenance import device_description, peak_memory
 from bench.store import Evaluation
 
 
@@ -221,6 +222,7 @@ class _Trainer:
         return probabilities, np.array(loss / max(len(data), 1))
 
     def _validate(self, data: CachedImages, epoch: int) -> dict[str, float]:
+        started = time.perf_counter()
         probabilities, loss = self.predict(data)
         check_finite("validation loss", loss, epoch)
         check_finite("validation probabilities", probabilities, epoch)
@@ -228,7 +230,7 @@ class _Trainer:
         values = {"val_loss": float(loss), "val_accuracy": scores.metrics["accuracy"],
                   "val_f1": scores.metrics["f1"]}
         check_finite("validation metrics", np.array(list(values.values())), epoch)
-        return values
+        return {**values, "val_seconds": time.perf_counter() - started}
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -252,6 +254,8 @@ class _Trainer:
             # two would lose the row, so the caller gets the whole history again.
             self.listener.on_history(state["history"])
         self.listener.on_cell_start(plan, len(train), state["epoch"])
+        if self.cuda:
+            torch.cuda.reset_peak_memory_stats(self.device)
         started = time.perf_counter()
         max_epochs = self.protocol.training.max_epochs
         while state["epoch"] < max_epochs and state["bad_epochs"] < stopping.patience:
@@ -289,6 +293,9 @@ class _Trainer:
                 "stopped_early": state["epoch"] < max_epochs,
                 # The rule that chose the tested epoch: always the source's validation split.
                 "selection": stopping.monitor,
+                "device_info": device_description(self.device, amp=self.amp,
+                                                  channels_last=self.cuda),
+                "cost": cost_summary(state["history"], evaluations, self.device),
             },
         )
 
@@ -300,13 +307,41 @@ class _Trainer:
     def _test(self, name: str, dataset: PreparedDataset) -> Evaluation:
         self.listener.on_evaluate(name)
         data = self._images(dataset, "test")
+        started = time.perf_counter()
         probabilities, _ = self.predict(data)
+        seconds = time.perf_counter() - started
         check_finite(f"test probabilities on {name}", probabilities)
         paths = dataset.split("test", self.cache_size).paths
         evaluation = evaluate_predictions(name, dataset.fingerprint, paths, data.labels,
                                           probabilities)
         check_finite(f"test metrics on {name}", np.array(list(evaluation.metrics.values())))
+        evaluation.seconds = seconds
         return evaluation
+
+
+def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
+                 device: torch.device) -> dict[str, Any]:
+    """What a cell cost: training and test throughput, time, peak memory (the cost columns).
+
+    Training figures sum every epoch of the history, so a resumed cell counts the epochs that
+    earlier processes trained too; the peak memory is this process's.
+    """
+    train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
+    train_images = sum(entry.get("train_seconds", 0.0) * entry.get("images_per_second", 0.0)
+                       for entry in history)
+    tested = {ev.target: {"images": sum(ev.support.values()), "seconds": round(ev.seconds, 3)}
+              for ev in evaluations if ev.seconds is not None}
+    test_images = sum(t["images"] for t in tested.values())
+    test_seconds = sum(t["seconds"] for t in tested.values())
+    validation_seconds = sum(entry.get("val_seconds", 0.0) for entry in history)
+    return {
+        "wall_seconds": round(train_seconds + validation_seconds + test_seconds, 3),
+        "train_images_per_second": round(train_images / train_seconds, 3) if train_seconds else None,
+        "train_seconds": round(train_seconds, 3),
+        "eval_images_per_second": round(test_images / test_seconds, 3) if test_seconds else None,
+        "evaluation": tested,
+        "peak_memory": peak_memory(device),
+    }
 
 
 def test_trained(plan: CellPlan, checkpoint: Path, listener: Listener | None = None

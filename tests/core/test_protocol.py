@@ -148,3 +148,30 @@ def test_overrides_make_a_new_recipe():
     assert shorter.training.max_epochs == 3 and shorter.training.batch_size == 32
     assert shorter.hash != protocol.hash
     assert protocol.with_overrides(training={"max_epochs": None}) is protocol
+
+
+# Published boards and stores name these hashes: a schema change that moved one would orphan
+# every result made under it. A setting added later has a default and stays out of the hash
+# while it holds it (Protocol.recipe).
+PINNED_HASHES = {"zedda2024": "2feb237d1c7a68ab", "quick": "30da9fa2b5fec96f",
+                 "cpu-small": "ef355e1d4bbb830c"}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_HASHES))
+def test_builtin_protocol_hashes_never_move(name):
+    assert bench.load_protocol(name).hash == PINNED_HASHES[name]
+
+
+def test_a_setting_added_with_a_default_leaves_old_recipes_and_hashes_alone():
+    from bench import protocol as protocol_module
+
+    @dataclasses.dataclass(frozen=True)
+    class Training(protocol_module.Training):
+        channels_last: bool = False
+
+    base = bench.load_protocol("quick")
+    extended = dataclasses.replace(base, training=Training(**dataclasses.asdict(base.training)))
+    assert extended.hash == base.hash and "channels_last" not in extended.recipe["training"]
+    changed = dataclasses.replace(extended, training=dataclasses.replace(
+        extended.training, channels_last=True))
+    assert changed.hash != base.hash and changed.recipe["training"]["channels_last"] is True

@@ -98,7 +98,7 @@ def test_nan_test_probabilities_fail_the_cell(tiny_world, monkeypatch):
 def test_a_full_disk_fails_the_cell_removes_the_partial_and_the_cell_resumes(
         tiny_world, bench_home, monkeypatch, failure):
     args = ("--model", "tiny", "--source", "colours-a", "--target", "colours-a", "--epochs", "3")
-    real_save = torch.save
+    real_save, real_disk_usage = torch.save, shutil.disk_usage
     saves = []
 
     def full_disk(state, path, *rest, **options):
@@ -122,8 +122,10 @@ def test_a_full_disk_fails_the_cell_removes_the_partial_and_the_cell_resumes(
     assert not (folder / "last.partial").exists()
     assert torch.load(folder / "last.pt", weights_only=True)["epoch"] == 1  # the last good one
 
+    # Undo only what this test patched: monkeypatch.undo() would also drop the per-test data
+    # home and send the resumed run into the user's own.
     monkeypatch.setattr(torch, "save", real_save)
-    monkeypatch.undo()
+    monkeypatch.setattr("shutil.disk_usage", real_disk_usage)
     resumed = bench_run(*args, "--retry-failed")
     assert resumed.exit_code == 0, resumed.output
     run = bench.open_store().run(run.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -89,11 +88,10 @@ def test_real_relative_sizes(cells):
     assert sizes["M"] / sizes["RBC"] == pytest.approx(17.0 / 7.5, rel=0.2)
 
 
-def test_thousands_of_cells_in_seconds(cells):
-    started = time.perf_counter()
-    cells.generate("N", 300, partition="A", seed=0)
-    per_cell = (time.perf_counter() - started) / 300
-    assert per_cell < 0.01  # ~2 ms here; a loaded CI machine gets 5x slack
+def test_a_batch_of_cells_is_one_call(cells):
+    # The speed (about 2 ms a cell) is measured by benchmarks/bench_sampling.py, not here.
+    batch = cells.generate("N", 300, partition="A", seed=0)
+    assert len(batch) == 300
 
 
 def test_bad_input():
