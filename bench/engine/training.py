@@ -336,7 +336,8 @@ def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
     validation_seconds = sum(entry.get("val_seconds", 0.0) for entry in history)
     return {
         "wall_seconds": round(train_seconds + validation_seconds + test_seconds, 3),
-        "train_images_per_second": round(train_images / train_seconds, 3) if train_seconds else None,
+        "train_images_per_second": (round(train_images / train_seconds, 3)
+                                    if train_seconds else None),
         "train_seconds": round(train_seconds, 3),
         "eval_images_per_second": round(test_images / test_seconds, 3) if test_seconds else None,
         "evaluation": tested,
