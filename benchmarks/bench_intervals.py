@@ -26,7 +26,7 @@ def write_store(path: Path, images: int, seeds: int) -> int:
     import numpy as np
 
     import bench
-    from bench.engine.metrics import evaluate_predictions
+    from bench.metrics import evaluate_predictions
 
     store = bench.open_store(path)
     rng = np.random.default_rng(0)
@@ -67,6 +67,7 @@ def main() -> None:
     import bench
     import bench.leaderboard as lb
     from bench.leaderboard.intervals import bootstrap_cells, split_predictions
+    from bench.metrics import PAPER_METRICS
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "results.sqlite"
@@ -91,7 +92,7 @@ def main() -> None:
 
         started, cpu = time.perf_counter(), time.process_time()
         uncertainty = lb.group_bootstraps(groups, store, settings)
-        boards = lb.build_boards(groups, names, layouts=("cross",), metrics=list(lb.PAPER_METRICS),
+        boards = lb.build_boards(groups, names, layouts=("cross",), metrics=list(PAPER_METRICS),
                                  uncertainty=uncertainty, intervals=True, marks="significance")
         lb.render(boards, "md")
         board_seconds = time.perf_counter() - started

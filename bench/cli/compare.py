@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bench.cli.leaderboard import MetricOption
 from bench.cli.output import console
 from bench.errors import DataError
 
@@ -15,8 +16,9 @@ from bench.errors import DataError
 @click.option("--models", required=True, metavar="A,B", help="The two models to compare.")
 @click.option("--source", required=True, help="Training data set of both.")
 @click.option("--target", required=True, help="Test data set of both.")
-@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]",
-              help="Metrics to compare (default: every stored one); per class: recall:B.")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]", cls=MetricOption,
+              help="Metrics to compare ({metrics}; default: every stored one); per class: "
+                   "recall:B.")
 @click.option("--protocol", metavar="NAME|HASH|FILE", help="Only results under this protocol.")
 @click.option("--resamples", type=int, default=1000, show_default=True,
               help="Bootstrap resamples.")
@@ -35,6 +37,7 @@ def compare_command(models: str, source: str, target: str, metrics: tuple[str, .
     """
     import bench.leaderboard as lb
     from bench.cli.leaderboard import _names_list
+    from bench.metrics import resolve_metrics
     from bench.store import open_store
 
     pair = _names_list([models])
@@ -42,7 +45,7 @@ def compare_command(models: str, source: str, target: str, metrics: tuple[str, .
         raise DataError(f"--models takes exactly two models, A,B (got {models!r}).")
     if store_path is not None and not store_path.is_file():
         raise DataError(f"no results store at {store_path}; give the path of a results.sqlite.")
-    chosen = [m if ":" in m else lb.resolve_metrics([m])[0] for m in _names_list(metrics)]
+    chosen = [m if ":" in m else resolve_metrics([m])[0] for m in _names_list(metrics)]
     result = lb.compare_models(
         open_store(store_path), lb.Names.from_registries(), pair[0], pair[1], source, target,
         protocol=protocol, metrics=chosen,

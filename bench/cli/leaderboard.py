@@ -22,6 +22,16 @@ def _names_list(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+class MetricOption(click.Option):
+    """``--metric``: "{metrics}" in its help lists the metric table as it stands when shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from bench.metrics import METRICS  # here: plain `bench --help` stays free of numpy
+
+        record = super().get_help_record(ctx)
+        return record and (record[0], record[1].replace("{metrics}", ", ".join(METRICS)))
+
+
 def _output_format(fmt: str | None, as_json: bool, out: Path | None) -> str:
     from bench.leaderboard import format_for
 
@@ -58,10 +68,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.command("leaderboard")
 @click.option("--cross", is_flag=True,
               help="Cross-data-set table (Table 3 layout): a row per model and source.")
-@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]",
-              help="Metrics to show (accuracy, precision, recall, f1, macro_f1, "
-                   "balanced_accuracy, mcc, ece, brier); default the paper's four. One "
-                   "metric: a compact table.")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]", cls=MetricOption,
+              help="Metrics to show ({metrics}), by name or header abbreviation; default the "
+                   "paper's four. One metric: a compact table.")
 @click.option("--protocol", metavar="NAME|HASH|FILE",
               help="Only results under this protocol (stored name, hash prefix or file).")
 @click.option("--models", multiple=True, metavar="NAME[,NAME]", help="Only these models.")

@@ -185,6 +185,7 @@ def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def show_run(run_id: str, as_json: bool) -> None:
     """Show one run (id or unique prefix): provenance, epochs and scores per target."""
+    from bench.metrics import METRICS
     from bench.runs import run_report
 
     run = run_report(open_store(read_only=True), run_id)
@@ -203,8 +204,7 @@ def show_run(run_id: str, as_json: bool) -> None:
                   highlight=False)
     emit_table(run["epoch_log"], ["epoch", "train_loss", "val_loss", "val_accuracy", "val_f1",
                                   "images_per_second"], title="Epochs")
-    metrics = ["accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy", "mcc",
-               "ece", "brier"]
+    metrics = list(METRICS)
     emit_table(
         [{"target": t, **{m: f"{100 * v[m]:.1f}" for m in metrics if m in v}}
          for t, v in run["scores"].items()],

@@ -1,6 +1,6 @@
 """Re-scoring: recompute every stored metric from the stored test predictions, no training.
 
-Adding a metric to ``bench.engine.metrics`` then reaches old stores with one command. Intervals
+Adding a row to ``bench.metrics`` then reaches old stores with one command. Intervals
 and significance marks are never stored: boards derive them from the predictions each time.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.engine.metrics import score_predictions
+from bench.metrics import score_predictions
 from bench.store import Evaluation, ResultsStore
 
 

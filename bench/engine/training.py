@@ -23,12 +23,12 @@ from bench.data import PreparedDataset, load_prepared
 from bench.data.shifted import open_target
 from bench.engine.augment import BatchTransform
 from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
-from bench.engine.metrics import evaluate_predictions
 from bench.engine.plans import CellPlan, Outcome
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
+from bench.metrics import evaluate_predictions
 from bench.models import build_model, data_config
 from bench.provenance import device_description, peak_memory
 from bench.store import Evaluation

@@ -16,12 +16,6 @@ from bench.leaderboard.comparison import Comparison, compare_models
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
-from bench.leaderboard.metrics import (
-    KNOWN_METRICS,
-    PAPER_METRICS,
-    missing_metrics_error,
-    resolve_metrics,
-)
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.paired import mcnemar_exact
@@ -40,8 +34,6 @@ from bench.leaderboard.tables import aggregate, cross_dataset_table, same_datase
 
 __all__ = [
     "FORMATS",
-    "KNOWN_METRICS",
-    "PAPER_METRICS",
     "REFERENCES",
     "Board",
     "BoardRequest",
@@ -73,7 +65,6 @@ __all__ = [
     "load_reference",
     "make_boards",
     "mcnemar_exact",
-    "missing_metrics_error",
     "publish",
     "published_labels",
     "rank_table",
@@ -82,7 +73,6 @@ __all__ = [
     "read_records",
     "reference_names",
     "render",
-    "resolve_metrics",
     "same_dataset_table",
     "select",
     "store_groups",

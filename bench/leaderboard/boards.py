@@ -15,7 +15,6 @@ from bench.errors import DataError
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.leakage import Leak, mark_leakage
-from bench.leaderboard.metrics import better
 from bench.leaderboard.model import Board, Context, ScoreGroup, SecondRule, Table
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
@@ -26,6 +25,7 @@ from bench.leaderboard.tables import (
     cross_dataset_table,
     same_dataset_table,
 )
+from bench.metrics import better
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -29,7 +29,6 @@ from bench.errors import BenchError
 from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
 from bench.leaderboard.groups import edition
 from bench.leaderboard.make import BoardRequest, make_boards
-from bench.leaderboard.metrics import KNOWN_METRICS, PAPER_METRICS
 from bench.leaderboard.names import Names
 from bench.leaderboard.publish import RECORDS_SUFFIX
 from bench.leaderboard.records import (
@@ -41,10 +40,8 @@ from bench.leaderboard.records import (
 )
 from bench.leaderboard.reference import reference_names
 from bench.leaderboard.render_markdown import board_markdown
+from bench.metrics import METRICS, PAPER_METRICS
 
-# Scores are fractions; these two are not: MCC is a correlation, the multi-class Brier score
-# sums squared errors over the classes.
-RANGES: dict[str, tuple[float, float]] = {"mcc": (-1.0, 1.0), "brier": (0.0, 2.0)}
 RECALL_TOLERANCE = 1e-6  # weighted recall == accuracy, up to float noise and 6-decimal rounding
 MAX_DIFFERENCES = 20  # board lines reported before "and N more"
 _RENDERED = re.compile(r"^- Rendered by bench (?P<version>.+), (?P<date>\d{4}-\d{2}-\d{2})$",
@@ -230,9 +227,9 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
 
 
 def _check_range(metric: str, value: float, found: _Collector, line: int) -> None:
-    if metric not in KNOWN_METRICS:
+    if metric not in METRICS:
         return  # a plugin's own metric: its range is its own
-    low, high = RANGES.get(metric, (0.0, 1.0))
+    low, high = METRICS[metric].bounds
     if not low <= value <= high:
         unit = " (scores are fractions, not percentages)" if high == 1.0 and value > 1 else ""
         found.add(line, f"{metric} {value:g} is outside [{low:g}, {high:g}]{unit}")

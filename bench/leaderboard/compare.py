@@ -11,10 +11,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from bench.leaderboard.metrics import title
 from bench.leaderboard.model import Column, Row, Table, Value
 from bench.leaderboard.names import Names, loose_key
 from bench.leaderboard.tables import aggregate, runs_note
+from bench.metrics import title
 
 if TYPE_CHECKING:
     import pandas as pd

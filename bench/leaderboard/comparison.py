@@ -16,8 +16,8 @@ from bench.errors import DataError
 from bench.leaderboard.boards import store_groups
 from bench.leaderboard.groups import empty_store_error, resolve_filter
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps, split_predictions
-from bench.leaderboard.metrics import KNOWN_METRICS
 from bench.leaderboard.paired import McNemar, bootstrap_p, mcnemar_exact
+from bench.metrics import METRICS
 
 if TYPE_CHECKING:
     from bench.leaderboard.names import Names
@@ -116,7 +116,7 @@ def compare_models(
     if missing:
         raise DataError(f"no stored test predictions for {', '.join(missing)} on {target}; "
                         "a paired comparison needs them. Re-run those cells with this bench.")
-    chosen = list(metrics) or [m for m in KNOWN_METRICS if bootstrap.get(key_a, m) is not None]
+    chosen = list(metrics) or [m for m in METRICS if bootstrap.get(key_a, m) is not None]
     stored = group.cross[group.cross["metric"].isin(chosen)]
     means = stored.groupby(["model", "metric"])["value"].mean().to_dict()
     tail = (1 - settings.level) / 2

@@ -1,8 +1,9 @@
 """Confidence intervals: a stratified, seeded, vectorised bootstrap over stored test predictions.
 
-Every metric the store keeps is a function of a few sums over the test images (the confusion
-counts, per-bin calibration gaps, Brier terms), so one resample is one row of a count matrix
-``W`` (resamples x images) and all resamples of a run are one matrix product ``W @ features``.
+Every metric of the table (``bench.metrics``) is a function of a few sums over the test
+images (the confusion counts and the metrics' own per-image terms), so one resample is one row
+of a count matrix ``W`` (resamples x images) and all resamples of a run are one matrix product
+``W @ features``.
 Images are resampled within each class (the class counts of the test split stay fixed), and
 ``W`` depends only on the target's test split and the seed, so every run tested on a target
 sees the same resamples: differences between two models are paired by construction.
@@ -21,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.engine.metrics import ECE_BINS, brier_terms, confidence_bins
 from bench.errors import DataError
-from bench.labels import CLASSES
+from bench.metrics import features, metrics_from_sums
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from bench.leaderboard.model import ScoreGroup
     from bench.store import ResultsStore
 
-K = len(CLASSES)
-PER_CLASS_METRICS = ("precision", "recall", "f1")
 CellKey = tuple[str, str, str]  # (model, source, target)
 
 
@@ -77,55 +75,6 @@ def resample_weights(labels: np.ndarray, resamples: int, seed: int) -> np.ndarra
                              minlength=resamples * len(members))
         weights[:, members] = counts.reshape(resamples, len(members))
     return weights
-
-
-def features(labels: np.ndarray, predicted: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """Per image: one-hot (true, predicted) pair, calibration gap in its bin, Brier term."""
-    n = len(labels)
-    out = np.zeros((n, K * K + ECE_BINS + 1))
-    out[np.arange(n), labels * K + predicted] = 1.0
-    confidence = probabilities[np.arange(n), predicted]
-    out[np.arange(n), K * K + confidence_bins(confidence)] = confidence - (labels == predicted)
-    out[:, -1] = brier_terms(labels, probabilities)
-    return out
-
-
-def metrics_from_sums(sums: np.ndarray, present: Sequence[int]) -> dict[str, np.ndarray]:
-    """Every stored metric from summed features (rows: resamples), as scikit-learn defines them.
-
-    Per-class values are keyed ``"recall:B"``; classes absent from the test split are left
-    out of the averages, as the stored scores leave them out.
-    """
-    sums = np.atleast_2d(sums)
-    confusion = sums[:, : K * K].reshape(-1, K, K)
-    n = confusion.sum(axis=(1, 2))
-    tp = np.diagonal(confusion, axis1=1, axis2=2)
-    true = confusion.sum(axis=2)
-    pred = confusion.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(pred > 0, tp / pred, 0.0)
-        recall = np.where(true > 0, tp / true, 0.0)
-        f1 = np.where(true + pred > 0, 2 * tp / (true + pred), 0.0)
-        idx = list(present)
-        weights = true[:, idx] / n[:, None]
-        covariance = tp.sum(axis=1) * n - (true * pred).sum(axis=1)
-        spread = np.sqrt((n**2 - (pred**2).sum(axis=1)) * (n**2 - (true**2).sum(axis=1)))
-        mcc = np.where(spread > 0, covariance / spread, 0.0)
-    out = {
-        "accuracy": tp.sum(axis=1) / n,
-        "precision": (precision[:, idx] * weights).sum(axis=1),
-        "recall": (recall[:, idx] * weights).sum(axis=1),
-        "f1": (f1[:, idx] * weights).sum(axis=1),
-        "macro_f1": f1[:, idx].mean(axis=1),
-        "balanced_accuracy": recall[:, idx].mean(axis=1),
-        "mcc": mcc,
-        "ece": np.abs(sums[:, K * K: K * K + ECE_BINS]).sum(axis=1) / n,
-        "brier": sums[:, -1] / n,
-    }
-    for name, values in (("precision", precision), ("recall", recall), ("f1", f1)):
-        for i in idx:
-            out[f"{name}:{CLASSES[i]}"] = values[:, i]
-    return out
 
 
 @dataclass

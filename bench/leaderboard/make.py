@@ -20,11 +20,11 @@ from bench.leaderboard.boards import build_boards, reference_group, store_groups
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
 from bench.leaderboard.leakage import leakage_counts
-from bench.leaderboard.metrics import missing_metrics_error, resolve_metrics
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.publish import recorded_leakage
 from bench.leaderboard.reference import published_labels
+from bench.metrics import missing_metrics_error, resolve_metrics
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from bench.labels import CLASS_NAMES, CLASSES
 from bench.leaderboard.intervals import Bootstrap
-from bench.leaderboard.metrics import abbreviation
 from bench.leaderboard.model import Column, Row, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import runs_note
+from bench.metrics import abbreviation
 
 if TYPE_CHECKING:
     import pandas as pd

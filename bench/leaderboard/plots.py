@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.leaderboard.groups import slugify
-from bench.leaderboard.metrics import title
 from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate
+from bench.metrics import title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

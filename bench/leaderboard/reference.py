@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError, UnknownNameError
-from bench.leaderboard.metrics import PAPER_METRICS
 from bench.leaderboard.model import SecondRule
+from bench.metrics import PAPER_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.engine.metrics import ECE_BINS, confidence_bins, expected_calibration_error
 from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.plots import PlotJob
+from bench.metrics import ECE_BINS, confidence_bins, expected_calibration_error
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

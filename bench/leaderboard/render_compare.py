@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.leaderboard.comparison import Comparison
-from bench.leaderboard.metrics import title
+from bench.metrics import title
 
 
 def print_comparison(result: Comparison, console: Console) -> None:

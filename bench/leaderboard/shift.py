@@ -18,10 +18,10 @@ from bench.data.shifts import ShiftSuite, load_suite
 from bench.errors import BenchError, DataError
 from bench.leaderboard.boards import context, today
 from bench.leaderboard.groups import slugify
-from bench.leaderboard.metrics import better, title
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
+from bench.metrics import better, title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -10,10 +10,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
-from bench.leaderboard.metrics import title
 from bench.leaderboard.model import Column, Row, SecondRule, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, Scores, cells_of, displayed, mark_columns
+from bench.metrics import title
 
 
 def drop_table(cross: Scores, metric: str, names: Names, second: SecondRule = "distinct") -> Table:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Union
 
 from bench.errors import DataError
-from bench.leaderboard.metrics import abbreviation, better, title
 from bench.leaderboard.model import DECIMALS, SECOND_RULES, Column, Row, SecondRule, Table, Value
 from bench.leaderboard.names import Names
+from bench.metrics import abbreviation, better, title
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import bench
-from bench.engine.metrics import evaluate_predictions
 from bench.leaderboard.intervals import stable_seed
+from bench.metrics import evaluate_predictions
 
 # An imbalanced test split, as in blood: few basophils (B) and eosinophils (E).
 SUPPORT = {"L": 40, "M": 30, "N": 60, "E": 15, "B": 5}

@@ -90,7 +90,7 @@ def test_an_old_store_gains_the_new_metrics_with_rescore(predicted_store):
     store = bench.open_store(predicted_store)
     scores = store.scores()
     assert len(scores) == before + 10 * 3
-    from bench.engine.metrics import evaluate_predictions
+    from bench.metrics import evaluate_predictions
 
     run_id = scores.run_id.iloc[0]
     rows = store.predictions(run_id, "d1")

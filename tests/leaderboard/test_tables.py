@@ -136,16 +136,6 @@ def test_one_metric_gives_a_compact_table_and_several_a_grouped_one(scores, name
     ]
 
 
-def test_metric_names_resolve_by_name_or_abbreviation_and_unknown_ones_list_the_known():
-    assert lb.resolve_metrics(["F1", "mf1", "balanced-accuracy"]) == [
-        "f1", "macro_f1", "balanced_accuracy"]
-    assert lb.resolve_metrics(None) == ["accuracy", "precision", "recall", "f1"]
-    with pytest.raises(bench.UnknownNameError) as caught:
-        lb.resolve_metrics(["f2"])
-    assert "Did you mean: f1" in str(caught.value)
-    assert "balanced_accuracy" in str(caught.value)
-
-
 def test_rows_and_columns_follow_the_papers_order_then_labels(names):
     ordered = names.order("model", ["zeta", "swin", "alpha", "vgg19", "ResNet-152"])
     assert ordered == ["vgg19", "ResNet-152", "swin", "alpha", "zeta"]
