@@ -8,10 +8,12 @@ recorded twice.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import tempfile
@@ -263,23 +265,62 @@ def _read_only(path: Path) -> StoreError:
     )
 
 
+LOW_SPACE = 1 << 20  # free bytes below which a failed store read or write is the full disk
+
+
+def _low_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < LOW_SPACE
+    except OSError:
+        return False
+
+
+def _no_space(path: Path) -> StoreError:
+    return StoreError(
+        f"no space left on {path.parent}: the results store {path} could not be used (SQLite "
+        f"needs a little room beside it, even to read). The store itself is not damaged and "
+        f"nothing recorded was lost. Free some space and give the same command again."
+    )
+
+
+def _intact(path: Path) -> bool:
+    """Whether the store's file passes SQLite's integrity check, read as is (writing nothing)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1",
+                                                uri=True)) as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    except sqlite3.Error:
+        return False
+
+
 def _translate(exc: BaseException, path: Path) -> BaseException:
-    """The error a user can act on for a failed SQLite call (pandas wraps sqlite3's)."""
+    """The error a user can act on for a failed SQLite call (pandas wraps sqlite3's).
+
+    An error is called damage only when the file fails SQLite's integrity check: a full disk,
+    or an I/O error on an intact store, says so and keeps the store.
+    """
     cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
     if not isinstance(cause, sqlite3.Error):
         return exc
     text = str(cause)
+    name = getattr(cause, "sqlite_errorname", "")
     if "readonly" in text or "read-only" in text:
         return _read_only(path)
-    if "disk is full" in text:
-        return StoreError(f"no space left on {path.parent}: the results store {path} could not "
-                          f"be written. Free some space and give the same command again.")
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return _no_space(path)
     if "locked" in text or "busy" in text:
         return StoreError(f"the results store {path} stayed locked by another process for a "
                           f"minute ({text}); give the command again once it is done.")
+    if _low_space(path) and (name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN"))
+                             or "disk I/O error" in text or "unable to open" in text):
+        return _no_space(path)
     if "unable to open" in text:
         return StoreError(f"cannot open the results store {path} ({text}): check that its "
                           f"folder exists and can be read.")
+    if path.is_file() and _intact(path):
+        return StoreError(f"SQLite could not use the results store {path} ({text}), though the "
+                          f"store passes SQLite's integrity check: it is not damaged, keep it. "
+                          f"Check the disk (`dmesg`, free space) and give the command again.")
     return _damaged(path, text)
 
 
@@ -303,6 +344,12 @@ def _check_file(path: Path) -> None:
         raise _damaged(path, f"it is truncated: {size} of {pages * page_size} bytes")
 
 
+def _log_pending(path: Path) -> bool:
+    """Whether the store's write-ahead log holds changes not yet in the main file."""
+    wal = path.with_name(path.name + "-wal")
+    return wal.is_file() and wal.stat().st_size > 0
+
+
 class ResultsStore:
     """Read and write results; every method opens its own short connection (process safe).
 
@@ -321,8 +368,15 @@ class ResultsStore:
                 # A WAL store needs its -shm file; where it cannot be made, read it as is.
                 shm = self.path.with_name(self.path.name + "-shm")
                 self._immutable = not shm.exists() and not os.access(self.path.parent, os.W_OK)
-                with self._connect() as db:
-                    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                try:
+                    self._probe()
+                except StoreError:
+                    # A full disk has no room for that index either; a store with no pending
+                    # log is whole in its file, so read the file as is.
+                    if self._immutable or not _low_space(self.path) or _log_pending(self.path):
+                        raise
+                    self._immutable = True
+                    self._probe()
             return
         if self.path.exists():
             _check_file(self.path)
@@ -334,6 +388,10 @@ class ResultsStore:
             for statement in filter(str.strip, SCHEMA.split(";")):
                 db.execute(statement)
             _migrate(db)
+
+    def _probe(self) -> None:
+        with self._connect() as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
     def _create(self) -> None:
         """Build a new store beside its final name, then link it into place.
@@ -358,6 +416,9 @@ class ResultsStore:
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except sqlite3.Error as exc:
+                raise (_no_space(self.path) if _low_space(self.path) else StoreError(
+                    f"cannot create the results store {self.path}: {exc}")) from exc
             finally:
                 db.close()
             os.chmod(temporary, 0o666 & ~_umask())
