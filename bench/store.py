@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
+from bench.migration import SCHEMA_VERSION, legacy_identity, migrate_schema, with_identity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,66 +110,6 @@ class Cell:
         if self.init != "pretrained":  # the default keeps the id stores held before inits
             parts.append(f"init={self.init}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-SCHEMA_VERSION = 1  # PRAGMA user_version; 1: runs.init and runs.overrides
-
-
-def legacy_identity(protocol: str, settings: str | None, summary: str | None) -> tuple[str, str]:
-    """(init, overrides) of a run recorded before the store kept them, from its settings."""
-    from bench.protocol import overrides_text, recipe_differences
-
-    recorded = json.loads(settings) if settings else {}
-    if recorded.get("weights"):
-        sha = ((json.loads(summary) if summary else {}).get("weights") or {}).get("sha256")
-        if not sha:
-            from bench.weights import file_sha256
-
-            try:
-                sha = file_sha256(Path(recorded["weights"]).expanduser())
-            except OSError:
-                sha = "unknown"
-        init = f"weights:{sha[:12]}"
-    else:
-        init = "scratch" if recorded.get("pretrained") is False else "pretrained"
-    recipe = recorded.get("protocol_recipe")
-    overrides = overrides_text(recipe_differences(protocol, recipe)) if recipe else ""
-    return init, overrides
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring an older store up to SCHEMA_VERSION, in the caller's transaction.
-
-    Version 1 adds each run's initialisation and recipe overrides, read from its recorded
-    settings, and re-keys the runs that did not start from pretrained weights (their id now
-    covers it; a default run keeps its id, so its finished cell stays found).
-    """
-    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-        return
-    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    if "init" not in columns:
-        db.execute("ALTER TABLE runs ADD COLUMN init TEXT NOT NULL DEFAULT 'pretrained'")
-        db.execute("ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT ''")
-        db.execute("PRAGMA defer_foreign_keys = ON")  # runs and their rows are re-keyed together
-        for row in db.execute("SELECT * FROM runs").fetchall():
-            init, overrides = legacy_identity(row["protocol"], row["settings"], row["summary"])
-            new_id = Cell(row["model"], row["source"], row["seed"], row["protocol"],
-                          row["protocol_hash"], row["split_fingerprint"], init).id
-            db.execute("UPDATE runs SET id = ?, init = ?, overrides = ? WHERE id = ?",
-                       (new_id, init, overrides, row["id"]))
-            if new_id != row["id"]:
-                for table in ("epochs", "evaluations", "scores", "predictions"):
-                    db.execute(f"UPDATE {table} SET run_id = ? WHERE run_id = ?",  # noqa: S608
-                               (new_id, row["id"]))
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def _with_identity(row: dict[str, Any]) -> dict[str, Any]:
-    """A run row read from an older (read-only, unmigrated) store, given init and overrides."""
-    if "init" not in row:
-        row["init"], row["overrides"] = legacy_identity(row["protocol"], row.get("settings"),
-                                                        row.get("summary"))
-    return row
 
 
 @dataclass
@@ -387,7 +328,7 @@ class ResultsStore:
         with self._transaction() as db:
             for statement in filter(str.strip, SCHEMA.split(";")):
                 db.execute(statement)
-            _migrate(db)
+            migrate_schema(db, self.path.parent / "runs")
 
     def _probe(self) -> None:
         with self._connect() as db:
@@ -647,7 +588,7 @@ class ResultsStore:
             params.append(status)
         frame = self._frame(query + " ORDER BY created, id", params)
         if "init" not in frame.columns:  # an older store opened read-only
-            identity = [_with_identity(row) for row in frame.to_dict("records")]
+            identity = [with_identity(row) for row in frame.to_dict("records")]
             frame["init"] = [row["init"] for row in identity]
             frame["overrides"] = [row["overrides"] for row in identity]
         return frame
@@ -666,7 +607,7 @@ class ResultsStore:
                     (run["id"],),
                 )
             ]
-        run = _with_identity(run)
+        run = with_identity(run)
         for key in ("settings", "provenance", "summary"):
             run[key] = json.loads(run[key]) if run[key] else {}
         return run

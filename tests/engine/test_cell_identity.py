@@ -204,3 +204,61 @@ def test_an_unchanged_rerun_of_a_failed_cell_skips_it_and_exits_1_with_the_retry
     assert shlex.join(["bench", *CELL, *args, "--json", "--retry-failed"]) in last
     retried = bench_run(*args, "--retry-failed")  # still the same cause: it fails again
     assert retried.exit_code == 1 and statuses(retried) == ["failed"]
+
+
+def leave_folder_under_old_id(bench_home, run_id: str) -> str:
+    """Put a run's checkpoint folder (and recorded best checkpoint) back under its old id."""
+    store = bench.open_store()
+    run = store.run(run_id)
+    old, runs = old_id(run), bench_home / "runs"
+    (runs / run_id).rename(runs / old)
+    with sqlite3.connect(bench_home / "results.sqlite") as db:
+        db.execute("UPDATE runs SET checkpoint = ? WHERE id = ?",
+                   (str(runs / old / "best.pt"), run_id))
+    return old
+
+
+def set_version(path, version: int) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+def test_migrating_an_older_store_moves_checkpoint_folders_with_their_runs(
+        tiny_world, bench_home):
+    assert bench_run("--no-pretrained").exit_code == 0
+    new = bench.open_store().runs().id.iloc[0]
+    old = leave_folder_under_old_id(bench_home, new)
+    make_old_store(bench_home / "results.sqlite")  # the run is keyed by its old id again
+    runs = bench_home / "runs"
+
+    store = bench.open_store()  # migrates
+    assert store.runs().id.tolist() == [new]
+    assert not (runs / old).exists() and (runs / new / "best.pt").is_file()
+    assert store.run(new)["checkpoint"] == str(runs / new / "best.pt")
+    pruned = json.loads(CliRunner().invoke(cli, ["runs", "prune", "--dry-run", "--json"]).stdout)
+    assert [c["path"] for c in pruned["checkpoints"]] == [str(runs / new / "last.pt")]
+    forgot = CliRunner().invoke(cli, ["runs", "forget", new[:8]])
+    assert forgot.exit_code == 0 and str(runs / new) in " ".join(forgot.output.split())
+    assert not (runs / new).exists()
+
+
+def test_a_store_migrated_without_its_folders_is_healed(tiny_world, bench_home):
+    for seed in ("0", "1"):
+        assert bench_run("--no-pretrained", "--seed", seed).exit_code == 0
+    ids = bench.open_store().runs().set_index("seed").id.to_dict()
+    runs, path = bench_home / "runs", bench_home / "results.sqlite"
+    # Since the first migration the default cell of seed 1 was claimed: it holds the old id.
+    run = bench.open_store().run(ids[1])
+    pretrained = bench.Cell(*(run[key] for key in ("model", "source", "seed", "protocol",
+                                                    "protocol_hash", "split_fingerprint")))
+    bench.open_store().claim(pretrained)
+    old = {seed: leave_folder_under_old_id(bench_home, run_id) for seed, run_id in ids.items()}
+    assert old[1] == pretrained.id
+    set_version(path, 1)  # what the first migration left: new ids, folders under the old ones
+
+    store = bench.open_store()  # heals
+    assert (runs / ids[0] / "best.pt").is_file() and not (runs / old[0]).exists()
+    assert store.run(ids[0])["checkpoint"] == str(runs / ids[0] / "best.pt")
+    assert (runs / old[1] / "best.pt").is_file() and not (runs / ids[1]).exists()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
