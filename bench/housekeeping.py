@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.errors import BenchError, OptionError, RunError
 from bench.home import data_home
-from bench.runs import INTERRUPTED, shown_status
+from bench.runs import INTERRUPTED, matching_ids, shown_status
 from bench.store import ResultsStore
 
 FORGET_STATUSES = ("failed", "stale", INTERRUPTED)
@@ -43,9 +43,10 @@ def _stale(run: dict[str, Any]) -> bool:
 
 def select_runs(store: ResultsStore, run_ids: Sequence[str] = (),
                 status: str | None = None) -> list[dict[str, Any]]:
-    """The runs named by id (or unique prefix), or every run of a status.
+    """The runs named by id or prefix (every run it starts), or every run of a status.
 
-    An id that matches no single run is an error naming it.
+    A prefix is read as written, never as a pattern; one that starts no run is an error naming
+    it. The caller asks before forgetting several runs.
     """
     if bool(run_ids) == bool(status):
         raise OptionError("give run ids or --status (failed, stale or interrupted), not both "
@@ -58,12 +59,11 @@ def select_runs(store: ResultsStore, run_ids: Sequence[str] = (),
             return [row for row in rows if _stale(row)]
         return [row for row in rows if shown_status(row) == status]
     chosen: dict[str, dict[str, Any]] = {}
-    for run_id in run_ids:
-        run = store.run(run_id)
-        if run is None:
-            raise BenchError(f"no single run matches {run_id!r}; `bench runs list` shows the ids "
-                             f"(a prefix must match one run only)")
-        chosen[run["id"]] = run
+    for prefix in run_ids:
+        for run_id in matching_ids(store, prefix):
+            run = store.run(run_id)
+            if run is not None:
+                chosen[run_id] = run
     return list(chosen.values())
 
 

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from bench.cell import Cell
+
 # PRAGMA user_version. 1: runs.init and runs.overrides (runs re-keyed); 2: the checkpoint
 # folders of re-keyed runs moved with them (version 1 had left them behind).
 SCHEMA_VERSION = 2
@@ -70,8 +72,6 @@ def migrate_schema(db: sqlite3.Connection, runs_root: Path) -> None:
 
 def _cell_id(row: sqlite3.Row, init: str = "pretrained") -> str:
     """A run's id under the current formula; with the default ``init``, its id before version 1."""
-    from bench.store import Cell
-
     return Cell(row["model"], row["source"], row["seed"], row["protocol"], row["protocol_hash"],
                 row["split_fingerprint"], init).id
 

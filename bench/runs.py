@@ -91,9 +91,31 @@ def run_rows(store: ResultsStore, status: str | None = None) -> list[dict[str, A
     return rows
 
 
+def matching_ids(store: ResultsStore, prefix: str) -> list[str]:
+    """The ids a prefix given on the command line names (taken literally); at least one."""
+    ids = store.run_ids(prefix)
+    if not ids:
+        hint = "" if set(prefix) <= set("0123456789abcdef") and prefix else (
+            " (run ids are hexadecimal, 0-9 and a-f, and a prefix is read as written)")
+        raise BenchError(f"no single run matches {prefix!r}{hint}; `bench runs list` shows "
+                         f"the ids")
+    return ids
+
+
+def listed_runs(store: ResultsStore, ids: list[str]) -> str:
+    """``id (model on source, seed N)`` for each id, for messages that name several runs."""
+    runs = store.runs().set_index("id")
+    return ", ".join(f"{run_id} ({runs.at[run_id, 'model']} on {runs.at[run_id, 'source']}, "
+                     f"seed {runs.at[run_id, 'seed']})" for run_id in ids if run_id in runs.index)
+
+
 def run_report(store: ResultsStore, run_id: str) -> dict[str, Any]:
     """One run (id or unique prefix) with its provenance, epoch log and scores per target."""
-    run = store.run(run_id)
+    ids = matching_ids(store, run_id)
+    if len(ids) > 1:
+        raise BenchError(f"{len(ids)} runs start with {run_id!r}: {listed_runs(store, ids)}. "
+                         f"Give more of the id (`bench runs list` shows them).")
+    run = store.run(ids[0])
     if run is None:
         raise BenchError(f"no single run matches {run_id!r}; `bench runs list` shows the ids")
     scores = store.scores()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.cell import Cell
 from bench.errors import BenchError
 from bench.migration import SCHEMA_VERSION, legacy_identity, migrate_schema, with_identity
 
@@ -88,28 +88,6 @@ CREATE TABLE IF NOT EXISTS predictions (
     PRIMARY KEY (run_id, target, path)
 );
 """
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One training of the matrix: a model on a source under a protocol with a seed."""
-
-    model: str
-    source: str
-    seed: int
-    protocol: str
-    protocol_hash: str
-    split_fingerprint: str
-    init: str = "pretrained"  # or "scratch", "weights:<sha256 prefix>" (bench.weights)
-    overrides: str = ""  # the recipe's differences from its named protocol, for reading only
-
-    @property
-    def id(self) -> str:
-        parts = [self.model, self.source, str(self.seed), self.protocol_hash,
-                 self.split_fingerprint]
-        if self.init != "pretrained":  # the default keeps the id stores held before inits
-            parts.append(f"init={self.init}")
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -593,11 +571,26 @@ class ResultsStore:
             frame["overrides"] = [row["overrides"] for row in identity]
         return frame
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        """One run by id or unique id prefix, with its epochs; None if there is none."""
+    def run_ids(self, prefix: str) -> list[str]:
+        """The ids that start with ``prefix``, read literally (``%`` and ``_`` are no wildcards).
+
+        An empty prefix matches nothing.
+        """
+        if not prefix:
+            return []
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs WHERE id LIKE ?", (run_id + "%",)).fetchall()
-            if len(rows) != 1:
+            rows = db.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created, id",
+                              (len(prefix), prefix)).fetchall()
+        return [row["id"] for row in rows]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run by id or unique id prefix, with its epochs; None unless exactly one matches."""
+        ids = self.run_ids(run_id)
+        if len(ids) != 1:
+            return None
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs WHERE id = ?", (ids[0],)).fetchall()
+            if len(rows) != 1:  # forgotten by another process in between
                 return None
             run = dict(rows[0])
             run["epoch_log"] = [

@@ -13,6 +13,7 @@ import click
 from bench.cli.datasets import datasets_group
 from bench.cli.output import click_echo, console, emit_table
 from bench.cli.run import runs_group
+from bench.errors import BenchError
 from bench.store import open_store
 
 
@@ -20,6 +21,16 @@ def _size(count: int) -> str:
     from bench.engine.estimate import human_bytes
 
     return human_bytes(count)
+
+
+def _confirm(question: str, declined: str) -> None:
+    """Ask; a "no", or no answer at all (no terminal), is an error that says what was kept."""
+    try:
+        agreed = click.confirm(question, default=False)
+    except click.Abort:  # end of input or Ctrl-C
+        agreed = False
+    if not agreed:
+        raise BenchError(declined)
 
 
 @runs_group.command("forget")
@@ -51,8 +62,9 @@ def forget_command(run_ids: tuple[str, ...], status: str | None, yes: bool,
         for run in runs:
             console.print(f"  {run['id']} {run['model']} on {run['source']} (seed {run['seed']})",
                           highlight=False)
-        click.confirm(f"Forget these {len(runs)} runs, their scores and checkpoints?",
-                      abort=True)
+        _confirm(f"Forget these {len(runs)} runs, their scores and checkpoints?",
+                 "Nothing was forgotten. Name one run by more of its id, or give --yes to "
+                 "forget every run listed.")
     report = forget_runs(store, runs)
     if as_json:
         click_echo(json.dumps(report, indent=2))
@@ -110,7 +122,7 @@ def remove_command(name: str, yes: bool, as_json: bool) -> None:
         for path, size in plan.paths:
             console.print(f"  {path} ({_size(size)})", highlight=False, soft_wrap=True)
     if not yes:
-        click.confirm(f"Remove data set {plan.name}?", abort=True)
+        _confirm(f"Remove data set {plan.name}?", "Nothing was removed.")
     remove_dataset(plan)
     if as_json:
         click_echo(json.dumps({"name": plan.name, "removed": [str(p) for p, _ in plan.paths],

@@ -204,3 +204,48 @@ def test_remove_a_generated_data_set_removes_its_images_too(bench_home):
     assert not (bench_home / "datasets" / "tiny-gen").exists()
     bench.reset()
     assert "tiny-gen" not in [spec.name for spec in bench.get_registries().datasets]
+
+
+def failed_cells(count: int, first: str | None = None) -> list[bench.Cell]:
+    """Failed cells recorded in the store; with ``first``, ``count`` ids starting with it."""
+    cells = [bench.Cell("tiny", "colours-a", seed, "quick", "h", "fp") for seed in range(200)]
+    if first is not None:
+        cells = [cell for cell in cells if cell.id.startswith(first)]
+    store = bench.open_store()
+    for cell in cells[:count]:
+        store.fail(store.claim(cell), "failed")
+    return cells[:count]
+
+
+@pytest.mark.parametrize("pattern", ["%", "_", "%%", "_" * 16])
+def test_a_prefix_is_literal_not_a_wildcard(bench_home, pattern):
+    cells = failed_cells(1)
+    result = invoke("runs", "forget", pattern)
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"no single run matches {pattern!r}" in message and "hexadecimal" in message
+    assert bench.open_store().runs().id.tolist() == [cells[0].id]
+    assert invoke("runs", "show", pattern).exit_code == 1
+
+
+def test_a_prefix_of_several_runs_lists_them_and_asks(bench_home):
+    first = bench.Cell("tiny", "colours-a", 0, "quick", "h", "fp").id[0]
+    cells = failed_cells(2, first)
+    ids = sorted(cell.id for cell in cells)
+    assert len(ids) == 2 and ids[0][0] == ids[1][0]
+
+    shown = invoke("runs", "show", first)
+    assert shown.exit_code == 1
+    assert f"2 runs start with {first!r}" in shown.output and all(i in shown.output for i in ids)
+    refused = invoke("runs", "forget", first)  # no answer (no terminal): nothing is forgotten
+    assert refused.exit_code == 1 and all(i in refused.output for i in ids)
+    assert "Nothing was forgotten" in refused.output and "--yes" in refused.output
+    declined = invoke("runs", "forget", first, input="n\n")
+    assert declined.exit_code == 1
+    assert sorted(bench.open_store().runs().id) == ids
+    agreed = invoke("runs", "forget", first, input="y\n")
+    assert agreed.exit_code == 0 and agreed.output.count("forgot ") == 2
+    assert bench.open_store().runs().empty
+    failed_cells(2, first)
+    assert invoke("runs", "forget", first, "--yes").exit_code == 0
+    assert bench.open_store().runs().empty
