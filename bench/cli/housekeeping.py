@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 
 from bench.cli.datasets import datasets_group
-from bench.cli.output import click_echo, console, emit_table
+from bench.cli.output import click_echo, console, emit_table, errors
 from bench.cli.run import runs_group
 from bench.errors import BenchError
 from bench.store import open_store
@@ -107,23 +108,30 @@ def prune_command(dry_run: bool, as_json: bool) -> None:
 @datasets_group.command("remove")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True,
+              help="Remove it even while a run trains or tests on it (that run will fail).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
-def remove_command(name: str, yes: bool, as_json: bool) -> None:
+def remove_command(name: str, yes: bool, force: bool, as_json: bool) -> None:
     """Remove a prepared data set and its caches.
 
     Its manifest, audit and decoded caches go, and a generated set's images. The official
     download it was prepared from is never touched; runs and scores stay in the
     results store (`bench runs forget --status stale` forgets them).
     """
-    from bench.data.remove import planned_removal, remove_dataset
+    from bench.data.remove import in_use_message, planned_removal, refuse_in_use, remove_dataset
 
     plan = planned_removal(name)
+    if not force:
+        refuse_in_use(plan)  # before asking
+    elif plan.in_use:
+        errors.print(f"[yellow]warning:[/] {escape(in_use_message(plan))}; removed anyway "
+                     f"(--force), so that run will fail.", highlight=False, soft_wrap=True)
     if not as_json or not yes:
         for path, size in plan.paths:
             console.print(f"  {path} ({_size(size)})", highlight=False, soft_wrap=True)
     if not yes:
         _confirm(f"Remove data set {plan.name}?", "Nothing was removed.")
-    remove_dataset(plan)
+    remove_dataset(plan, force=force)
     if as_json:
         click_echo(json.dumps({"name": plan.name, "removed": [str(p) for p, _ in plan.paths],
                                "bytes": plan.bytes, "generated": plan.generated}, indent=2))

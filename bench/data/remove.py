@@ -7,10 +7,12 @@ bench extracted there) and, for a data set generated on this machine, ``generate
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.data.layout import DatasetFolder, prepared_requests
 from bench.errors import DataError, UnknownNameError
@@ -26,6 +28,7 @@ class Removal:
     name: str
     paths: list[tuple[Path, int]] = field(default_factory=list)
     generated: bool = False
+    in_use: list[dict[str, Any]] = field(default_factory=list)  # runs training or testing on it
 
     @property
     def bytes(self) -> int:
@@ -75,7 +78,27 @@ def planned_removal(name: str) -> Removal:
                 removal.paths.append((path, _size(path)))
     if not removal.paths:
         raise _not_here(name)
+    removal.in_use = runs_using(canonical)
     return removal
+
+
+def runs_using(name: str) -> list[dict[str, Any]]:
+    """The runs still training (their process alive) that train or test on data set ``name``."""
+    from bench.runs import shown_status
+    from bench.store import open_store
+
+    found = []
+    for run in open_store(read_only=True).runs("running").to_dict("records"):
+        targets = json.loads(run["settings"] or "{}").get("targets") or []
+        if (run["source"] == name or name in targets) and shown_status(run) == "running":
+            found.append(run)
+    return found
+
+
+def in_use_message(removal: Removal) -> str:
+    runs = "; ".join(f"run {run['id']} ({run['model']} on {run['source']}, seed {run['seed']}, "
+                     f"process {run['owner']})" for run in removal.in_use)
+    return f"data set {removal.name} is in use by a run still training: {runs}"
 
 
 def _not_here(name: str) -> DataError:
@@ -85,10 +108,24 @@ def _not_here(name: str) -> DataError:
                      f"is nothing to remove. Prepared here: {listing} (`bench datasets list`).")
 
 
-def remove_dataset(removal: Removal | str) -> Removal:
-    """Delete what :func:`planned_removal` lists; scores and runs in the store are kept."""
+def refuse_in_use(removal: Removal) -> None:
+    """Refuse to remove a data set a live run trains or tests on, naming the run."""
+    if removal.in_use:
+        raise DataError(f"{in_use_message(removal)}. Removing it now would fail that run: wait "
+                        f"for it to end (or stop its process), or give --force to remove it "
+                        f"anyway. Nothing was removed.")
+
+
+def remove_dataset(removal: Removal | str, *, force: bool = False) -> Removal:
+    """Delete what :func:`planned_removal` lists; scores and runs in the store are kept.
+
+    A data set a live run trains or tests on is refused (it would fail that run) unless
+    ``force``.
+    """
     if isinstance(removal, str):
         removal = planned_removal(removal)
+    if not force:
+        refuse_in_use(removal)
     for path, _ in removal.paths:
         shutil.rmtree(path)
     return removal

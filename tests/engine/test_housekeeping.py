@@ -249,3 +249,27 @@ def test_a_prefix_of_several_runs_lists_them_and_asks(bench_home):
     failed_cells(2, first)
     assert invoke("runs", "forget", first, "--yes").exit_code == 0
     assert bench.open_store().runs().empty
+
+
+def test_a_data_set_a_run_is_training_on_is_removed_only_with_force(tiny_world, bench_home):
+    store = bench.open_store()
+    training = bench.Cell("tiny", "colours-b", 0, "quick", "h", "fp")
+    store.claim(training, settings={"targets": ["colours-a"]})  # this process: alive
+    dead = bench.Cell("tiny", "colours-a", 1, "quick", "h", "fp")
+    store.claim(dead)
+    make_interrupted(bench_home, dead.id)  # a dead process holds nothing
+    folders = {name: bench_home / "datasets" / name for name in ("colours-a", "colours-b")}
+
+    for name in folders:  # trained on, and tested on at the end
+        refused = invoke("datasets", "remove", name, "--yes")
+        message = " ".join(refused.output.split())
+        assert refused.exit_code == 1, message
+        assert f"data set {name} is in use by a run still training: run {training.id}" in message
+        assert "--force" in message and "Nothing was removed" in message
+        assert dead.id not in message and folders[name].is_dir()
+    forced = invoke("datasets", "remove", "colours-b", "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert training.id in forced.output and "removed anyway" in forced.output
+    assert not folders["colours-b"].exists()
+    store.fail(training.id, "its data set was removed")
+    assert invoke("datasets", "remove", "colours-a", "--yes").exit_code == 0
