@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import OptionError, RunError
+from bench.protocol import BOUNDS, check_protocol
 
 if TYPE_CHECKING:
     from bench.engine.runner import RunRequest
@@ -34,11 +35,17 @@ class Limit:
     note: str = ""  # what a boundary value means, when not obvious
 
 
+def _protocol_limit(key: str) -> Limit:
+    """The limit of an option that overrides a protocol setting: the protocol's own bounds."""
+    bounds = BOUNDS[key]
+    return Limit(int(bounds.low), int(bounds.high), bounds.what)
+
+
 LIMITS = {
-    "--epochs": Limit(1, 100_000, "the number of epochs"),
-    "--batch-size": Limit(1, 65_536, "the batch size"),
+    "--epochs": _protocol_limit("training.max_epochs"),
+    "--batch-size": _protocol_limit("training.batch_size"),
     # The decoded cache is built between 8 and 2048 px (`bench datasets prepare --cache-size`).
-    "--image-size": Limit(8, 2048, "the input side in pixels"),
+    "--image-size": _protocol_limit("input.size"),
     "--workers": Limit(0, 256, "the number of data loader processes",
                        " (0 loads the data in this process)"),
     "--ray-cpus": Limit(1, 1024, "the number of CPUs per cell on Ray"),
@@ -216,7 +223,8 @@ def preflight(request: RunRequest) -> None:
     for seed in request.seeds:
         if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= MAX_SEED:
             raise OptionError(f"seed {seed!r}: a seed is a whole number from 0 to {MAX_SEED}.")
-    check_protocol_sizes(request.protocol)
+    check_protocol_sizes(request.protocol)  # named by the options that set them
+    check_protocol(request.protocol)  # every other value, for a protocol made in code
     check_value("--workers", request.workers)
     check_value("--ray-cpus", request.ray_cpus)
     if request.executor not in ("local", "ray"):

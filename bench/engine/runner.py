@@ -26,7 +26,7 @@ from bench.errors import BenchError, RunError
 from bench.home import subdir
 from bench.host import get_registries
 from bench.protocol import Protocol, overrides_text
-from bench.store import Cell, ResultsStore, open_store
+from bench.store import Cell, ResultsStore, StoreError, open_store
 from bench.weights import initialisation
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def run_plans(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
             yield Claimed(plan, cell, run_id)
 
     listener.on_matrix_start(len(plans))
-    with heartbeats(store, held):
+    with heartbeats(store, held), _failing_held_cells(store, held):
         for claimed, outcome in executor.run(
                 claim(), lambda c: _Recording(listener, store, c.run_id)):
             held.discard(claimed.run_id)
@@ -263,6 +263,24 @@ def run_plans(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener
                 results.append(CellResult(claimed.cell, "failed", str(outcome)))
                 listener.on_cell_end(claimed.label, "failed", str(outcome))
     return results
+
+
+@contextmanager
+def _failing_held_cells(store: ResultsStore, held: set[str]) -> Iterator[None]:
+    """Record the cells in hand as failed when an unexpected error ends the matrix.
+
+    Otherwise they would stay `running` (shown as interrupted, resumed into the same error).
+    A kill, Ctrl-C or an error of the machine (a full disk: an OSError; the store itself)
+    leaves them as they are, to resume once it is fixed.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not isinstance(exc, (OSError, StoreError)):
+            for run_id in list(held):
+                store.fail(run_id, f"{type(exc).__name__}: {exc} (an error bench did not "
+                                   f"expect: `bench --debug run ...` shows where)")
+        raise
 
 
 def run_benchmark(request: RunRequest, listener: Listener | None = None,

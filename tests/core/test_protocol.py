@@ -175,3 +175,88 @@ def test_a_setting_added_with_a_default_leaves_old_recipes_and_hashes_alone():
     changed = dataclasses.replace(extended, training=dataclasses.replace(
         extended.training, channels_last=True))
     assert changed.hash != base.hash and changed.recipe["training"]["channels_last"] is True
+
+
+# One value out of range for every bounded setting: (line in zedda2024.toml, its replacement).
+OUT_OF_RANGE = {
+    "splits.seed": ("seed = 2024", "seed = -1"),
+    "splits.real": ("real = [0.6, 0.2, 0.2]", "real = [1.2, -0.1, -0.1]"),
+    "splits.synthetic_val_fraction": ("synthetic_val_fraction = 0.25",
+                                      "synthetic_val_fraction = 1.0"),
+    "training.lr": ("lr = 0.001", "lr = -0.1"),
+    "training.momentum": ("momentum = 0.0", "momentum = 1.0"),
+    "training.weight_decay": ("weight_decay = 0.0", "weight_decay = -0.01"),
+    "training.batch_size": ("batch_size = 32", "batch_size = 0"),
+    "training.max_epochs": ("max_epochs = 100", "max_epochs = 0"),
+    "early_stopping.patience": ("patience = 10", "patience = 0"),
+    "early_stopping.min_delta": ("min_delta = 0.0", "min_delta = -0.5"),
+    "augmentation.rotation_degrees": ("rotation_degrees = 180.0", "rotation_degrees = 720.0"),
+    "augmentation.hflip": ("hflip = 0.5", "hflip = 1.5"),
+    "augmentation.vflip": ("vflip = 0.5", "vflip = -0.5"),
+    "augmentation.centre_crop": ("centre_crop = 0.9", "centre_crop = 0.0"),
+    "augmentation.blur_p": ("blur_p = 0.3", "blur_p = 2"),
+    "augmentation.blur_sigma": ("blur_sigma = [0.1, 1.5]", "blur_sigma = [0.0, 1.5]"),
+    "augmentation.jitter_brightness": ("jitter_brightness = 0.2", "jitter_brightness = 3.0"),
+    "augmentation.jitter_contrast": ("jitter_contrast = 0.2", "jitter_contrast = -0.2"),
+    "augmentation.jitter_saturation": ("jitter_saturation = 0.2", "jitter_saturation = 1.5"),
+    "augmentation.jitter_hue": ("jitter_hue = 0.02", "jitter_hue = 0.75"),
+    "input.size": ('size = "model"', "size = 4"),
+    "input.cache_size": ("cache_size = 256", "cache_size = 100000"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(OUT_OF_RANGE))
+def test_a_value_out_of_range_is_named_with_its_file_and_its_bounds(tmp_path, key):
+    path = tmp_path / "mine.toml"
+    old, new = OUT_OF_RANGE[key]
+    assert old in ZEDDA
+    path.write_text(ZEDDA.replace(old, new))
+    with pytest.raises(bench.ProtocolError) as caught:
+        bench.load_protocol(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {key} = ") and "is out of range" in message
+    assert "must be at least" in message or "must be above" in message
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_non_finite_value_is_out_of_range(tmp_path, value):
+    path = tmp_path / "mine.toml"
+    path.write_text(ZEDDA.replace("lr = 0.001", f"lr = {value}"))
+    with pytest.raises(bench.ProtocolError, match=f"training.lr = {value} is out of range"):
+        bench.load_protocol(path)
+
+
+def test_blur_sigmas_in_the_wrong_order_are_refused(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(ZEDDA.replace("blur_sigma = [0.1, 1.5]", "blur_sigma = [1.5, 0.1]"))
+    with pytest.raises(bench.ProtocolError, match="smaller sigma first"):
+        bench.load_protocol(path)
+
+
+def test_every_number_a_protocol_holds_has_bounds():
+    from bench.protocol import BOUNDS, Protocol
+
+    numeric = set()
+    for section in dataclasses.fields(Protocol):
+        value = getattr(bench.load_protocol("zedda2024"), section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            item = item[0] if isinstance(item, tuple) else item
+            if isinstance(item, (int, float)) and not isinstance(item, bool) \
+                    or field.name == "size":
+                numeric.add(f"{section.name}.{field.name}")
+    assert numeric == set(BOUNDS) == set(OUT_OF_RANGE)
+    for name in PINNED_HASHES:  # the built-ins lie inside their bounds (and keep their hashes)
+        bench.load_protocol(name)
+
+
+def test_a_protocol_changed_in_code_is_checked_before_any_cell(bench_home):
+    from bench.engine.runner import RunRequest, run_benchmark
+
+    bad = bench.load_protocol("quick").with_overrides(training={"lr": -0.1})
+    with pytest.raises(bench.ProtocolError, match="training.lr = -0.1 is out of range"):
+        run_benchmark(RunRequest(models=["anything"], sources=["anything"], targets=["all"],
+                                 protocol=bad))
+    assert bench.open_store(read_only=True).runs().empty

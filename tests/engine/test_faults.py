@@ -247,3 +247,33 @@ def test_a_store_moved_aside_is_refilled_from_the_checkpoints_without_training(
     store = bench.open_store()
     assert store.scores().set_index(["target", "metric"]).value.to_dict() == before
     assert [e["epoch"] for e in store.run(store.runs().id.iloc[0])["epoch_log"]] == [1, 2]
+
+
+def test_a_protocol_file_out_of_range_is_refused_before_any_cell(tiny_world, tmp_path):
+    from importlib import resources
+
+    quick = (resources.files("bench") / "protocols" / "quick.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(quick.replace("lr = 0.01", "lr = -0.1"))
+    result = CliRunner().invoke(cli, ["run", "--protocol", str(path), "--model", "tiny",
+                                      "--source", "colours-a", "--no-pretrained"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}: training.lr = -0.1 is out of range" in message
+    assert bench.open_store().runs().empty  # no cell was claimed, so none is left running
+
+
+def test_an_unexpected_error_in_a_cell_records_it_failed_not_running(tiny_world, monkeypatch):
+    from bench.engine import training
+
+    def broken(self, plan, listener):
+        raise ValueError("Invalid learning rate: -0.1")
+
+    monkeypatch.setattr(training._Trainer, "__init__", broken)
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        runner.run_benchmark(runner.RunRequest(
+            models=["tiny"], sources=["colours-a"], targets=["colours-a"],
+            protocol=bench.load_protocol("quick"), pretrained=False))
+    run = bench.open_store().runs().iloc[0]
+    assert run.status == "failed"
+    assert run.error.startswith("ValueError: Invalid learning rate: -0.1")
