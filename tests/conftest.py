@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import http.server
 import os
+import struct
 import sys
 import tempfile
 import textwrap
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,27 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     bench.reset()
     yield home
     bench.reset()
+
+
+def png_of_zeros(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of black pixels: kilobytes on disk however many pixels it declares."""
+    row = bytes(1 + (width + 7) // 8)  # filter byte, then 8 pixels a byte
+    compressor = zlib.compressobj(9)
+    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+            + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="session")
+def bomb_pngs() -> dict[str, bytes]:
+    """Decompression bombs: 30000x30000 (Pillow refuses it) and 10000x10000 (Pillow warns)."""
+    return {"refused": png_of_zeros(30_000, 30_000), "warned": png_of_zeros(10_000, 10_000)}
 
 
 @pytest.fixture

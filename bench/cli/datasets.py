@@ -101,8 +101,9 @@ def _print_prepared(dataset, as_json: bool) -> None:
     if dropped["classes"]:
         console.print("dropped classes: " + ", ".join(
             f"{name} ({count})" for name, count in dropped["classes"].items()))
-    if dropped["corrupt"] or dropped["not_image"]:
-        console.print(f"excluded: {dropped['corrupt']} corrupt, {dropped['not_image']} non-image")
+    if dropped["corrupt"] or dropped["not_image"] or dropped.get("too_large"):
+        console.print(f"excluded: {dropped['corrupt']} corrupt, {dropped['not_image']} non-image, "
+                      f"{dropped.get('too_large', 0)} too large to decode (listed below)")
     _print_findings(audit.get("findings", []))
 
 

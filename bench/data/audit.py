@@ -2,8 +2,9 @@
 
 Exact duplicates (same sha256) within and across splits, and across prepared data sets; a
 duplicate spanning train and test is leakage and an error-level finding. Corrupt and non-image
-files are excluded from the manifest and listed; grayscale, RGBA, palette and 16-bit images
-are converted to 8-bit RGB and counted; images far from the expected size are listed.
+files, and images too large to decode safely (decompression bombs), are excluded from the
+manifest and listed; grayscale, RGBA, palette and 16-bit images are converted to 8-bit RGB and
+counted; images far from the expected size are listed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from bench.home import data_home
 SIZE_TOLERANCE = 0.2  # "far from the expected size": more than 20% off in width or height
 EXAMPLES = 20  # paths listed per kind of conversion (all corrupt files are always listed)
 LOUD_PAIRS = {("test", "train"), ("test", "val")}  # (a, b) with a < b: anything touching test
+# The audit's lists of files left out of the manifest, and what each finding calls them.
+EXCLUDED = {"corrupt": "corrupt file", "not_images": "non-image file",
+            "too_large": "oversized image"}
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,10 @@ def findings_for(audit: Mapping[str, Any]) -> list[dict[str, str]]:
         findings.append(_finding("warning", (
             f"{overlap['shared']} image(s) also in data set {other!r} "
             f"(e.g. {overlap['examples'][0][0]} = {other}:{overlap['examples'][0][1]})")))
-    for kind in ("corrupt", "not_images"):
-        for entry in audit[kind]:
-            findings.append(_finding("warning", (
-                f"excluded {'corrupt file' if kind == 'corrupt' else 'non-image file'} "
-                f"{entry['path']}: {entry['error']}")))
+    for kind, what in EXCLUDED.items():
+        for entry in audit.get(kind, []):
+            findings.append(_finding("warning", f"excluded {what} {entry['path']}: "
+                                                f"{entry['error']}"))
     within = [d for d in audit["duplicates"] if len(d["splits"]) == 1]
     if within:
         findings.append(_finding("info", (
@@ -156,6 +159,8 @@ def run_audit(name: str, records: Sequence[FileRecord], rows: Sequence[ManifestR
                     for r in records if r.facts.status in ("corrupt", "missing")],
         "not_images": [{"path": r.path, "error": r.facts.error}
                        for r in records if r.facts.status == "not_image"],
+        "too_large": [{"path": r.path, "error": r.facts.error}
+                      for r in records if r.facts.status == "too_large"],
         "converted": {"counts": {k: len(v) for k, v in sorted(converted.items())},
                       "examples": {k: v[:EXAMPLES] for k, v in sorted(converted.items())}},
         "size": _size_check(records, expected_size),

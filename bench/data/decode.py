@@ -21,6 +21,11 @@ from bench.data.scan import IMAGE_SUFFIXES
 
 RESIZE_RULE = "centre-crop to square, bicubic resize"
 
+# Pillow's own limit (about 89 megapixels, 268 MB as RGB): a published cell crop has about a
+# tenth of a megapixel. A file that declares more is a decompression bomb (a few kilobytes that
+# would take gigabytes to decode) or not a cell crop; it is skipped, and the audit names it.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+
 _CONVERSIONS = {
     "1": "grayscale",
     "L": "grayscale",
@@ -44,7 +49,7 @@ class ImageFacts:
     """What decoding one file found: its hash, whether it is usable, and its original form."""
 
     sha256: str
-    status: str = "ok"  # "ok", "corrupt" (an image file that does not decode) or "not_image"
+    status: str = "ok"  # "ok", "corrupt" (does not decode), "not_image" or "too_large"
     error: str = ""
     width: int = 0
     height: int = 0
@@ -97,17 +102,27 @@ def decode_bytes(data: bytes, size: int, suffix: str = "") -> tuple[ImageFacts, 
             warnings.simplefilter("ignore")  # EXIF and metadata chatter; real damage raises
             with Image.open(io.BytesIO(data)) as image:
                 width, height, mode = image.width, image.height, image.mode
+                if width * height > MAX_PIXELS:  # Pillow only warns up to twice its limit
+                    return ImageFacts(digest, status="too_large",
+                                      error=_too_large(f"declares {width}x{height} pixels")), None
                 if image.format == "JPEG":
                     image.draft("RGB", (size, size))  # DCT-domain downscale: decodes far less
                 image.load()
                 rgb, converted = _to_rgb(image)
                 pixels = np.asarray(square_resize(rgb, size), dtype=np.uint8)
+    except Image.DecompressionBombError as exc:  # beyond twice the limit: refused at open
+        return ImageFacts(digest, status="too_large", error=_too_large(str(exc))), None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         status = "corrupt" if suffix.lower() in IMAGE_SUFFIXES else "not_image"
         message = f"{type(exc).__name__}: {exc}"
         return ImageFacts(digest, status=status, error=message), None
     facts = ImageFacts(digest, width=width, height=height, mode=mode, converted=converted)
     return facts, pixels
+
+
+def _too_large(what: str) -> str:
+    return (f"{what.rstrip('.')}: more than the {MAX_PIXELS / 1e6:.0f} megapixels bench "
+            f"decodes, so a decompression bomb or not a cell crop; skipped")
 
 
 def decode_file(path: Path, size: int) -> tuple[ImageFacts, np.ndarray | None]:

@@ -290,6 +290,7 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
                 "classes": dict(sorted(dropped.items())),
                 "corrupt": statuses["corrupt"] + statuses["missing"],
                 "not_image": statuses["not_image"],
+                "too_large": statuses["too_large"],
             },
             "paper_counts": dict(spec.paper_counts or {}),
             "paper_differences": _paper_differences(spec, counts),

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.data.audit import EXCLUDED
 from bench.data.cache import cache_problem
 from bench.data.layout import DatasetFolder
 from bench.data.manifest import fingerprint, parse_manifest
@@ -121,7 +122,7 @@ def verify_dataset(name: str, *, progress: bool = True) -> VerifyReport:
                "every file matches its sha256", "changed")
 
     audit = json.loads(folder.audit.read_text()) if folder.audit.is_file() else {}
-    excluded = {e["path"] for kind in ("corrupt", "not_images") for e in audit.get(kind, [])}
+    excluded = {e["path"] for kind in EXCLUDED for e in audit.get(kind, [])}
     known = {r.path for r in rows} | excluded
     dropped = {c for c, label in info.get("class_map", {}).items() if label is None}
     try:

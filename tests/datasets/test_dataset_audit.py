@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from dataset_fakes import make_class_folders
+
 from bench.data import prepare_dataset
 
 
@@ -52,3 +55,27 @@ def test_images_shared_with_another_prepared_data_set_are_reported(
     expected = Counter(f"{row.split}/{theirs[row.sha256]}" for row in cropped.manifest
                        if row.sha256 in theirs)
     assert overlap["by_split"] == dict(expected) and sum(expected.values()) == 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_decompression_bomb_is_skipped_and_named_and_the_rest_prepares(
+    tmp_path: Path, bomb_pngs: dict[str, bytes], workers: int
+) -> None:
+    # 100 cells: past INLINE_BELOW, so two workers decode them as a real prepare does.
+    root = make_class_folders(tmp_path / "Raabin", {"Basophil": 20, "Eosinophil": 20,
+                                                    "Lymphocyte": 20, "Monocyte": 20,
+                                                    "Neutrophil": 20})
+    for kind, data in bomb_pngs.items():
+        (root / "Lymphocyte" / f"bomb-{kind}.png").write_bytes(data)
+    dataset = prepare_dataset("raabin", root, progress=False, cache_size=16, workers=workers)
+
+    assert len(dataset.manifest) == 100
+    assert dataset.info["dropped"]["too_large"] == 2
+    listed = {entry["path"]: entry["error"] for entry in dataset.audit["too_large"]}
+    assert set(listed) == {"Lymphocyte/bomb-refused.png", "Lymphocyte/bomb-warned.png"}
+    assert "declares 10000x10000 pixels" in listed["Lymphocyte/bomb-warned.png"]
+    assert "900000000 pixels" in listed["Lymphocyte/bomb-refused.png"]
+    assert all("decompression bomb" in reason for reason in listed.values())
+    findings = [f["message"] for f in dataset.audit["findings"] if f["severity"] == "warning"]
+    assert sum(message.startswith("excluded oversized image Lymphocyte/bomb-")
+               for message in findings) == 2
