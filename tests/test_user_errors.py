@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +103,18 @@ CATALOGUE = {
                                             ("not a text file",)),
     "run --protocol not TOML": Mistake(f"{RUN.replace('quick', '{text}')}", 1,
                                        ("not valid TOML",)),
+    "run --protocol with a negative lr": Mistake(
+        f"{RUN.replace('quick', '{negative_lr_toml}')}", 1,
+        ("training.lr = -0.1 is out of range", "must be above 0")),
+    "run --protocol with a flip rate above 1": Mistake(
+        f"{RUN.replace('quick', '{flip_rate_toml}')}", 1,
+        ("augmentation.hflip = 1.5 is out of range", "a probability")),
     # -- bench runs -------------------------------------------------------------------------------
     "runs show an unknown id": Mistake("runs show 0123abcd", 1, ("no single run matches",)),
+    "runs forget a SQL wildcard": Mistake("runs forget %", 1,
+                                          ("no single run matches '%'", "hexadecimal")),
+    "runs show a SQL wildcard": Mistake("runs show _", 1,
+                                        ("no single run matches '_'", "read as written")),
     # -- bench evaluate ------------------------------------------------------------------------
     "evaluate a cell never trained": Mistake(
         "evaluate --model timm:test_resnet --source cells --target cells", 1,
@@ -268,6 +279,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
     spec = bench.get_registries().models.get("timm:test_resnet")
     torch.save(build_model(spec, pretrained=False).module.state_dict(), root / "tensors.pt")
+    quick = (resources.files("bench") / "protocols" / "quick.toml").read_text()
+    (root / "negative_lr.toml").write_text(quick.replace("lr = 0.01", "lr = -0.1"))
+    (root / "flip_rate.toml").write_text(quick.replace("hflip = 0.5", "hflip = 1.5"))
     odd = os.fsdecode(b"\xffcell.png")  # not UTF-8: how a Latin-1 file system names "ÿcell"
     _write_cells(root / "non_utf8_cells", names=(odd,))
     return {
@@ -279,6 +293,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "empty": str(root / "empty.pt"),
         "text": str(root / "notes.txt"),
         "binary_toml": str(root / "binary.toml"),
+        "negative_lr_toml": str(root / "negative_lr.toml"),
+        "flip_rate_toml": str(root / "flip_rate.toml"),
         "pickled": str(root / "pickled.pt"),
         "tensors": str(root / "tensors.pt"),
         "non_utf8": str(root / os.fsdecode(b"weights-\xff.pt")),
@@ -355,3 +371,55 @@ def test_a_read_only_data_home(tmp_path):
     assert result.returncode == 1, message
     assert "is not writable (Read-only file system)" in message and "BENCH_HOME" in message
     assert "Traceback" not in message
+
+
+def test_a_full_disk_is_not_a_damaged_store(template_home, tmp_path):
+    """A real full file system (a small tmpfs in a user namespace), filled before the command."""
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) to mount a small file system")
+    home = tmp_path / "full-home"
+    home.mkdir()
+    size = sum(f.stat().st_size for f in template_home.rglob("*") if f.is_file()) + (1 << 20)
+    bench_cli = f"BENCH_HOME={shlex.quote(str(home))} {shlex.quote(sys.executable)} -m bench.cli"
+    script = (f"mount -t tmpfs -o size={size} tmpfs {shlex.quote(str(home))} && "
+              f"cp -a {shlex.quote(str(template_home))}/. {shlex.quote(str(home))}/ && "
+              f"(dd if=/dev/zero of={shlex.quote(str(home))}/filler bs=64k 2>/dev/null; "
+              f"{bench_cli} {RUN}; echo \"exit $?\"; {bench_cli} runs list --json; "
+              f"echo \"exit $?\")")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                            text=True, env=os.environ.copy())
+    if "exit" not in result.stdout:
+        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+    message = " ".join(result.stderr.split())
+    assert result.stdout.split().count("exit") == 2 and "exit 1" in result.stdout, message
+    assert "Error: no space left on" in message and "Free some space" in message
+    assert "is damaged" not in message and "Traceback" not in message
+    assert "[]" in result.stdout and "exit 0" in result.stdout  # reading still works
+
+
+def test_a_decompression_bomb_in_a_download_is_skipped_and_named(bench_home, tmp_path,
+                                                                 bomb_pngs):
+    cells = tmp_path / "cells"
+    _write_cells(cells)
+    (cells / "lymphocyte" / "bomb.png").write_bytes(bomb_pngs["refused"])
+    result = CliRunner().invoke(cli, ["datasets", "prepare", f"folder:{cells}"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 0, message
+    assert "Traceback" not in result.output
+    assert "1 too large to decode" in message
+    assert "excluded oversized image lymphocyte/bomb.png" in message
+    assert "decompression bomb" in message
+
+
+def test_removing_a_data_set_a_run_trains_on(template_home, bench_home):
+    shutil.copytree(template_home, bench_home, dirs_exist_ok=True)
+    bench.reset()
+    training = bench.Cell("timm:test_resnet", "cells", 0, "quick", "h", "fp")
+    bench.open_store().claim(training)  # this process: alive, so still training
+    before = snapshot(bench_home)
+    result = CliRunner().invoke(cli, ["datasets", "remove", "cells", "--yes"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Error:" in message and "Traceback" not in message
+    assert f"in use by a run still training: run {training.id}" in message
+    assert "--force" in message
+    assert snapshot(bench_home) == before
