@@ -196,9 +196,9 @@ def _low_space(path: Path) -> bool:
 
 def _no_space(path: Path) -> StoreError:
     return StoreError(
-        f"no space left on {path.parent}: the results store {path} could not be used (SQLite "
-        f"needs a little room beside it, even to read). The store itself is not damaged and "
-        f"nothing recorded was lost. Free some space and give the same command again."
+        f"no space left on {path.parent}: the results store {path} cannot be written (SQLite "
+        f"needs some free room beside it, at times even for reading). The store is not damaged "
+        f"and nothing recorded was lost. Free some space and give the same command again."
     )
 
 
