@@ -37,7 +37,7 @@ def test_pbc_maps_drops_and_excludes_corrupt_files(pbc_download: Path) -> None:
     assert totals == expected
     info = dataset.info
     assert info["dropped"] == {"classes": {"erythroblast": 2, "ig": 3, "platelet": 2},
-                               "corrupt": 1, "not_image": 1}
+                               "corrupt": 1, "not_image": 1, "too_large": 0}
     audit = dataset.audit
     assert [entry["path"] for entry in audit["corrupt"]] == ["neutrophil/BROKEN_0001.jpg"]
     assert [entry["path"] for entry in audit["not_images"]] == ["monocyte/notes.txt"]
