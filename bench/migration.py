@@ -76,8 +76,8 @@ def _cell_id(row: sqlite3.Row, init: str = "pretrained") -> str:
                 row["split_fingerprint"], init).id
 
 
-def move_checkpoint_folders(db: sqlite3.Connection, runs_root: Path) -> list[tuple[str, str]]:
-    """Give each re-keyed run the checkpoint folder it had under its old id; (old, new) pairs.
+def move_checkpoint_folders(db: sqlite3.Connection, runs_root: Path) -> None:
+    """Give each re-keyed run the checkpoint folder it had under its old id.
 
     ``runs_root/<old id>`` becomes ``runs_root/<id>`` and the recorded best checkpoint follows,
     so `bench runs forget` and `bench runs prune` find them. A folder whose old id belongs to a
@@ -85,8 +85,7 @@ def move_checkpoint_folders(db: sqlite3.Connection, runs_root: Path) -> list[tup
     a move whose transaction did not commit is completed the next time.
     """
     if not runs_root.is_dir():
-        return []
-    moved = []
+        return
     rows = db.execute("SELECT * FROM runs WHERE init != 'pretrained'").fetchall()
     for row in rows:
         old = _cell_id(row)
@@ -94,13 +93,11 @@ def move_checkpoint_folders(db: sqlite3.Connection, runs_root: Path) -> list[tup
         owned = db.execute("SELECT 1 FROM runs WHERE id = ?", (old,)).fetchone() is not None
         if not owned and source.is_dir() and not target.exists():
             os.rename(source, target)
-            moved.append((old, row["id"]))
         checkpoint = Path(row["checkpoint"] or "")
         if checkpoint.parent.name == old and not owned and not source.exists() \
                 and (target / checkpoint.name).is_file():
             db.execute("UPDATE runs SET checkpoint = ? WHERE id = ?",
                        (str(target / checkpoint.name), row["id"]))
-    return moved
 
 
 def with_identity(row: dict[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def matching_ids(store: ResultsStore, prefix: str) -> list[str]:
     return ids
 
 
-def listed_runs(store: ResultsStore, ids: list[str]) -> str:
+def _listed_runs(store: ResultsStore, ids: list[str]) -> str:
     """``id (model on source, seed N)`` for each id, for messages that name several runs."""
     runs = store.runs().set_index("id")
     return ", ".join(f"{run_id} ({runs.at[run_id, 'model']} on {runs.at[run_id, 'source']}, "
@@ -113,7 +113,7 @@ def run_report(store: ResultsStore, run_id: str) -> dict[str, Any]:
     """One run (id or unique prefix) with its provenance, epoch log and scores per target."""
     ids = matching_ids(store, run_id)
     if len(ids) > 1:
-        raise BenchError(f"{len(ids)} runs start with {run_id!r}: {listed_runs(store, ids)}. "
+        raise BenchError(f"{len(ids)} runs start with {run_id!r}: {_listed_runs(store, ids)}. "
                          f"Give more of the id (`bench runs list` shows them).")
     run = store.run(ids[0])
     if run is None:
