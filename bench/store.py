@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import shutil
 import socket
@@ -107,6 +108,13 @@ class Evaluation:
 
 def _insert_evaluation(db: sqlite3.Connection, run_id: str, ev: Evaluation, *,
                        predictions: bool = True) -> None:
+    # A score that is not a finite number would reach boards as "nan" and JSON as bare NaN.
+    bad = {metric: value for metric, value in ev.metrics.items()
+           if not math.isfinite(float(value))}
+    if bad:
+        raise StoreError(f"run {run_id} on {ev.target}: the scores {bad} are not finite numbers; "
+                         "nothing was recorded. The model's predictions hold NaN or infinity: "
+                         "lower the learning rate, or check the model's plugin.")
     db.execute(
         "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
         (run_id, ev.target, ev.split_fingerprint, json.dumps(ev.labels),

@@ -162,6 +162,16 @@ CATALOGUE = {
                                                  ("no column run_id", "--publish")),
     "leaderboard files without --records": Mistake("leaderboard {text}", 2,
                                                    ("--records", "--check")),
+    "leaderboard --records with a NaN score": Mistake("leaderboard --records {nan_records}", 1,
+                                                      ("row 2: value 'nan'",
+                                                       "not a finite number")),
+    "leaderboard --check with a NaN score": Mistake("leaderboard --check {nan_records}", 1,
+                                                    ("row 2: value 'nan' is not a finite number",
+                                                     "predictions")),
+    "leaderboard --unofficial without --publish": Mistake(
+        "leaderboard --reference zedda2024 --unofficial", 2, ("goes with --publish",)),
+    "leaderboard --strict without --check": Mistake(
+        "leaderboard --reference zedda2024 --strict", 2, ("--strict", "give --check too")),
     # -- bench datasets -----------------------------------------------------------------------
     "datasets prepare unknown": Mistake("datasets prepare rabin", 1,
                                         ("unknown dataset 'rabin'", "Did you mean: raabin")),
@@ -284,6 +294,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "flip_rate.toml").write_text(quick.replace("hflip = 0.5", "hflip = 1.5"))
     odd = os.fsdecode(b"\xffcell.png")  # not UTF-8: how a Latin-1 file system names "ÿcell"
     _write_cells(root / "non_utf8_cells", names=(odd,))
+    (root / "nan.scores.csv").write_text(
+        "run_id,model,source,seed,protocol,protocol_hash,source_fingerprint,target,"
+        "target_fingerprint,metric,value,init,overrides\n"
+        "abc,m,d1,0,quick,0123456789abcdef,f1,d1,f1,accuracy,nan,pretrained,\n")
     return {
         "missing": str(root / "missing.pt"),
         "missing_toml": str(root / "missing.toml"),
@@ -299,6 +313,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "tensors": str(root / "tensors.pt"),
         "non_utf8": str(root / os.fsdecode(b"weights-\xff.pt")),
         "non_utf8_cells": str(root / "non_utf8_cells"),
+        "nan_records": str(root / "nan.scores.csv"),
     }
 
 

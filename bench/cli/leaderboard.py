@@ -98,7 +98,13 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Write heat maps, confusion matrices and reliability diagrams (PNG and SVG) "
                    "into this folder.")
 @click.option("--publish", "do_publish", is_flag=True,
-              help="Write Markdown boards (same, cross, summary) and their records to --out-dir.")
+              help="Write Markdown boards (same, cross, summary), their score records and test "
+                   "predictions to --out-dir, after the checks of --check; refuses boards they "
+                   "do not accept.")
+@click.option("--unofficial", is_flag=True,
+              help="With --publish: write boards --check refuses (recipe overrides, demo or "
+                   "generated sets, unpublished fingerprints), marked unofficial in their "
+                   "header.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("leaderboards"), show_default=True,
               help="Where --publish writes.")
@@ -107,12 +113,16 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
                    "instead of the results store.")
 @click.option("--check", "check", is_flag=True,
               help="Verify submitted boards (FILES: <board>.scores.csv or .md): protocol, "
-                   "split fingerprints, every cell and metric, values, and the board rebuilt "
-                   "byte for byte; a folder: every board in it. Lists every problem with its "
-                   "row; exit 1 on any.")
+                   "split fingerprints, every cell and metric, every score recomputed from the "
+                   "predictions, their images and labels, and the board rebuilt byte for byte; "
+                   "a folder: every board in it. Lists every problem with its row; exit 1 on "
+                   "any.")
+@click.option("--strict", is_flag=True,
+              help="With --check: also fail on checks that could not be made here (the labels "
+                   "of a data set that ships no label manifest and is not prepared here).")
 @click.option("--fingerprints", type=click.Path(dir_okay=False, path_type=Path),
-              help="Published split fingerprints for --check (default: the shipped "
-                   "bench/reference/fingerprints.toml).")
+              help="Published split fingerprints for --check and --publish (default: the "
+                   "shipped bench/reference/fingerprints.toml).")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Results store to read (default: the data home's results.sqlite).")
 @click.option("--date", metavar="YYYY-MM-DD", help="Date line of the boards (default: today).")
@@ -128,6 +138,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
                    "model not significantly worse (paired bootstrap, Holm over the column).")
 @click.option("--per-class", "per_class", is_flag=True,
               help="Add a table of per-class precision and recall (e.g. basophil recall).")
+@click.option("--cost", is_flag=True,
+              help="Add a cost table: training and test images/s, wall time, peak memory and "
+                   "the device of each model and source (– where a run recorded none).")
 @click.option("--second", type=click.Choice(["distinct", "paper"]), default=None,
               help="Where second places go: distinct (the next value shown; the default) or "
                    "paper (none after a tie for best; the default of --reference zedda2024).")
@@ -160,6 +173,9 @@ def leaderboard_command(
     from_records: bool,
     check: bool,
     fingerprints: Path | None,
+    unofficial: bool,
+    strict: bool,
+    cost: bool,
     files: tuple[Path, ...],
 ) -> None:
     """Rank models: the paper's Table 2 layout, or Table 3 with --cross.
@@ -169,7 +185,7 @@ def leaderboard_command(
     Best value per column in bold, second underlined; several seeds show as mean ± std.
     Results under different protocols or data splits are never merged into one table.
     """
-    from bench.cli.leaderboard_check import run_check, validate
+    from bench.cli.leaderboard_check import run_check, run_publish, validate
     from bench.leaderboard.make import BoardRequest, make_boards
 
     validate(files, check=check, records=from_records)
@@ -184,14 +200,14 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
-        second=second, shift=shift,
+        second=second, shift=shift, cost=cost,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:
         raise OptionError("--format table prints to the terminal; choose md, csv, json, "
                         "latex or html with --out.")
     if check:
-        run_check(files, request, fingerprints)
+        run_check(files, request, fingerprints, strict)
         return
     if from_records:
         from bench.leaderboard.records import from_records as rebuild
@@ -200,8 +216,7 @@ def leaderboard_command(
     else:
         board_set = make_boards(request, store_path=store_path)
     if do_publish:
-        for path in board_set.publish(out_dir):
-            console.print(f"wrote {path}", highlight=False)
+        run_publish(board_set, out_dir, unofficial=unofficial, fingerprints=fingerprints)
     if plots_dir is not None:
         count = _draw_plots(board_set.plot_jobs(plots_dir), plots_dir)
         console.print(f"wrote {count} plot files into {plots_dir}", highlight=False)

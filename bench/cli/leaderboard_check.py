@@ -1,7 +1,7 @@
-"""`bench leaderboard --check` and `--records`: published records instead of the results store.
+"""`bench leaderboard --check`, `--records` and `--publish`: submissions, made and verified.
 
-The options live on `bench leaderboard`; what they do is here, over `bench.leaderboard.check`
-and `bench.leaderboard.records`.
+The options live on `bench leaderboard`; what they do is here, over `bench.leaderboard.check`,
+`bench.leaderboard.records` and `bench.leaderboard.publish`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from pathlib import Path
 
 from bench.cli.output import console
 from bench.errors import DataError, OptionError
-from bench.leaderboard.make import BoardRequest
+from bench.leaderboard.make import BoardRequest, BoardSet
 
 # Options that read or write what --check does not: naming one with it is a mistake.
-NOT_WITH_CHECK = ("--records", "--publish", "--plots", "--out", "--store", "--reference")
+NOT_WITH_CHECK = ("--records", "--publish", "--plots", "--out", "--store", "--reference",
+                  "--unofficial")
 
 
 def given_options() -> list[str]:
@@ -39,9 +40,15 @@ def validate(files: Sequence[Path], *, check: bool, records: bool) -> None:
         flag = "--check" if check else "--records"
         raise OptionError(f"{flag} needs files: `bench leaderboard {flag} "
                           "leaderboards/<board>.scores.csv`.")
-    if "--fingerprints" in given and not check:
-        raise OptionError("--fingerprints is the manifest --check compares with; give --check "
-                          "too, or leave it out.")
+    if "--fingerprints" in given and not (check or "--publish" in given):
+        raise OptionError("--fingerprints is the manifest --check (and --publish, which checks "
+                          "first) compares with; give one of them too, or leave it out.")
+    if "--unofficial" in given and "--publish" not in given:
+        raise OptionError("--unofficial writes boards --check refuses, marked so; it goes with "
+                          "--publish.")
+    if "--strict" in given and not check:
+        raise OptionError("--strict makes --check fail on checks it could not make; give "
+                          "--check too, or leave it out.")
     if check and (clash := [option for option in NOT_WITH_CHECK if option in given]):
         raise OptionError(f"--check verifies submitted files and writes nothing; leave out "
                           f"{', '.join(clash)}.")
@@ -51,14 +58,22 @@ def validate(files: Sequence[Path], *, check: bool, records: bool) -> None:
                           "out.")
 
 
-def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path | None) -> None:
-    """Print every problem with its row; exit 1 on any, else one line per file saying OK."""
-    from bench.leaderboard.check import check_submission, passed, submissions, summary
+def _print(line: str) -> None:
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path | None,
+              strict: bool = False) -> None:
+    """Print every problem with its row, then the checks not made; exit 1 on any.
+
+    With ``strict`` a check not made fails too. A file without problems gets an OK line.
+    """
+    from bench.leaderboard.check import check_submission, failures, passed, submissions, summary
     from bench.leaderboard.fingerprints import load_fingerprints
 
-    if request.needs_predictions:
-        raise OptionError("--ci, --marks significance and --per-class need test predictions; "
-                          "a submission's records hold scores only: leave them out of --check.")
+    if request.per_class:
+        raise OptionError("--per-class needs per-class scores, which a submission's records "
+                          "do not hold: leave it out of --check.")
     published = load_fingerprints(fingerprints)
     problems = []
     expanded = [found for path in files
@@ -68,10 +83,29 @@ def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path |
                         f"board by board (<board>.scores.csv, and reference boards).")
     for path in expanded:
         found = check_submission(path, request=request, fingerprints=published)
-        for problem in found:
-            console.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-        if not found:
-            console.print(passed(path), highlight=False, markup=False, soft_wrap=True)
-        problems += found
+        for problem in sorted(found, key=lambda p: p.severity != "error"):
+            _print(str(problem))
+        if not failures(found):
+            _print(passed(path) + (" (see what could not be checked above; --strict fails on "
+                                   "it)" if found else ""))
+        problems += failures(found, strict=strict)
     if problems:
         raise DataError(f"{summary(problems)}; each is listed above with its row.")
+
+
+def run_publish(board_set: BoardSet, out_dir: Path, *, unofficial: bool,
+                fingerprints: Path | None) -> None:
+    """Publish what --check accepts; list the problems of what it does not."""
+    from bench.leaderboard.submit import PublishRefused, publish_checked
+
+    try:
+        publication = publish_checked(board_set, out_dir, unofficial=unofficial,
+                                      fingerprints=fingerprints)
+    except PublishRefused as refused:
+        for problem in refused.problems:
+            _print(str(problem))
+        raise
+    for problem in publication.problems:
+        _print(f"unofficial: {problem}")
+    for path in publication.written:
+        _print(f"wrote {path}")

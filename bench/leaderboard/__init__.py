@@ -5,12 +5,18 @@
 A group never mixes protocol hashes or split fingerprints; tables carry their marks (best,
 second, baseline) so every format agrees. Importing this package does not import pandas or
 matplotlib; the functions that need them do.
+
+Submissions (``--publish``, ``--records``, ``--check``) are files: ``<board>.md``, its score
+records ``<board>.scores.csv`` and test predictions ``<board>.predictions.csv.gz``. Read them
+with ``read_records`` and ``read_predictions`` (the latter answers the results store's
+prediction queries, so it stands in for a store), rebuild boards with ``from_records``,
+publish with ``publish_checked`` and verify with ``check_submission``.
 """
 
 from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
-from bench.leaderboard.check import Problem, check_submission
+from bench.leaderboard.check import Problem, check_submission, failures
 from bench.leaderboard.compare import compare_table
 from bench.leaderboard.comparison import Comparison, compare_models
 from bench.leaderboard.groups import comparable_groups, select
@@ -19,6 +25,7 @@ from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boar
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.paired import mcnemar_exact
+from bench.leaderboard.predictions import PublishedPredictions, predictions_path, read_predictions
 from bench.leaderboard.publish import publish
 from bench.leaderboard.records import from_records, read_records
 from bench.leaderboard.reference import (
@@ -29,6 +36,7 @@ from bench.leaderboard.reference import (
     reference_names,
 )
 from bench.leaderboard.render import FORMATS, format_for, render
+from bench.leaderboard.submit import Publication, PublishRefused, publish_checked
 from bench.leaderboard.summary import drop_table, rank_table, summary_tables
 from bench.leaderboard.tables import aggregate, cross_dataset_table, same_dataset_table
 
@@ -45,6 +53,9 @@ __all__ = [
     "IntervalSettings",
     "Names",
     "Problem",
+    "Publication",
+    "PublishRefused",
+    "PublishedPredictions",
     "Row",
     "ScoreGroup",
     "Table",
@@ -58,6 +69,7 @@ __all__ = [
     "compare_table",
     "cross_dataset_table",
     "drop_table",
+    "failures",
     "format_for",
     "from_records",
     "from_store",
@@ -65,11 +77,14 @@ __all__ = [
     "load_reference",
     "make_boards",
     "mcnemar_exact",
+    "predictions_path",
     "publish",
+    "publish_checked",
     "published_labels",
     "rank_table",
     "read_reference_csv",
     "reference_group",
+    "read_predictions",
     "read_records",
     "reference_names",
     "render",

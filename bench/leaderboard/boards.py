@@ -80,7 +80,8 @@ def reference_group(
     return dataclasses.replace(group, same=same, cross=cross)
 
 
-def context(group: ScoreGroup, names: Names, *, version: str, date: str) -> Context:
+def context(group: ScoreGroup, names: Names, *, version: str, date: str,
+            unofficial: str = "") -> Context:
     order = names.order("dataset", [dataset for dataset, _ in group.fingerprints])
     fingerprints = dict(group.fingerprints)
     return Context(
@@ -91,6 +92,7 @@ def context(group: ScoreGroup, names: Names, *, version: str, date: str) -> Cont
         date=date,
         origin=group.origin,
         recipe=group.recipe,
+        unofficial=unofficial,
     )
 
 
@@ -122,6 +124,8 @@ def build_board(
     per_class: bool = False,
     second: SecondRule | None = None,
     leakage: Mapping[tuple[str, str], Leak] | None = None,
+    cost: bool = False,
+    unofficial: str = "",
 ) -> Board:
     """One board: the asked layouts, then the comparison and the generalisation summary.
 
@@ -130,6 +134,8 @@ def build_board(
     ``second`` chooses where second places go (``SECOND_RULES``); by default the group's own
     rule: ``distinct`` for the store's results, the paper's for a published board.
     ``leakage`` marks cells whose target's test images the source's train split holds.
+    ``cost`` adds the cost table (``bench.leaderboard.cost``); ``unofficial`` says in the header
+    why the board was published though ``--check`` does not accept it.
     """
     second = second or group.second
     from bench.leaderboard.paired import significance_marks
@@ -179,6 +185,10 @@ def build_board(
                             f"{summary_metric} shrinks. Give --summary another metric first "
                             "(--metric f1,ece).")
         tables += summary_tables(same, cross, summary_metric, names, second)
+    if cost and not published:
+        from bench.leaderboard.cost import cost_frame, cost_table
+
+        tables.append(cost_table(cost_frame(group.cross), names))
     tables = [table for table in tables if table.rows and table.columns]
     if group.origin:
         heading = f"{group.slug}: published figures"
@@ -189,7 +199,8 @@ def build_board(
     return Board(
         title=heading,
         slug=group.slug,
-        context=context(group, names, version=version or bench_version(), date=date or today()),
+        context=context(group, names, version=version or bench_version(), date=date or today(),
+                        unofficial=unofficial),
         tables=tuple(tables),
         notes=group.notes,
     )

@@ -1,16 +1,25 @@
-"""Checked submissions: a `<board>.scores.csv` and the board beside it, verified row by row.
+"""Checked submissions: a board, its records and its predictions, verified row by row.
 
-A third party runs the protocol on their own machines and submits the records and the board
-``--publish`` wrote. The check needs neither their store nor a GPU:
+A third party runs the protocol on their own machines and submits what ``--publish`` wrote:
+``<board>.md``, ``<board>.scores.csv`` and ``<board>.predictions.csv.gz``. The check needs
+neither their store nor a GPU:
 
-- every row's protocol name and hash are a known protocol's;
+- every row's protocol name and hash are a known protocol's, run as published (no recipe
+  overrides);
 - every split fingerprint is the one this project publishes for that data set
-  (``bench/reference/fingerprints.toml``), so the test images are ours;
+  (``bench/reference/fingerprints.toml``; a shifted target's is derived from its base's), so
+  the test images are ours; no data set is a generated or demo one;
 - the design the records declare is complete: every model x source x seed x target, each with
   the paper's four metrics and every other metric the records hold;
-- values are numbers in their metric's range, weighted recall equals accuracy (it does by
-  definition), and intervals, where given, contain their values;
-- the board rebuilt from the records matches the submitted board byte for byte.
+- values are finite numbers in their metric's range, weighted recall equals accuracy (it does
+  by definition), intervals, where given, contain their values, and no text cell would run as
+  a spreadsheet formula;
+- every score (and interval) is recomputed from the predictions (``recompute``), which cover
+  each target's test split image by image with its true labels (``coverage``: from a shipped
+  label manifest or the data set prepared here; where neither has it, that check is listed as
+  not made);
+- the board rebuilt from the records (and predictions) matches the submitted board byte for
+  byte.
 
 Each problem names its file and row (the line number: the header is row 1).
 """
@@ -22,16 +31,25 @@ import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError
+from bench.leaderboard.csvcells import formula_leading
 from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
 from bench.leaderboard.groups import edition
+from bench.leaderboard.intervals import IntervalSettings
 from bench.leaderboard.make import BoardRequest, make_boards
 from bench.leaderboard.names import Names
+from bench.leaderboard.predictions import (
+    PREDICTIONS_SUFFIX,
+    load_predictions,
+    predictions_path,
+)
+from bench.leaderboard.problems import Collector, Problem, failures
 from bench.leaderboard.publish import RECORDS_SUFFIX
 from bench.leaderboard.records import (
+    NUMERIC,
     OPTIONAL_COLUMNS,
     from_records,
     missing_columns,
@@ -40,49 +58,18 @@ from bench.leaderboard.records import (
 )
 from bench.leaderboard.reference import reference_names
 from bench.leaderboard.render_markdown import board_markdown
+from bench.leaderboard.truth import derived_fingerprint, shifted_base
 from bench.metrics import METRICS, PAPER_METRICS
 
 RECALL_TOLERANCE = 1e-6  # weighted recall == accuracy, up to float noise and 6-decimal rounding
 MAX_DIFFERENCES = 20  # board lines reported before "and N more"
 _RENDERED = re.compile(r"^- Rendered by bench (?P<version>.+), (?P<date>\d{4}-\d{2}-\d{2})$",
                        re.MULTILINE)
+_UNOFFICIAL = re.compile(r"^- Unofficial: (?P<reasons>.+)$", re.MULTILINE)
 
 Cell = tuple[str, str, int, str]  # model, source, seed, target
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong, where it is: ``row`` is the line in ``file`` (0: the file as a whole)."""
-
-    file: str
-    row: int
-    message: str
-    also: tuple[int, ...] = ()  # other rows with the very same problem
-
-    def __str__(self) -> str:
-        unit = "line" if self.file.endswith(".md") else "row"
-        where = f"{self.file} {unit} {self.row}" if self.row else self.file
-        more = ""
-        if self.also:
-            shown = ", ".join(map(str, self.also[:5]))
-            more = f" (also {unit}s {shown}{', …' if len(self.also) > 5 else ''}; " \
-                   f"{len(self.also) + 1} in all)"
-        return f"{where}: {self.message}{more}"
-
-
-class _Collector:
-    """Problems in order of first appearance; the same message on many rows is one problem."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.rows: dict[str, list[int]] = {}
-
-    def add(self, row: int, message: str) -> None:
-        self.rows.setdefault(message, []).append(row)
-
-    def problems(self) -> list[Problem]:
-        return [Problem(self.file, rows[0], message, tuple(rows[1:]))
-                for message, rows in self.rows.items()]
+__all__ = ["Problem", "check_submission", "failures", "passed", "submissions", "summary"]
 
 
 def known_protocols() -> dict[str, str]:
@@ -120,13 +107,14 @@ def check_submission(
     protocols: Mapping[str, str] | None = None,
     names: Names | None = None,
 ) -> list[Problem]:
-    """Every problem of a submission: its ``.scores.csv`` or its ``.md`` (the other beside it).
+    """Every problem of a submission: its ``.scores.csv`` or its ``.md`` (the others beside it).
 
-    ``request`` gives the options the board was published with (metrics, ``--compare``, the
-    second-place rule); ``fingerprints`` the published splits (default the shipped manifest);
-    ``protocols`` known hashes (hash -> name; default the built-in protocols). A board
-    without records that is a published reference board (``zedda2024.md``) is rebuilt from
-    the reference figures instead.
+    ``request`` gives the options the board was published with (metrics, ``--compare``,
+    ``--ci`` and its settings, the second-place rule); ``fingerprints`` the published splits
+    (default the shipped manifest); ``protocols`` known hashes (hash -> name; default the
+    built-in protocols). A board without records that is a published reference board
+    (``zedda2024.md``) is rebuilt from the reference figures instead. Checks that could not be
+    made here come back with ``severity="unchecked"`` (see ``failures``).
     """
     path = Path(path)
     request = request or BoardRequest()
@@ -147,43 +135,59 @@ def check_submission(
                                          "writes them")]
     if not isinstance(fingerprints, Mapping):
         fingerprints = load_fingerprints(fingerprints)
-    problems = check_records(records, fingerprints=fingerprints,
-                             protocols=known_protocols() if protocols is None else protocols)
-    if not any(p.row == 0 and p.file == str(records) for p in problems):
-        problems += check_board(records, board, request, names)
+    names = names or Names.from_registries()
+    problems, rows = _check_records(records, fingerprints=fingerprints, names=names,
+                                    protocols=known_protocols() if protocols is None
+                                    else protocols)
+    if rows is None:
+        return problems
+    problems += check_predictions(records, rows, request)
+    problems += check_board(records, board, request, names)
     return problems
 
 
 def check_records(
-    path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str]
+    path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str],
+    names: Names | None = None,
 ) -> list[Problem]:
-    """The row-by-row checks of a records file (everything but the board)."""
+    """The row-by-row checks of a records file (everything but predictions and the board)."""
+    return _check_records(path, fingerprints=fingerprints, protocols=protocols,
+                          names=names or Names.from_registries())[0]
+
+
+def _check_records(
+    path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str],
+    names: Names,
+) -> tuple[list[Problem], list[dict[str, Any]] | None]:
+    """The records' problems, and their valid rows (None when the file cannot be read)."""
     try:
         frame = read_records_text(path)
     except BenchError as exc:
-        return [Problem(str(path), 0, str(exc))]
+        return [Problem(str(path), 0, str(exc))], None
     if absent := missing_columns(frame.columns):
         return [Problem(str(path), 0, f"no column {', '.join(absent)}; records have the "
-                                      "columns of `bench leaderboard --publish`")]
+                                      "columns of `bench leaderboard --publish`")], None
     if frame.empty:
         return [Problem(str(path), 0, "no score rows: the records of a board have a row per "
-                                      "run, target and metric")]
-    found = _Collector(str(path))
-    rows = frame.to_dict("records")
+                                      "run, target and metric")], None
+    found = Collector(str(path))
+    valid = []
     values: dict[Cell, dict[str, tuple[float, int]]] = {}
-    for index, row in enumerate(rows):
+    for index, row in enumerate(frame.to_dict("records")):
         line = index + 2
         _check_protocol(row, protocols, found, line)
         _check_fingerprints(row, fingerprints, found, line)
+        _check_recipe(row, names, found, line)
+        _check_text(row, found, line)
         seed, value = number(row["seed"], int), number(row["value"], float)
         if seed is None:
             found.add(line, f"seed {row['seed']!r} is not a whole number")
             continue
         if value is None or not math.isfinite(value):
-            found.add(line, f"value {row['value']!r} is not a number")
+            found.add(line, f"value {row['value']!r} is not a finite number")
             continue
         _check_range(row["metric"], value, found, line)
-        _check_interval(row, value, found, line)
+        interval = _check_interval(row, value, found, line)
         cell = (row["model"], row["source"], seed, row["target"])
         scores = values.setdefault(cell, {})
         if row["metric"] in scores:
@@ -191,12 +195,65 @@ def check_records(
                             f"row {scores[row['metric']][1]})")
             continue
         scores[row["metric"]] = (value, line)
+        valid.append({**row, "seed": seed, "value": value, "line": line, "ci": interval})
     _check_recall(values, found)
     _check_design(values, found)
-    return sorted(found.problems(), key=lambda p: p.row)
+    return sorted(found.problems(), key=lambda p: p.row), valid
 
 
-def _check_protocol(row: dict, protocols: Mapping[str, str], found: _Collector,
+def check_predictions(records: Path, rows: Sequence[dict[str, Any]],
+                      request: BoardRequest) -> list[Problem]:
+    """Every score recomputed from the predictions beside the records.
+
+    The predictions' images and labels are checked against each target's split.
+    """
+    from bench.leaderboard.coverage import check_coverage
+    from bench.leaderboard.recompute import recompute_scores
+
+    path = predictions_path(records)
+    if not path.is_file():
+        return [Problem(str(path), 0, f"not found: every score is recomputed from the test "
+                                      f"predictions, which `bench leaderboard --publish` writes "
+                                      f"beside the records as <board>{PREDICTIONS_SUFFIX}")]
+    try:
+        predictions, problems = load_predictions(path)
+    except BenchError as exc:
+        return [Problem(str(path), 0, str(exc))]
+    pairs = predictions.pairs()
+    fingerprints = {row["target"]: row["target_fingerprint"] for row in rows}
+    problems += check_coverage(predictions, pairs, fingerprints)
+    settings = IntervalSettings(resamples=request.resamples, level=request.level)
+    problems += recompute_scores(rows, predictions, pairs, str(records), settings)
+    own = sorted({row["metric"] for row in rows} - set(METRICS))
+    if own:
+        problems.append(Problem(str(records), 0, f"{', '.join(own)}: not a metric of bench's "
+                                                 "table, so not recomputed",
+                                severity="unchecked"))
+    return problems
+
+
+def _check_recipe(row: dict, names: Names, found: Collector, line: int) -> None:
+    """The protocol as published, on benchmark data: no overrides, no generated sets."""
+    if row.get("overrides"):
+        found.add(line, f"recipe overrides ({row['overrides']}): a board ranks a protocol as "
+                        f"published; run {row['protocol']} unchanged, or publish with "
+                        "--unofficial")
+    for role in ("source", "target"):
+        base = row[role].partition("~")[0]
+        if names.dataset_kind(base) == "generated":
+            found.add(line, f"{role} {base} is a generated (or demo) data set, composed on the "
+                            "publisher's machine: no one else can test on it")
+
+
+def _check_text(row: dict, found: Collector, line: int) -> None:
+    """No text cell that a spreadsheet would run as a formula (OWASP's CSV injection rule)."""
+    for column, text in row.items():
+        if column not in NUMERIC and isinstance(text, str) and formula_leading(text):
+            found.add(line, f"{column} {text!r} starts with {text[0]!r}: a spreadsheet opening "
+                            "the records would run it as a formula; rename it")
+
+
+def _check_protocol(row: dict, protocols: Mapping[str, str], found: Collector,
                     line: int) -> None:
     name, digest = row["protocol"], row["protocol_hash"]
     if digest not in protocols:
@@ -208,11 +265,12 @@ def _check_protocol(row: dict, protocols: Mapping[str, str], found: _Collector,
         found.add(line, f"protocol {name!r} with the hash of {protocols[digest]!r} ({digest})")
 
 
-def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], found: _Collector,
+def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], found: Collector,
                         line: int) -> None:
     for role in ("source", "target"):
         dataset, fingerprint = row[role], row[f"{role}_fingerprint"]
-        split = published.get(dataset)
+        shifted = shifted_base(dataset)
+        split = published.get(shifted[0] if shifted else dataset)
         if split is None:
             shown = sorted(name for name, split in published.items() if split.published)
             found.add(line, f"{role} {dataset!r} has no published split fingerprint; "
@@ -220,13 +278,17 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
         elif not split.published:
             found.add(line, f"{role} {dataset!r} has no published split yet (its split will "
                             f"come from {split.how() or 'its prepare command'})")
-        elif fingerprint != split.fingerprint:
-            found.add(line, f"{role} {dataset} has split fingerprint {fingerprint[:16]!r}, not "
-                            f"the published {split.fingerprint[:16]}…; prepare it with "
-                            f"{split.how()}")
+        else:
+            expected = derived_fingerprint(split.fingerprint, shifted[1]) if shifted \
+                else split.fingerprint
+            if fingerprint != expected:
+                how = (f"its base {split.dataset} prepared with {split.how()} and the shift "
+                       "suite of this bench" if shifted else split.how())
+                found.add(line, f"{role} {dataset} has split fingerprint {fingerprint!r}, not "
+                                f"the published {expected}; prepare it with {how}")
 
 
-def _check_range(metric: str, value: float, found: _Collector, line: int) -> None:
+def _check_range(metric: str, value: float, found: Collector, line: int) -> None:
     if metric not in METRICS:
         return  # a plugin's own metric: its range is its own
     low, high = METRICS[metric].bounds
@@ -235,19 +297,24 @@ def _check_range(metric: str, value: float, found: _Collector, line: int) -> Non
         found.add(line, f"{metric} {value:g} is outside [{low:g}, {high:g}]{unit}")
 
 
-def _check_interval(row: dict, value: float, found: _Collector, line: int) -> None:
+def _check_interval(row: dict, value: float, found: Collector,
+                    line: int) -> tuple[float, float] | None:
+    """The row's interval (low, high) when it gives one that holds its value."""
     ends = [row.get(column, "") for column in OPTIONAL_COLUMNS]
     if not any(ends):
-        return
+        return None
     low, high = (number(end, float) for end in ends)
-    if low is None or high is None:
-        found.add(line, f"interval [{ends[0]}, {ends[1]}] needs two numbers")
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        found.add(line, f"interval [{ends[0]}, {ends[1]}] needs two finite numbers")
     elif not low <= value <= high:
         found.add(line, f"interval [{low:g}, {high:g}] does not contain its value {value:g}")
+    else:
+        return low, high
+    return None
 
 
 def _check_recall(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
-                  found: _Collector) -> None:
+                  found: Collector) -> None:
     for scores in values.values():
         if "recall" in scores and "accuracy" in scores:
             (recall, line), (accuracy, other) = scores["recall"], scores["accuracy"]
@@ -257,7 +324,7 @@ def _check_recall(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
 
 
 def _check_design(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
-                  found: _Collector) -> None:
+                  found: Collector) -> None:
     """Every model x source x seed x target the records name, with every metric."""
     models, sources, seeds, targets = (sorted({cell[i] for cell in values}) for i in range(4))
     metrics = list(dict.fromkeys([*PAPER_METRICS,
@@ -301,15 +368,21 @@ def rendered_line(text: str) -> tuple[str, str] | None:
 
 def check_board(records: Path, board: Path, request: BoardRequest,
                 names: Names | None = None) -> list[Problem]:
-    """The board beside the records must be the one the records give, byte for byte."""
+    """The board beside the records must be the one the records give, byte for byte.
+
+    Its "Rendered by" line gives the version and date to rebuild with, and an "Unofficial"
+    line, where it has one, is kept: the records' problems say why the board is unofficial.
+    """
     read = _read_board(board)
     if isinstance(read, Problem):
         return [read]
     submitted, version, date = read
+    unofficial = _UNOFFICIAL.search(submitted)
     try:
         board_set = from_records([records], dataclasses.replace(request, date=date),
                                  names=names)
-        built = board_set.published(version)
+        built = board_set.published(version, unofficial=unofficial["reasons"]
+                                    if unofficial else "")
     except BenchError as exc:
         return [Problem(str(records), 0, f"the records give no board: {exc}")]
     stem = board.name[: -len(".md")]
@@ -391,8 +464,8 @@ def passed(path: str | Path) -> str:
     path = Path(path)
     if path.name.endswith(".md") and not records_path(path).is_file():
         return f"OK: {path}: the published figures, rebuilt byte for byte (no records)"
-    return (f"OK: {path}: protocol, split fingerprints, every cell and metric, values, and the "
-            "board rebuilt byte for byte")
+    return (f"OK: {path}: protocol, split fingerprints, every cell and metric, every score "
+            "recomputed from the predictions, and the board rebuilt byte for byte")
 
 
 def summary(problems: Sequence[Problem]) -> str:

@@ -102,7 +102,8 @@ def context_lines(context: Context, *, text: Callable[[str], str] = str,
     """
     code = code or text
     protocol, digest = protocol_text(context)
-    lines = [("Protocol", text(protocol) + (f", hash {code(digest)}" if digest else ""))]
+    lines = [("Unofficial", text(context.unofficial))] if context.unofficial else []
+    lines.append(("Protocol", text(protocol) + (f", hash {code(digest)}" if digest else "")))
     if context.recipe:  # what was overridden, and models not started from pretrained weights
         lines.append(("Recipe", text(context.recipe)))
     if context.fingerprints and not any(fp for _, fp in context.fingerprints):

@@ -1,7 +1,7 @@
 """The one entry point from results to boards: the CLI, the demo, publishing and notebooks call it.
 
     make_boards(BoardRequest(cross=True, metrics=["f1"]))   # -> BoardSet
-    board_set.render("md"), board_set.publish(folder), board_set.plot(folder)
+    board_set.render("md"), publish_checked(board_set, folder), board_set.plot_jobs(folder)
 
 A request says *what* to show (layout, metrics, filters, a published board to compare with);
 where the scores come from is the store, or a published reference board; the output format is
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard.boards import build_boards, reference_group, store_groups
+from bench.leaderboard.cost import with_costs
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
 from bench.leaderboard.leakage import leakage_counts
@@ -29,6 +30,7 @@ from bench.metrics import missing_metrics_error, resolve_metrics
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bench.leaderboard.predictions import PublishedPredictions
     from bench.store import ResultsStore
 
 
@@ -53,6 +55,7 @@ class BoardRequest:
     per_class: bool = False  # add per-class precision and recall
     second: str | None = None  # where second places go (SECOND_RULES); default: the group's own
     shift: bool = False  # the shift-suite layout: score per severity, mean relative drop
+    cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -83,6 +86,7 @@ class BoardSet:
     names: Names
     store: ResultsStore | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    predictions: PublishedPredictions | None = None  # a submission's, when built from records
 
     def render(self, fmt: str) -> str:
         """The boards as ``md``, ``csv``, ``json``, ``latex`` or ``html`` text."""
@@ -90,19 +94,16 @@ class BoardSet:
 
         return render(self.boards, fmt)
 
-    def publish(self, out_dir: Path) -> list[Path]:
-        """Write the same-data-set, cross-data-set and summary boards and their records."""
-        from bench.leaderboard.publish import publish, with_leakage
-
-        leaks = self.options.get("leakage")
-        records = None if self.request.reference else {
-            g.slug: with_leakage(g.cross, leaks) for g in self.groups}
-        return publish(self.published(), out_dir, records)
-
-    def published(self, version: str | None = None) -> list[Board]:
+    def published(self, version: str | None = None, unofficial: str = "") -> list[Board]:
         """The boards ``publish`` writes; ``version`` re-renders another bench's date line."""
         return build_boards(self.groups, self.names, layouts=("same", "cross"),
-                            summary_metric=self.request.focus, version=version, **self.options)
+                            summary_metric=self.request.focus, version=version,
+                            **{**self.options, "unofficial": unofficial})
+
+    @property
+    def prediction_source(self) -> ResultsStore | PublishedPredictions | None:
+        """Where test predictions come from: the store, or a submission's predictions file."""
+        return self.store if self.store is not None else self.predictions
 
     def plot_jobs(self, out_dir: Path) -> list:
         """Heat maps per group; confusion matrices and reliability diagrams from the store."""
@@ -126,11 +127,13 @@ class BoardSet:
 
 def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | None = None,
                 store_path: Path | None = None, names: Names | None = None,
-                records: pd.DataFrame | None = None) -> BoardSet:
+                records: pd.DataFrame | None = None,
+                predictions: PublishedPredictions | None = None) -> BoardSet:
     """Build the boards a request asks for, from the results store or a published board.
 
     ``records`` (score rows as ``--publish`` writes them, see ``bench.leaderboard.records``)
-    replace the store, so a published board is rebuilt by the very same code.
+    and their ``predictions`` replace the store, so a published board is rebuilt by the very
+    same code.
     """
     request = request or BoardRequest()
     names = names or Names.from_registries()
@@ -146,13 +149,16 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
     else:
         if records is None:
             store = store or _open(store_path)
-        frame = store.scores() if records is None else records
+            frame = _finite(with_costs(store.scores(), store), store.path)
+        else:
+            frame = records
         present = sorted(frame["metric"].unique()) if not frame.empty else []
         resolve_metrics(list(request.metrics), present)  # an unknown metric is named first
         if frame.empty:
             raise empty_store_error(store.path) if store else DataError("the records hold no "
                                                                       "score rows.")
-        frame = _shifted_rows(frame, request)
+        if records is None:  # records hold exactly their board's rows, shifted targets too
+            frame = _shifted_rows(frame, request)
         if request.shift and request.targets:
             filters["targets"] = _with_shifted(filters["targets"], frame, names)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
@@ -160,12 +166,12 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         leaks = leakage_counts(frame) if records is None else recorded_leakage(records)
     chosen = resolve_metrics(list(request.metrics), present)
     uncertainty = None
-    if store is not None:
-        if absent := missing_metrics_error(chosen, present):
-            raise absent
-        if request.intervals or request.marks == "significance":
-            settings = IntervalSettings(resamples=request.resamples, level=request.level)
-            uncertainty = group_bootstraps(groups, store, settings)
+    if store is not None and (absent := missing_metrics_error(chosen, present)):
+        raise absent
+    source = store if store is not None else predictions
+    if source is not None and (request.intervals or request.marks == "significance"):
+        settings = IntervalSettings(resamples=request.resamples, level=request.level)
+        uncertainty = group_bootstraps(groups, source, settings)
     options = {
         "metrics": chosen,
         "compare": compare,
@@ -177,15 +183,32 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         "per_class": request.per_class,
         "second": request.second,
         "leakage": leaks,
+        "cost": request.cost,
     }
     if request.shift:
         from bench.leaderboard.shift import shift_boards
 
         boards = shift_boards(groups, names, request.focus, date=request.date)
-        return BoardSet(request, boards, groups, names, store, options)
+        return BoardSet(request, boards, groups, names, store, options, predictions)
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)
-    return BoardSet(request, boards, groups, names, store, options)
+    return BoardSet(request, boards, groups, names, store, options, predictions)
+
+
+def _finite(frame: pd.DataFrame, where: object) -> pd.DataFrame:
+    """Refuse scores that are not finite numbers: a board must never show ``nan``."""
+    import numpy as np
+
+    bad = frame[~np.isfinite(frame["value"].astype(float))]
+    if bad.empty:
+        return frame
+    shown = "; ".join(f"run {r.run_id} on {r.target}: {r.metric} {r.value}"
+                      for r in bad.head(5).itertuples())
+    ids = " ".join(sorted(bad["run_id"].unique()))
+    raise DataError(f"the results store {where} holds {len(bad)} scores that are not finite "
+                    f"numbers ({shown}); a score is never NaN or infinite. Re-score the runs "
+                    f"from their predictions (`bench rescore`) or remove them (`bench runs "
+                    f"forget {ids}`).")
 
 
 def from_store(store: ResultsStore | str | Path | None = None, **request: Any) -> BoardSet:

@@ -118,6 +118,7 @@ class Context:
     date: str
     origin: str = ""  # where the figures come from, for published boards
     recipe: str = ""  # how the recipe differs from the named protocol; "" when it does not
+    unofficial: str = ""  # why `--check` does not accept the board, when it was published anyway
 
 
 @dataclass(frozen=True)

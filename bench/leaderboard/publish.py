@@ -1,7 +1,8 @@
-"""Publishing: a Markdown board per comparable group, beside the score records it was built from.
+"""Publishing: a Markdown board per comparable group, beside its score records and predictions.
 
 The files are a deterministic function of the records and the date line, so a re-publish with
 no new results changes nothing but that line, and golden tests can pin it with a fixed date.
+What may be published is decided before: ``bench.leaderboard.submit``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
+from bench.leaderboard.cost import COST_COLUMNS, has_costs
+from bench.leaderboard.csvcells import escape
 from bench.leaderboard.groups import SCORE_COLUMNS
 from bench.leaderboard.model import Board
+from bench.leaderboard.predictions import PREDICTIONS_SUFFIX
 from bench.leaderboard.render_markdown import board_markdown
 
 if TYPE_CHECKING:
@@ -54,17 +58,27 @@ def recorded_leakage(frame: pd.DataFrame) -> dict[tuple[str, str], Leak]:
 
 
 def records_csv(frame: pd.DataFrame) -> str:
-    """Score rows in a stable order and column set: what a board is recomputed from."""
-    columns = [c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS) if c in frame.columns]
+    """Score rows in a stable order and column set: what a board is recomputed from.
+
+    The cost columns are written when some run recorded its cost; text cells that a
+    spreadsheet would run as formulas are escaped (``bench.leaderboard.csvcells``).
+    """
+    costs = COST_COLUMNS if has_costs(frame) else ()
+    columns = [c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS, *costs) if c in frame.columns]
     ordered = frame[columns].sort_values(
         ["model", "source", "seed", "target", "metric", "run_id"], kind="stable"
     )
+    text = [c for c in columns if c not in ("seed", "value")]
+    ordered = ordered.assign(**{c: ordered[c].map(escape) for c in text})
     return ordered.to_csv(index=False, lineterminator="\n")
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | bytes) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise BenchError(
             f"cannot write {path} ({exc.strerror or exc}); choose another folder with --out-dir."
@@ -75,8 +89,13 @@ def publish(
     boards: Sequence[Board],
     out_dir: str | Path = DEFAULT_DIR,
     records: Mapping[str, pd.DataFrame] | None = None,
+    predictions: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write ``<slug>.md`` per board and ``<slug>.scores.csv`` where records are given."""
+    """Write ``<slug>.md`` per board, with its records and predictions where given.
+
+    Records go to ``<slug>.scores.csv``, predictions to ``<slug>.predictions.csv.gz``.
+    Nothing is checked: see ``bench.leaderboard.submit.publish_checked``.
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -90,5 +109,9 @@ def publish(
         if records is not None and board.slug in records:
             path = out_dir / f"{board.slug}{RECORDS_SUFFIX}"
             _write(path, records_csv(records[board.slug]))
+            written.append(path)
+        if predictions is not None and board.slug in predictions:
+            path = out_dir / f"{board.slug}{PREDICTIONS_SUFFIX}"
+            _write(path, predictions[board.slug])
             written.append(path)
     return written

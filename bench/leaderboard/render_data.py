@@ -1,7 +1,10 @@
 """Machine-readable boards: tidy CSV (one line per cell) and JSON (the whole structure).
 
 Numbers are percentages rounded to four decimals, so the files do not churn on float noise;
-missing cells are written as empty (CSV) or null (JSON), never as zero.
+missing cells are written as empty (CSV) or null (JSON), never as zero. A number that is not
+finite never reaches a board (records refuse it), and JSON is written strictly (no bare
+``NaN``); CSV text cells that a spreadsheet would run as formulas are neutralised
+(``bench.leaderboard.csvcells``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bench.leaderboard.csvcells import neutralise
 from bench.leaderboard.format import cell_text
 from bench.leaderboard.model import Board, Column, Context, Table, Value
 
@@ -42,7 +46,7 @@ def render_csv(boards: Sequence[Board]) -> str:
                 names = _row_names(table, row.key)
                 for column in table.columns:
                     value = row.value(column)
-                    writer.writerow({
+                    record = {
                         "board": board.slug,
                         "table": table.name,
                         "protocol": board.context.protocol,
@@ -61,7 +65,9 @@ def render_csv(boards: Sequence[Board]) -> str:
                         "mark": value.mark or "",
                         "baseline": int(value.baseline),
                         "text": cell_text(value, column, table.typical_n, missing=""),
-                    })
+                    }
+                    writer.writerow({key: neutralise(cell) if isinstance(cell, str) else cell
+                                     for key, cell in record.items()})
     return out.getvalue()
 
 
@@ -81,7 +87,9 @@ def _value(value: Value, column: Column, typical_n: int) -> dict[str, Any] | Non
 
 
 def _context(context: Context) -> dict[str, Any]:
+    unofficial = {"unofficial": context.unofficial} if context.unofficial else {}
     return {
+        **unofficial,
         "protocol": context.protocol,
         "protocol_hash": context.protocol_hash,
         "recipe": context.recipe,
@@ -128,4 +136,4 @@ def board_data(board: Board) -> dict[str, Any]:
 
 def render_json(boards: Sequence[Board]) -> str:
     return json.dumps([board_data(board) for board in boards], indent=2,
-                      ensure_ascii=False) + "\n"
+                      ensure_ascii=False, allow_nan=False) + "\n"

@@ -59,3 +59,21 @@ def predicted_store(predicted_store_file: Path, tmp_path: Path, no_plugins: None
     path = tmp_path / "predicted.sqlite"
     shutil.copyfile(predicted_store_file, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def submitted_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from submission_fixtures import TWO_BY_TWO, write_submitted
+
+    path = tmp_path_factory.mktemp("submitted") / "results.sqlite"
+    write_submitted(bench.open_store(path), TWO_BY_TWO)
+    return path
+
+
+@pytest.fixture
+def submitted_store(submitted_store_file: Path, tmp_path: Path, no_plugins: None) -> Path:
+    """Two models x two WBC-USID sources x three targets (one shifted), 1,000 test images each,
+    under the real `quick` protocol with the published fingerprints."""
+    path = tmp_path / "submitted.sqlite"
+    shutil.copyfile(submitted_store_file, path)
+    return path

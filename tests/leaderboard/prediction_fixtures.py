@@ -44,15 +44,18 @@ def predictions(run: Predicted, target: str) -> tuple[list[str], np.ndarray, np.
     return paths, labels, probabilities
 
 
-def write_predicted(store: bench.ResultsStore, runs: Iterable[Predicted]) -> list[str]:
+def write_predicted(store: bench.ResultsStore, runs: Iterable[Predicted],
+                    protocol_hash: str = "abcdef0123456789",
+                    fingerprints: dict[str, str] | None = None) -> list[str]:
+    fingerprints = fingerprints or FINGERPRINTS
     ids = []
     for run in runs:
-        cell = bench.Cell(run.model, run.source, run.seed, run.protocol, "abcdef0123456789",
-                          FINGERPRINTS[run.source])
+        cell = bench.Cell(run.model, run.source, run.seed, run.protocol, protocol_hash,
+                          fingerprints[run.source])
         run_id = store.claim(cell)
         assert run_id is not None
         evaluations = [
-            evaluate_predictions(target, FINGERPRINTS[target], *predictions(run, target))
+            evaluate_predictions(target, fingerprints[target], *predictions(run, target))
             for target in run.accuracy
         ]
         store.finish(run_id, evaluations, epochs=3, best_epoch=2,

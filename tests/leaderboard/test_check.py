@@ -6,29 +6,30 @@ The submission is made the way a third party makes one: a results store, then
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from leaderboard_fixtures import FINGERPRINTS, FIXED_DATE, PROTOCOL_HASHES, Result, write_results
+from leaderboard_fixtures import FINGERPRINTS, FIXED_DATE
+from prediction_fixtures import Predicted, write_predicted
 
 import bench
 from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards
-from bench.leaderboard.check import check_submission
+from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.fingerprints import load_fingerprints
 from bench.leaderboard.records import from_records
 from bench.protocol import load_protocol
 
-# Two models x two sources x two seeds x two targets: a complete design.
+# Two models x two sources x two seeds x two targets: a complete design, with predictions.
 COMPLETE = [
-    Result(model, source, seed, {"d1": base + 0.01 * seed, "d2": base - 0.3 + 0.01 * seed})
+    Predicted(model, source, seed, {"d1": base + 0.01 * seed, "d2": base - 0.3 + 0.01 * seed})
     for model, base in (("alpha", 0.90), ("beta", 0.86))
     for source in ("d1", "d2")
     for seed in (0, 1)
 ]
+METRICS_PER_CELL = 9  # every metric the engine scores
 
 
 def run(*args: str):
@@ -51,20 +52,19 @@ def manifest(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def complete_store(tmp_path: Path, no_plugins: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+def complete_store(tmp_path: Path, no_plugins: None) -> Path:
     """Results under the real `quick` protocol (its hash is a known one)."""
-    monkeypatch.setitem(PROTOCOL_HASHES, "quick", load_protocol("quick").hash)
     path = tmp_path / "results.sqlite"
-    write_results(bench.open_store(path), COMPLETE)
+    write_predicted(bench.open_store(path), COMPLETE, load_protocol("quick").hash)
     return path
 
 
 @pytest.fixture
-def published(complete_store: Path, tmp_path: Path) -> Path:
+def published(complete_store: Path, tmp_path: Path, manifest: Path) -> Path:
     """The records a submitter publishes: `bench leaderboard --publish`."""
     out = tmp_path / "published"
     result = run("--publish", "--store", str(complete_store), "--out-dir", str(out),
-                 "--date", FIXED_DATE)
+                 "--date", FIXED_DATE, "--fingerprints", str(manifest))
     assert result.exit_code == 0, result.output
     (records,) = out.glob("*.scores.csv")
     assert (out / records.name.replace(".scores.csv", ".md")).is_file()
@@ -103,10 +103,17 @@ def problem_at(result, row: int, text: str) -> bool:
 def test_a_published_board_passes(published: Path, manifest: Path):
     result = run("--check", str(published), "--fingerprints", str(manifest))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: ") and len(result.output.splitlines()) == 1
+    # d1 and d2 ship no label manifest and are not prepared here: said, and not a failure.
+    *unchecked, ok = result.output.splitlines()
+    assert ok.startswith("OK: ") and "every score recomputed from the predictions" in ok
+    assert [line.split(": ")[2] for line in unchecked] == [
+        "image keys and true labels of d1", "image keys and true labels of d2"]
+    assert all(line.startswith("not checked: ") for line in unchecked)
     board = published.with_name(published.name.replace(".scores.csv", ".md"))
     assert run("--check", str(board), "--fingerprints", str(manifest)).exit_code == 0
-    assert check_submission(published, fingerprints=manifest) == []
+    assert failures(check_submission(published, fingerprints=manifest)) == []
+    strict = run("--check", str(published), "--fingerprints", str(manifest), "--strict")
+    assert strict.exit_code == 1 and "2 problems" in flat(strict)
 
 
 def test_records_rebuild_the_store_boards_byte_for_byte(published: Path, complete_store: Path):
@@ -122,10 +129,10 @@ def test_records_rebuild_the_store_boards_byte_for_byte(published: Path, complet
     assert cli_md.output == store_md.output
 
 
-def test_records_republish_the_same_files(published: Path, tmp_path: Path):
+def test_records_republish_the_same_files(published: Path, tmp_path: Path, manifest: Path):
     again = tmp_path / "again"
     result = run("--records", str(published), "--publish", "--out-dir", str(again),
-                 "--date", FIXED_DATE)
+                 "--date", FIXED_DATE, "--fingerprints", str(manifest))
     assert result.exit_code == 0, result.output
     for path in published.parent.iterdir():
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
@@ -154,7 +161,7 @@ def test_missing_cell_is_named_by_its_run(published: Path, tmp_path: Path, manif
     run_rows = [i + 1 for i, cells in enumerate(fields) if cells[1:4] == ["beta", "d2", "1"]]
     kept = [line for line, cells in zip(lines, fields, strict=True)
             if not (cells[1:4] == ["beta", "d2", "1"] and cells[7] == "d1")]
-    assert len(kept) == len(lines) - 6  # six metrics of one cell gone
+    assert len(kept) == len(lines) - METRICS_PER_CELL  # every metric of one cell gone
     records.write_text("".join(kept), encoding="utf-8")
     result = run("--check", str(records), "--fingerprints", str(manifest))
     assert result.exit_code == 1
@@ -183,7 +190,7 @@ def test_board_edited_by_hand_is_named_by_line(published: Path, tmp_path: Path,
     result = run("--check", str(records), "--fingerprints", str(manifest))
     assert result.exit_code == 1
     assert f"{board.name} line {row + 1}: reads '| beta | 99.9 |" in flat(result)
-    problems = check_submission(records, fingerprints=manifest)
+    problems = failures(check_submission(records, fingerprints=manifest))
     assert {p.file for p in problems} == {str(board)}  # the records themselves pass
 
 
@@ -232,11 +239,15 @@ def test_each_edition_of_a_data_set_split_twice_is_rebuilt(tmp_path: Path, no_pl
     """d2 prepared twice: two boards, each checked against its own records."""
     resplit = {**FINGERPRINTS, "d2": "f2cccc"}
     store = tmp_path / "editions.sqlite"
-    write_results(bench.open_store(store), [
-        *COMPLETE[:4], *(dataclasses.replace(r, fingerprints=resplit) for r in COMPLETE[4:]),
-    ])
+    quick = load_protocol("quick").hash
+    write_predicted(bench.open_store(store), COMPLETE[:4], quick)
+    write_predicted(bench.open_store(store), COMPLETE[4:], quick, fingerprints=resplit)
     out = tmp_path / "editions"
-    assert run("--publish", "--store", str(store), "--out-dir", str(out)).exit_code == 0
+    refused = run("--publish", "--store", str(store), "--out-dir", str(out),
+                  "--fingerprints", str(manifest))
+    assert refused.exit_code == 1 and "f2cccc" in refused.output and not out.exists()
+    assert run("--publish", "--store", str(store), "--out-dir", str(out), "--unofficial",
+               "--fingerprints", str(manifest)).exit_code == 0
     boards = sorted(out.glob("*.md"))
     assert len(boards) == 2 and all(b.name.count("-") == 2 for b in boards)  # slug-edition
     for board in boards:
@@ -254,7 +265,8 @@ def test_leakage_marks_travel_with_the_records(complete_store: Path, tmp_path: P
     out = tmp_path / "leaky"
     with monkeypatch.context() as patch:
         patch.setattr(make, "leakage_counts", lambda frame: {("d1", "d2"): Leak(3, 40)})
-        published = run("--publish", "--store", str(complete_store), "--out-dir", str(out))
+        published = run("--publish", "--store", str(complete_store), "--out-dir", str(out),
+                        "--fingerprints", str(manifest))
         assert published.exit_code == 0, published.output
     (board,) = out.glob("*.md")
     assert "† 3 of the 40 test images of d2" in board.read_text(encoding="utf-8")
@@ -272,12 +284,8 @@ def test_the_shipped_manifest_publishes_what_was_computed_and_marks_the_rest():
         assert splits[name].prepare.startswith(f"bench datasets prepare {name} --from")
 
 
-@pytest.mark.slow
-def test_the_shipped_fingerprint_is_the_one_prepare_yields(wbc_usid: Path):
-    from bench.data.prepare import prepare_dataset
-
-    dataset = prepare_dataset("wbc-usid-b", wbc_usid, progress=False, cache_size=16)
-    assert dataset.fingerprint == load_fingerprints()["wbc-usid-b"].fingerprint
+# That prepare yields the shipped fingerprints (and label manifests) from the real release:
+# test_submissions.py::test_the_shipped_label_manifest_is_what_prepare_yields_from_the_release
 
 
 def test_the_reference_board_is_rebuilt_from_the_shipped_figures():
@@ -296,7 +304,8 @@ def test_a_folder_is_checked_board_by_board(published: Path, manifest: Path):
                     folder / "zedda2024.md")
     result = run("--check", str(folder), "--fingerprints", str(manifest))
     assert result.exit_code == 0, result.output
-    assert [line.split(":")[0] for line in result.output.splitlines()] == ["OK", "OK"]
+    assert [line.split(":")[0] for line in result.output.splitlines()
+            if not line.startswith("not checked")] == ["OK", "OK"]
     (folder / "zedda2024.md").write_text("# zedda2024: edited\n", encoding="utf-8")
     assert run("--check", str(folder), "--fingerprints", str(manifest)).exit_code == 1
     rebuilt = run("--records", str(folder), "--format", "md", "--date", FIXED_DATE)
@@ -310,4 +319,6 @@ def test_usage_errors_exit_2(published: Path):
     assert run("--check", str(published), "--publish").exit_code == 2
     assert run("--records", str(published), "--reference", "zedda2024").exit_code == 2
     assert run("--fingerprints", "x.toml").exit_code == 2
-    assert run("--check", str(published), "--ci").exit_code == 2  # records hold no predictions
+    assert run("--check", str(published), "--per-class").exit_code == 2  # no per-class scores
+    assert run("--records", str(published), "--unofficial").exit_code == 2  # with --publish
+    assert run("--records", str(published), "--strict").exit_code == 2  # with --check

@@ -66,17 +66,19 @@ def test_out_writes_the_format_its_suffix_names(store_path, tmp_path):
 
 def test_publish_is_deterministic_apart_from_the_date(store_path, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
+    # The fixture's protocols are not built in, and it kept no predictions: unofficial.
     assert run("--store", str(store_path), "--publish", "--out-dir", str(first),
-               "--date", FIXED_DATE).exit_code == 0
+               "--date", FIXED_DATE, "--unofficial").exit_code == 0
     assert run("--store", str(store_path), "--publish", "--out-dir", str(second),
-               "--date", "2030-12-24").exit_code == 0
+               "--date", "2030-12-24", "--unofficial").exit_code == 0
     files = sorted(p.name for p in first.iterdir())
     assert files == sorted(p.name for p in second.iterdir())
     assert len([f for f in files if f.endswith(".md")]) == 2  # one board per protocol hash
     assert len([f for f in files if f.endswith(".scores.csv")]) == 2
+    assert len([f for f in files if f.endswith(".predictions.csv.gz")]) == 2
     for name in files:
-        a, b = (first / name).read_text(), (second / name).read_text()
-        assert a.replace(FIXED_DATE, "2030-12-24") == b
+        a, b = (first / name).read_bytes(), (second / name).read_bytes()
+        assert a.replace(FIXED_DATE.encode(), b"2030-12-24") == b
     board = next(first.glob("quick-*.md")).read_text()
     for heading in ("## Same data set", "## Cross data set", "## Generalisation by source",
                     "## Mean rank by model"):
