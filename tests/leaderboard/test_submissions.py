@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from leaderboard_fixtures import FIXED_DATE, names_with
+from leaderboard_fixtures import FIXED_DATE
 from prediction_fixtures import Predicted, write_predicted
 from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, write_submitted
 
@@ -244,24 +244,33 @@ def test_overrides_are_refused_unless_unofficial(tmp_path: Path, no_plugins: Non
     assert f"{board.name} line" not in checked.output  # the board itself is the records'
 
 
-def test_a_demo_or_generated_set_is_refused_unless_unofficial(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch):
-    names = names_with(bench.DatasetSpec(name="demo-c", kind="generated", scan=lambda p: [],
-                                         class_map={}), monkeypatch=monkeypatch)
+def test_a_demo_set_is_refused_unless_unofficial(tmp_path: Path, bench_home: Path):
+    """The demo's sets are generated on the publisher's machine: no one else can test on them."""
+    demo = bench_home / "generated" / "demo-c"
+    demo.mkdir(parents=True)
+    (demo / "dataset.json").write_text(json.dumps({"name": "demo-c", "level": "complex",
+                                                   "generator": "procedural"}))
+    bench.reset()  # the first-party plugin registers it, as `bench demo` leaves it
     store = tmp_path / "demo.sqlite"
-    fingerprints = {"demo-c": "f1aaaa", "d2": "f2bbbb"}
     write_predicted(bench.open_store(store), [Predicted("alpha", "demo-c", 0, {"demo-c": 0.9}),
                                               Predicted("beta", "demo-c", 0, {"demo-c": 0.8})],
-                    load_protocol("quick").hash, fingerprints=fingerprints)
-    board_set = make_boards(BoardRequest(date=FIXED_DATE), store_path=store, names=names)
-    with pytest.raises(PublishRefused) as refused:
-        publish_checked(board_set, tmp_path / "boards")
-    assert any("source demo-c is a generated (or demo) data set" in p.message
-               for p in refused.value.problems)
-    publication = publish_checked(board_set, tmp_path / "boards", unofficial=True)
-    assert publication.unofficial
-    text = publication.written[0].read_text(encoding="utf-8")
-    assert "generated or demo data sets" in text.splitlines()[2]
+                    load_protocol("quick").hash, fingerprints={"demo-c": "f1aaaa"})
+    out = tmp_path / "boards"
+    refused = run("--store", str(store), "--publish", "--out-dir", str(out))
+    assert refused.exit_code == 1 and not out.exists()
+    assert "source demo-c is a generated (or demo) data set" in refused.output
+    assert "target 'demo-c' has no published split fingerprint" in refused.output
+    marked = run("--store", str(store), "--publish", "--out-dir", str(out), "--unofficial")
+    assert marked.exit_code == 0, marked.output
+    assert "unofficial: " in marked.output  # each problem, said as it is written
+    (board,) = out.glob("*.md")
+    assert "generated or demo data sets" in board.read_text(encoding="utf-8").splitlines()[2]
+
+    # The API refuses the same way.
+    board_set = make_boards(BoardRequest(date=FIXED_DATE), store_path=store)
+    with pytest.raises(PublishRefused) as problems:
+        publish_checked(board_set, tmp_path / "api")
+    assert any("generated (or demo)" in p.message for p in problems.value.problems)
 
 
 def test_non_finite_scores_are_refused_wherever_they_enter(submission: Path, tmp_path: Path,
@@ -362,3 +371,17 @@ def test_the_shipped_label_manifest_is_what_prepare_yields_from_the_release(
     split = shipped_split(name)
     assert split.fingerprint == dataset.fingerprint == load_fingerprints()[name].fingerprint
     assert len(split.labels) == 1000
+
+
+def test_a_fingerprint_mismatch_prints_both_full_hashes(submission: Path, tmp_path: Path):
+    records = doctored(submission, tmp_path, "fingerprint")
+    rows = read_rows(records)
+    plain = next(i for i, r in enumerate(rows) if r["target"] == "wbc-usid-c")
+    shifted = next(i for i, r in enumerate(rows) if r["target"] == SHIFTED)
+    rows[plain]["target_fingerprint"] = rows[shifted]["target_fingerprint"] = "0" * 64
+    write_rows(records, rows)
+    messages = {p.row: p.message for p in failures(check_submission(records))}
+    published = split_images("wbc-usid-c")[2]
+    assert (f"target wbc-usid-c has split fingerprint {'0' * 64!r}, not the published "
+            f"{published}") in messages[plain + 2]
+    assert split_images(SHIFTED)[2] in messages[shifted + 2]  # derived from its base's
