@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.leaderboard import problems as topics
 from bench.leaderboard.csvcells import formula_leading
 from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
 from bench.leaderboard.groups import edition
@@ -43,6 +44,7 @@ from bench.leaderboard.make import BoardRequest, make_boards
 from bench.leaderboard.names import Names
 from bench.leaderboard.predictions import (
     PREDICTIONS_SUFFIX,
+    PublishedPredictions,
     load_predictions,
     predictions_path,
 )
@@ -51,9 +53,9 @@ from bench.leaderboard.publish import RECORDS_SUFFIX
 from bench.leaderboard.records import (
     NUMERIC,
     OPTIONAL_COLUMNS,
-    from_records,
     missing_columns,
     number,
+    read_records,
     read_records_text,
 )
 from bench.leaderboard.reference import reference_names
@@ -141,9 +143,8 @@ def check_submission(
                                     else protocols)
     if rows is None:
         return problems
-    problems += check_predictions(records, rows, request)
-    problems += check_board(records, board, request, names)
-    return problems
+    found, predictions = check_predictions(records, rows, request)
+    return problems + found + check_board(records, board, request, names, predictions)
 
 
 def check_records(
@@ -170,7 +171,7 @@ def _check_records(
     if frame.empty:
         return [Problem(str(path), 0, "no score rows: the records of a board have a row per "
                                       "run, target and metric")], None
-    found = Collector(str(path))
+    found = Collector(str(path), topics.OTHER)
     valid = []
     values: dict[Cell, dict[str, tuple[float, int]]] = {}
     for index, row in enumerate(frame.to_dict("records")):
@@ -184,7 +185,7 @@ def _check_records(
             found.add(line, f"seed {row['seed']!r} is not a whole number")
             continue
         if value is None or not math.isfinite(value):
-            found.add(line, f"value {row['value']!r} is not a finite number")
+            found.add(line, f"value {row['value']!r} is not a finite number", topics.NOT_FINITE)
             continue
         _check_range(row["metric"], value, found, line)
         interval = _check_interval(row, value, found, line)
@@ -201,9 +202,9 @@ def _check_records(
     return sorted(found.problems(), key=lambda p: p.row), valid
 
 
-def check_predictions(records: Path, rows: Sequence[dict[str, Any]],
-                      request: BoardRequest) -> list[Problem]:
-    """Every score recomputed from the predictions beside the records.
+def check_predictions(records: Path, rows: Sequence[dict[str, Any]], request: BoardRequest
+                      ) -> tuple[list[Problem], PublishedPredictions | None]:
+    """Every score recomputed from the predictions beside the records, and the predictions.
 
     The predictions' images and labels are checked against each target's split.
     """
@@ -214,11 +215,12 @@ def check_predictions(records: Path, rows: Sequence[dict[str, Any]],
     if not path.is_file():
         return [Problem(str(path), 0, f"not found: every score is recomputed from the test "
                                       f"predictions, which `bench leaderboard --publish` writes "
-                                      f"beside the records as <board>{PREDICTIONS_SUFFIX}")]
+                                      f"beside the records as <board>{PREDICTIONS_SUFFIX}",
+                        topic=topics.PREDICTIONS)], None
     try:
         predictions, problems = load_predictions(path)
     except BenchError as exc:
-        return [Problem(str(path), 0, str(exc))]
+        return [Problem(str(path), 0, str(exc), topic=topics.PREDICTIONS)], None
     pairs = predictions.pairs()
     fingerprints = {row["target"]: row["target_fingerprint"] for row in rows}
     problems += check_coverage(predictions, pairs, fingerprints)
@@ -229,7 +231,7 @@ def check_predictions(records: Path, rows: Sequence[dict[str, Any]],
         problems.append(Problem(str(records), 0, f"{', '.join(own)}: not a metric of bench's "
                                                  "table, so not recomputed",
                                 severity="unchecked"))
-    return problems
+    return problems, predictions
 
 
 def _check_recipe(row: dict, names: Names, found: Collector, line: int) -> None:
@@ -237,12 +239,12 @@ def _check_recipe(row: dict, names: Names, found: Collector, line: int) -> None:
     if row.get("overrides"):
         found.add(line, f"recipe overrides ({row['overrides']}): a board ranks a protocol as "
                         f"published; run {row['protocol']} unchanged, or publish with "
-                        "--unofficial")
+                        "--unofficial", topics.OVERRIDES)
     for role in ("source", "target"):
         base = row[role].partition("~")[0]
         if names.dataset_kind(base) == "generated":
             found.add(line, f"{role} {base} is a generated (or demo) data set, composed on the "
-                            "publisher's machine: no one else can test on it")
+                            "publisher's machine: no one else can test on it", topics.GENERATED)
 
 
 def _check_text(row: dict, found: Collector, line: int) -> None:
@@ -250,7 +252,7 @@ def _check_text(row: dict, found: Collector, line: int) -> None:
     for column, text in row.items():
         if column not in NUMERIC and isinstance(text, str) and formula_leading(text):
             found.add(line, f"{column} {text!r} starts with {text[0]!r}: a spreadsheet opening "
-                            "the records would run it as a formula; rename it")
+                            "the records would run it as a formula; rename it", topics.FORMULAS)
 
 
 def _check_protocol(row: dict, protocols: Mapping[str, str], found: Collector,
@@ -260,9 +262,10 @@ def _check_protocol(row: dict, protocols: Mapping[str, str], found: Collector,
         known = ", ".join(f"{n} {h}" for h, n in sorted(protocols.items(), key=lambda i: i[1]))
         found.add(line, f"protocol hash {digest!r} (named {name}) is not a known protocol's "
                         f"(known: {known or 'none'}); run a built-in protocol, or have yours "
-                        "added to bench/protocols first")
+                        "added to bench/protocols first", topics.PROTOCOL)
     elif protocols[digest] != name:
-        found.add(line, f"protocol {name!r} with the hash of {protocols[digest]!r} ({digest})")
+        found.add(line, f"protocol {name!r} with the hash of {protocols[digest]!r} ({digest})",
+                  topics.PROTOCOL)
 
 
 def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], found: Collector,
@@ -274,10 +277,11 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
         if split is None:
             shown = sorted(name for name, split in published.items() if split.published)
             found.add(line, f"{role} {dataset!r} has no published split fingerprint; "
-                            f"published: {', '.join(shown) or 'none'}")
+                            f"published: {', '.join(shown) or 'none'}", topics.FINGERPRINTS)
         elif not split.published:
             found.add(line, f"{role} {dataset!r} has no published split yet (its split will "
-                            f"come from {split.how() or 'its prepare command'})")
+                            f"come from {split.how() or 'its prepare command'})",
+                      topics.FINGERPRINTS)
         else:
             expected = derived_fingerprint(split.fingerprint, shifted[1]) if shifted \
                 else split.fingerprint
@@ -285,7 +289,8 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
                 how = (f"its base {split.dataset} prepared with {split.how()} and the shift "
                        "suite of this bench" if shifted else split.how())
                 found.add(line, f"{role} {dataset} has split fingerprint {fingerprint!r}, not "
-                                f"the published {expected}; prepare it with {how}")
+                                f"the published {expected}; prepare it with {how}",
+                          topics.FINGERPRINTS)
 
 
 def _check_range(metric: str, value: float, found: Collector, line: int) -> None:
@@ -367,8 +372,9 @@ def rendered_line(text: str) -> tuple[str, str] | None:
 
 
 def check_board(records: Path, board: Path, request: BoardRequest,
-                names: Names | None = None) -> list[Problem]:
-    """The board beside the records must be the one the records give, byte for byte.
+                names: Names | None = None,
+                predictions: PublishedPredictions | None = None) -> list[Problem]:
+    """The board beside the records must be the one the records (and predictions) give.
 
     Its "Rendered by" line gives the version and date to rebuild with, and an "Unofficial"
     line, where it has one, is kept: the records' problems say why the board is unofficial.
@@ -379,8 +385,8 @@ def check_board(records: Path, board: Path, request: BoardRequest,
     submitted, version, date = read
     unofficial = _UNOFFICIAL.search(submitted)
     try:
-        board_set = from_records([records], dataclasses.replace(request, date=date),
-                                 names=names)
+        board_set = make_boards(dataclasses.replace(request, date=date), names=names,
+                                records=read_records([records]), predictions=predictions)
         built = board_set.published(version, unofficial=unofficial["reasons"]
                                     if unofficial else "")
     except BenchError as exc:

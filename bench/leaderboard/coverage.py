@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.labels import CLASSES
 from bench.leaderboard.predictions import Pair, PublishedPredictions
-from bench.leaderboard.problems import Collector, Problem
+from bench.leaderboard.problems import PREDICTIONS, Collector, Problem
 from bench.leaderboard.truth import TestSplit, find_test_split
 
 SHOWN_KEYS = 3  # image keys a message names before "and N more"
@@ -32,7 +32,7 @@ def check_coverage(
     fingerprints: Mapping[str, str],
 ) -> list[Problem]:
     """Problems of each (run, target)'s images; ``fingerprints``: target -> split fingerprint."""
-    found = Collector(predictions.path)
+    found = Collector(predictions.path, PREDICTIONS)
     unchecked = []
     splits: dict[str, TestSplit | str] = {}
     first_run: dict[str, tuple[str, np.ndarray]] = {}

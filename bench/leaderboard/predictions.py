@@ -35,7 +35,7 @@ import numpy as np
 from bench.errors import DataError
 from bench.labels import CLASSES
 from bench.leaderboard.csvcells import escape, unescape
-from bench.leaderboard.problems import Collector, Problem
+from bench.leaderboard.problems import PREDICTIONS, Collector, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,7 +164,7 @@ def load_predictions(path: str | Path) -> tuple[PublishedPredictions, list[Probl
     if absent := [c for c in COLUMNS if c not in frame.columns]:
         raise DataError(f"{path}: no column {', '.join(absent)}; a predictions file has the "
                         f"columns {','.join(COLUMNS)}.")
-    found = Collector(str(path))
+    found = Collector(str(path), PREDICTIONS)
     lines = np.arange(2, len(frame) + 2)
     index = {letter: i for i, letter in enumerate(CLASSES)}
     labels = frame["label"].map(index)

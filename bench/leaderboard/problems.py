@@ -23,6 +23,7 @@ class Problem:
     message: str
     also: tuple[int, ...] = ()  # other rows with the very same problem
     severity: Severity = "error"
+    topic: str = ""  # what kind of problem, in a few words (an unofficial board's header)
 
     def __str__(self) -> str:
         unit = "line" if self.file.endswith(".md") else "row"
@@ -37,18 +38,38 @@ class Problem:
 
 
 class Collector:
-    """Problems in order of first appearance; the same message on many rows is one problem."""
+    """Problems in order of first appearance; the same message on many rows is one problem.
 
-    def __init__(self, file: str) -> None:
+    ``topic`` is each problem's unless ``add`` names another.
+    """
+
+    def __init__(self, file: str, topic: str = "") -> None:
         self.file = file
+        self.topic = topic
         self.rows: dict[str, list[int]] = {}
+        self.topics: dict[str, str] = {}
 
-    def add(self, row: int, message: str) -> None:
+    def add(self, row: int, message: str, topic: str | None = None) -> None:
         self.rows.setdefault(message, []).append(row)
+        self.topics.setdefault(message, self.topic if topic is None else topic)
 
     def problems(self) -> list[Problem]:
-        return [Problem(self.file, rows[0], message, tuple(rows[1:]))
+        return [Problem(self.file, rows[0], message, tuple(rows[1:]),
+                        topic=self.topics[message])
                 for message, rows in self.rows.items()]
+
+
+# Topics: the kinds of problem that make a board unofficial, as its header names them (plain
+# words: the header is escaped for Markdown and read back by --check).
+PROTOCOL = "a protocol that is not built in"
+OVERRIDES = "recipe overrides"
+GENERATED = "generated or demo data sets"
+FINGERPRINTS = "unpublished split fingerprints"
+NOT_FINITE = "scores that are not finite numbers"
+FORMULAS = "names a spreadsheet would run as formulas"
+RECOMPUTED = "scores that differ from their predictions"
+PREDICTIONS = "missing or inconsistent predictions"
+OTHER = "other problems"
 
 
 def failures(problems: Sequence[Problem], *, strict: bool = False) -> list[Problem]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.leaderboard.intervals import IntervalSettings, RunPredictions, bootstrap_cells
 from bench.leaderboard.predictions import Pair, PublishedPredictions
-from bench.leaderboard.problems import Collector, Problem
+from bench.leaderboard.problems import PREDICTIONS, RECOMPUTED, Collector, Problem
 from bench.metrics import ECE_BINS, METRICS, Predictions, expected_calibration_error
 
 FLOAT_NOISE = 1e-9
@@ -71,8 +71,8 @@ def recompute_scores(
     ``pairs``: the predictions' rows of each (run, target). Rows carrying an interval
     (``ci_low``, ``ci_high``) have it recomputed too, with ``settings``.
     """
-    found = Collector(records_file)
-    in_file = Collector(predictions.path)
+    found = Collector(records_file, RECOMPUTED)
+    in_file = Collector(predictions.path, PREDICTIONS)
     by_pair: dict[Pair, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_pair.setdefault((row["run_id"], row["target"]), []).append(row)
@@ -82,7 +82,7 @@ def recompute_scores(
             found.add(min(r["line"] for r in claimed),
                       "no predictions of this row's run and target beside the records: its "
                       "scores cannot be recomputed (`bench run` stores test predictions; "
-                      "publish from a store that holds them)")
+                      "publish from a store that holds them)", PREDICTIONS)
             continue
         _consistent(predictions, index, in_file)
         run = Predictions(predictions.label[index], predictions.predicted[index],
@@ -108,7 +108,7 @@ def recompute_scores(
                         f"predictions of run {pair[0]} on {pair[1]} have no scores in the "
                         "records")
     found_intervals = _recompute_intervals(rows, predictions, pairs, settings)
-    return found.problems() + [Problem(records_file, line, message)
+    return found.problems() + [Problem(records_file, line, message, topic=RECOMPUTED)
                                for line, message in found_intervals] + in_file.problems()
 
 

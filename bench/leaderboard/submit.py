@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from bench.errors import DataError
 from bench.leaderboard.check import check_submission
 from bench.leaderboard.predictions import predictions_bytes
-from bench.leaderboard.problems import Problem, failures
+from bench.leaderboard.problems import OTHER, Problem, failures
 from bench.leaderboard.publish import DEFAULT_DIR, RECORDS_SUFFIX, publish, with_leakage
 
 if TYPE_CHECKING:
@@ -54,29 +54,9 @@ class PublishRefused(DataError):
         )
 
 
-# Why a board is unofficial, in its header: a few words per kind of problem, found in its
-# messages (plain words only: the header is escaped for Markdown and read back by --check).
-UNOFFICIAL_REASONS = (
-    ("recipe overrides", "recipe overrides"),
-    ("generated (or demo)", "generated or demo data sets"),
-    ("published split", "unpublished split fingerprints"),
-    ("split fingerprint", "unpublished split fingerprints"),
-    ("not a known protocol", "a protocol that is not built in"),
-    ("finite number", "scores that are not finite numbers"),
-    ("recomputed", "scores that differ from their predictions"),
-    ("predictions", "missing or inconsistent predictions"),
-    ("formula", "names a spreadsheet would run as formulas"),
-)
-
-
 def unofficial_text(problems: Sequence[Problem]) -> str:
     """The header's "Unofficial" line: why `--check` does not accept the board."""
-    reasons = []
-    for problem in problems:
-        found = next((reason for words, reason in UNOFFICIAL_REASONS
-                      if words in problem.message), "other problems")
-        if found not in reasons:
-            reasons.append(found)
+    reasons = dict.fromkeys(problem.topic or OTHER for problem in problems)
     return ("not accepted by bench leaderboard --check (" + "; ".join(reasons) + "), "
             "published with --unofficial")
 
