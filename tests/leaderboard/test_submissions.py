@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from leaderboard_fixtures import FIXED_DATE
@@ -107,6 +108,8 @@ def test_publish_writes_predictions_and_check_recomputes_every_score(submission:
         assert ours[key] == theirs[key]
     for key in ("label", "predicted", "probabilities"):
         assert np.array_equal(ours[key], theirs[key])
+    pd.testing.assert_frame_equal(read_predictions(path).predictions(ids[0], SHIFTED),
+                                  store.predictions(ids[0], SHIFTED))
 
     result = run("--check", str(submission), "--strict")  # every label checkable: shipped
     assert result.exit_code == 0, result.output
@@ -206,8 +209,6 @@ def test_intervals_are_recomputed_with_the_leaderboards_own_bootstrap(
             tuple(predictions.key[index]), predictions.label[index],
             predictions.predicted[index], predictions.probabilities[index])}
         cell = {**row, "model": row["run_id"]}
-        import pandas as pd
-
         bootstrap = bootstrap_cells(pd.DataFrame([cell]), stored, settings)
         low, high = bootstrap.interval((row["run_id"], row["source"], row["target"]),
                                        row["metric"])
