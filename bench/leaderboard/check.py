@@ -147,15 +147,6 @@ def check_submission(
     return problems + found + check_board(records, board, request, names, predictions)
 
 
-def check_records(
-    path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str],
-    names: Names | None = None,
-) -> list[Problem]:
-    """The row-by-row checks of a records file (everything but predictions and the board)."""
-    return _check_records(path, fingerprints=fingerprints, protocols=protocols,
-                          names=names or Names.from_registries())[0]
-
-
 def _check_records(
     path: Path, *, fingerprints: Mapping[str, PublishedSplit], protocols: Mapping[str, str],
     names: Names,

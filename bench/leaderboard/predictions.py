@@ -94,9 +94,6 @@ class PublishedPredictions:
     probabilities: np.ndarray  # rows x classes
     line: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.label)
-
     def pairs(self) -> dict[Pair, np.ndarray]:
         """The rows of each (run, target), ordered by image key as the store orders them."""
         order = np.lexsort((self.key, self.target, self.run_id))
