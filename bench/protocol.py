@@ -37,6 +37,11 @@ class Training:
     max_epochs: int
     sampler: str
     amp: bool
+    # Speed settings added later (defaults keep old hashes): both change the arithmetic's order,
+    # so they are recipe values. channels_last: NHWC memory format for model and batches;
+    # compile: torch.compile (inductor, its default mode) around the model's forward.
+    channels_last: bool = False
+    compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,11 @@ def cpu_model() -> str:
 
 def device_description(device: object, *, amp: bool, channels_last: bool,
                        compile_mode: str = "none") -> dict[str, object]:
-    """What a cell ran on, for the cost columns: a time means little without the machine."""
+    """What a cell ran on and how (AMP, memory format, compile), for the cost columns.
+
+    A time means little without the machine; ``compile_mode`` is ``"none"`` or
+    ``"backend:mode"`` (training.compile_mode).
+    """
     import os
 
     import torch
@@ -81,10 +85,12 @@ def device_description(device: object, *, amp: bool, channels_last: bool,
         "cuda": torch.version.cuda,
         "amp": amp,
         "channels_last": channels_last,
+        "memory_format": "channels_last" if channels_last else "contiguous",
         "compile": compile_mode,
     }
     if kind == "cuda":
         described["gpu"] = torch.cuda.get_device_name(device)
+        described["cudnn_benchmark"] = bool(torch.backends.cudnn.benchmark)
     return described
 
 

@@ -84,14 +84,21 @@ def checkout_version(checkout: Path) -> str:
     return namespace["__version__"]
 
 
-def summarise(epoch_seconds: list[float], images_per_epoch: int, wall: float) -> dict:
+def summarise(epoch_seconds: list[float], images_per_epoch: int, wall: float,
+              load: tuple[float, float]) -> dict:
     steady = epoch_seconds[1:] or epoch_seconds
     return {
         "epoch_seconds": [round(s, 2) for s in epoch_seconds],
         "images_per_second": round(images_per_epoch * len(steady) / sum(steady), 1),
         "first_epoch_images_per_second": round(images_per_epoch / epoch_seconds[0], 1),
         "wall_seconds": round(wall, 1),
+        "load_average_before_after": [round(load[0], 2), round(load[1], 2)],
     }
+
+
+def load_average() -> float:
+    """The 1-minute load average: how many runnable processes shared the cores."""
+    return os.getloadavg()[0]
 
 
 def run_timm(args, tree: Path, work: Path, env: dict, repeat: int, per_epoch: int) -> dict:
@@ -109,29 +116,39 @@ def run_timm(args, tree: Path, work: Path, env: dict, repeat: int, per_epoch: in
         "--device", "cpu", "--no-prefetcher", "-j", str(args.timm_workers),
         "--output", str(output), "--log-interval", "1000", "--checkpoint-hist", "1",
     ]
-    started = time.perf_counter()
+    load_before, started = load_average(), time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=not args.verbose)
     wall = time.perf_counter() - started
-    return summarise(json.loads(times.read_text()), per_epoch, wall)
+    return summarise(json.loads(times.read_text()), per_epoch, wall,
+                     (load_before, load_average()))
 
 
 def run_bench(args, env: dict, repeat: int) -> dict:
-    command = [  # "--seeds N," is the one seed N: a new cell, never a finished one skipped
+    command = [  # "--seed N" is the one seed N: a new cell, never a finished one skipped
         sys.executable, "-m", "bench.cli", "run", "--model", f"timm:{args.model}",
-        "--source", args.source, "--target", args.source, "--seeds", f"{repeat},",
+        "--source", args.source, "--target", args.source, "--seed", str(repeat),
         "--protocol", str(args.protocol), "--epochs", str(args.epochs),
         "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
         "--device", "cpu", "--workers", str(args.bench_workers), "--no-pretrained", "--json",
     ]
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    load_before, started = load_average(), time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    load_after = load_average()
+    if done.returncode != 0:
+        sys.exit(f"bench run failed ({done.returncode}): {done.stderr.strip()}")
     run_id = json.loads(done.stdout)[0]["run_id"]
     shown = subprocess.run([sys.executable, "-m", "bench.cli", "runs", "show", run_id, "--json"],
                            env=env, check=True, capture_output=True, text=True)
     history = json.loads(shown.stdout)["summary"]["history"]
     seen = round(history[-1]["images_per_second"] * history[-1]["train_seconds"])
-    return summarise([epoch["train_seconds"] for epoch in history], seen, wall)
+    figures = summarise([epoch["train_seconds"] for epoch in history], seen, wall,
+                        (load_before, load_after))
+    steady = history[1:] or history
+    if all("data_wait_seconds" in epoch for epoch in steady):  # the loop's wait for batches
+        figures["data_wait_share"] = round(sum(e["data_wait_seconds"] for e in steady)
+                                           / sum(e["train_seconds"] for e in steady), 4)
+    return figures
 
 
 def spread(values: list[float]) -> dict:
@@ -162,7 +179,8 @@ def main() -> None:
     parser.add_argument("--timm-workers", type=int, default=2,
                         help="timm DataLoader workers (it decodes and augments there)")
     parser.add_argument("--bench-workers", type=int, default=0,
-                        help="bench DataLoader workers (its default: reading the cache is cheap)")
+                        help="bench DataLoader workers (its default: reading the cache is cheap, "
+                             "and its prefetch thread augments the next batch during the step)")
     parser.add_argument("--verbose", action="store_true", help="show timm's log")
     args = parser.parse_args()
     if not (args.checkout / "train.py").is_file():

@@ -11,6 +11,8 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from pickle import UnpicklingError
 from typing import Any
@@ -18,11 +20,18 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from bench.data import PreparedDataset, load_prepared
 from bench.data.shifted import open_target
 from bench.engine.augment import BatchTransform
-from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
+from bench.engine.loading import (
+    CachedImages,
+    Prefetcher,
+    epoch_seed,
+    eval_loader,
+    train_loader,
+)
 from bench.engine.plans import CellPlan, Outcome
 from bench.engine.progress import Listener, QuietListener
 from bench.errors import RunError
@@ -101,6 +110,21 @@ def check_finite(what: str, values: np.ndarray | float, epoch: int | None = None
         )
 
 
+# What ``training.compile = true`` runs: torch.compile with inductor in its default mode.
+COMPILE_MODE = "default"
+COMPILE_BACKEND = "inductor"
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """``model`` wrapped by torch.compile; its parameters (and state dict) stay ``model``'s."""
+    return torch.compile(model, backend=COMPILE_BACKEND, mode=COMPILE_MODE)
+
+
+def compile_mode(enabled: bool) -> str:
+    """How a run's model ran, for its provenance: ``"none"`` or ``"inductor:default"``."""
+    return f"{COMPILE_BACKEND}:{COMPILE_MODE}" if enabled else "none"
+
+
 class _Trainer:
     """The training loop's state; separate methods keep the loop itself readable."""
 
@@ -125,10 +149,14 @@ class _Trainer:
             input_size=self.input_size,
         )
         self.cache_size = max(self.protocol.input.cache_size, self.input_size)
-        self.model: nn.Module = self.built.module.to(self.device)
-        if self.cuda:
-            self.model = self.model.to(memory_format=torch.channels_last)
         training = self.protocol.training
+        self.memory_format = (torch.channels_last if training.channels_last
+                              else torch.contiguous_format)
+        # ``model`` is what is saved and loaded; ``network`` is what runs (compiled or not).
+        self.model: nn.Module = self.built.module.to(self.device)
+        if training.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.network = compiled(self.model) if training.compile else self.model
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
             lr=training.lr,
@@ -136,6 +164,8 @@ class _Trainer:
             weight_decay=training.weight_decay,
         )
         self.amp = training.amp and self.cuda
+        if self.cuda:  # fixed batch and input sizes: let cuDNN time its algorithms once
+            torch.backends.cudnn.benchmark = True
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.loss_fn = nn.CrossEntropyLoss()
 
@@ -167,12 +197,27 @@ class _Trainer:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _to_device(self, images: torch.Tensor, labels: torch.Tensor, transform: BatchTransform,
-                   generator: torch.Generator | None = None):
-        images = transform(images.to(self.device, non_blocking=True), generator)
-        if self.cuda:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images, labels.to(self.device, non_blocking=True)
+    def _batches(self, loader: DataLoader, transform: BatchTransform,
+                 generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+        """The loader's batches on the device, augmented, in the model's memory format.
+
+        On the CPU and CUDA a :class:`Prefetcher` thread reads and augments the next batches
+        while the model trains on this one (on CUDA that thread only queues the kernels);
+        elsewhere (MPS) batches are prepared here. Close the result (``contextlib.closing``).
+        """
+        device = self.device  # "cuda" means the current device, which is per thread: fix it
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+
+        def to_device(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+            images, labels = batch
+            images = transform(images.to(device, non_blocking=True), generator)
+            return (images.contiguous(memory_format=self.memory_format),
+                    labels.to(device, non_blocking=True))
+
+        if self.device.type in ("cpu", "cuda"):
+            return Prefetcher(loader, to_device)
+        return (to_device(batch) for batch in loader)
 
     def _train_epoch(self, data: CachedImages, epoch: int) -> dict[str, float]:
         training = self.protocol.training
@@ -182,42 +227,54 @@ class _Trainer:
         )
         transform = self._transform(train=True)
         generator = torch.Generator().manual_seed(epoch_seed(self.plan.seed, epoch) + 1)
-        self.model.train()
+        self.network.train()
         total, seen, started = 0.0, 0, time.perf_counter()
-        for batch, (images, labels) in enumerate(loader, start=1):
-            images, labels = self._to_device(images, labels, transform, generator)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                loss = self.loss_fn(self.model(images), labels)
-            if not torch.isfinite(loss):
-                raise RunError(
-                    f"the training loss became {loss.item()} at epoch {epoch}, batch {batch}; "
-                    f"the cell is stopped (try a lower learning rate in the protocol)"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            total += loss.item() * len(labels)
-            seen += len(labels)
-            rate = seen / max(time.perf_counter() - started, 1e-9)
-            self.listener.on_batch(epoch, batch, len(loader), loss.item(), rate)
+        with closing(self._batches(loader, transform, generator)) as batches:
+            for batch, (images, labels) in enumerate(batches, start=1):
+                loss = self._step(images, labels)
+                if not math.isfinite(loss):
+                    raise RunError(
+                        f"the training loss became {loss} at epoch {epoch}, batch {batch}; "
+                        f"the cell is stopped (try a lower learning rate in the protocol)"
+                    )
+                total += loss * len(labels)
+                seen += len(labels)
+                rate = seen / max(time.perf_counter() - started, 1e-9)
+                self.listener.on_batch(epoch, batch, len(loader), loss, rate)
+            waited = getattr(batches, "waited", None)
         elapsed = time.perf_counter() - started
-        return {"train_loss": total / max(seen, 1), "train_seconds": elapsed,
-                "images_per_second": seen / max(elapsed, 1e-9)}
+        values = {"train_loss": total / max(seen, 1), "train_seconds": elapsed,
+                  "images_per_second": seen / max(elapsed, 1e-9)}
+        if waited is not None:  # the training loop's wait for data, which overlap did not hide
+            values["data_wait_seconds"] = waited
+        return values
+
+    def _step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        """One optimiser step; the batch's loss (a non-finite loss takes no step)."""
+        with torch.autocast(self.device.type, enabled=self.amp):
+            loss = self.loss_fn(self.network(images), labels)
+        value = loss.item()
+        if not math.isfinite(value):
+            return value
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return value
 
     @torch.no_grad()
     def predict(self, data: CachedImages) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities and summed loss over a split, in manifest order."""
-        self.model.eval()
+        self.network.eval()
         loader = eval_loader(data, batch_size=2 * self.protocol.training.batch_size,
                              workers=self.plan.workers, pin_memory=self.cuda)
         chunks, loss, transform = [], 0.0, self._transform(train=False)
-        for images, labels in loader:
-            images, labels = self._to_device(images, labels, transform)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                logits = self.model(images).float()
-            loss += self.loss_fn(logits, labels).item() * len(labels)
-            chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
+        with closing(self._batches(loader, transform)) as batches:
+            for images, labels in batches:
+                with torch.autocast(self.device.type, enabled=self.amp):
+                    logits = self.network(images).float()
+                loss += self.loss_fn(logits, labels).item() * len(labels)
+                chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
         probabilities = np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES))
         return probabilities, np.array(loss / max(len(data), 1))
 
@@ -293,8 +350,9 @@ class _Trainer:
                 "stopped_early": state["epoch"] < max_epochs,
                 # The rule that chose the tested epoch: always the source's validation split.
                 "selection": stopping.monitor,
-                "device_info": device_description(self.device, amp=self.amp,
-                                                  channels_last=self.cuda),
+                "device_info": device_description(
+                    self.device, amp=self.amp, channels_last=self.protocol.training.channels_last,
+                    compile_mode=compile_mode(self.protocol.training.compile)),
                 "cost": cost_summary(state["history"], evaluations, self.device),
             },
         )
@@ -362,6 +420,36 @@ def train_and_evaluate(plan: CellPlan, listener: Listener | None = None) -> Outc
             f"{plan.protocol.training.batch_size} at {trainer.input_size} px; "
             f"try --batch-size {max(1, plan.protocol.training.batch_size // 2)}"
         ) from exc
+
+
+class TrainingProbe:
+    """A run's training step on its own data, for benchmarks (benchmarks/gpu_check.py).
+
+    The cell's trainer (model, memory format, compile, AMP, optimiser) trains whole batches
+    of the source's training split through the same loader, prefetch thread and step as a
+    run; nothing is saved or recorded. Each call is a new epoch number, so new draws.
+    """
+
+    def __init__(self, plan: CellPlan):
+        self.trainer = _Trainer(plan, QuietListener())
+        self.data = self.trainer._images(self.trainer.source, "train")
+        self.epoch = 0
+
+    def train_batches(self, count: int) -> dict[str, float]:
+        """Train ``count`` batches; their images/s, the device synchronised at the end."""
+        size = self.trainer.protocol.training.batch_size
+        if count * size <= len(self.data):
+            head = CachedImages(self.data.images[:count * size], self.data.labels[:count * size])
+        else:  # a small split is repeated (read into memory) to fill the batches
+            order = np.resize(np.arange(len(self.data)), count * size)
+            head = CachedImages(self.data.images[order], self.data.labels[order])
+        self.epoch += 1
+        started = time.perf_counter()
+        self.trainer._train_epoch(head, self.epoch)
+        if self.trainer.cuda:
+            torch.cuda.synchronize(self.trainer.device)
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "images_per_second": count * size / seconds}
 
 
 SLOW_STEP_SECONDS = 10.0
