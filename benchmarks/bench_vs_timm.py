@@ -15,7 +15,9 @@ epochs, and validate on the same split after each epoch. Augmentation is as clos
 options allow (flips, crop, blur, colour jitter; timm's script has no rotation). The figure
 is training images per second over the epochs after the first (the first pays for start-up:
 worker spawn, oneDNN kernel selection); the first epoch and the whole command's wall time are
-reported too. Prints one JSON object.
+reported too, with the 1-minute load average before and after each command, and each side's
+``data_wait_share``: the share of its training time its loop waited for the next batch (the
+data work its overlap did not hide). Prints one JSON object.
 
     python benchmarks/bench_vs_timm.py /tmp/pytorch-image-models --epochs 3 --repeats 2
 """
@@ -50,18 +52,48 @@ def timm_child(train_py: str, times_file: str, argv: list[str]) -> None:
     spec = importlib.util.spec_from_file_location("timm_train", train_py)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    inner, seconds = module.train_one_epoch, []
+    inner, seconds, waits = module.train_one_epoch, [], []
 
-    def timed(*args, **kwargs):
+    def timed(epoch, model, loader, *args, **kwargs):
+        waited = TimedLoader(loader)
         started = time.perf_counter()
-        result = inner(*args, **kwargs)
+        result = inner(epoch, model, waited, *args, **kwargs)
         seconds.append(time.perf_counter() - started)
+        waits.append(waited.waited)
         return result
 
     module.train_one_epoch = timed
     sys.argv = [train_py, *argv]
     module.main()
-    Path(times_file).write_text(json.dumps(seconds))
+    Path(times_file).write_text(json.dumps({"seconds": seconds, "data_wait": waits}))
+
+
+class TimedLoader:
+    """timm's loader, with the time its training loop waits for each batch counted.
+
+    The same figure as bench's ``data_wait_seconds``: how much data work the overlap (timm's
+    worker processes, bench's prefetch thread) did not hide.
+    """
+
+    def __init__(self, loader):
+        self.loader, self.waited = loader, 0.0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str):
+        return getattr(self.loader, name)
+
+    def __iter__(self):
+        iterator = iter(self.loader)
+        while True:
+            started = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            self.waited += time.perf_counter() - started
+            yield batch
 
 
 def export_image_folder(dataset, out: Path) -> dict[str, int]:
@@ -119,8 +151,12 @@ def run_timm(args, tree: Path, work: Path, env: dict, repeat: int, per_epoch: in
     load_before, started = load_average(), time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=not args.verbose)
     wall = time.perf_counter() - started
-    return summarise(json.loads(times.read_text()), per_epoch, wall,
-                     (load_before, load_average()))
+    timed = json.loads(times.read_text())
+    figures = summarise(timed["seconds"], per_epoch, wall, (load_before, load_average()))
+    steady = slice(1, None) if len(timed["seconds"]) > 1 else slice(None)
+    figures["data_wait_share"] = round(sum(timed["data_wait"][steady])
+                                       / sum(timed["seconds"][steady]), 4)
+    return figures
 
 
 def run_bench(args, env: dict, repeat: int) -> dict:

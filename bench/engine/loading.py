@@ -95,8 +95,6 @@ def eval_loader(
 
 Item = TypeVar("Item")
 
-_END = object()
-
 
 class Prefetcher(Iterator[Any]):
     """Iterate ``batches`` in a background thread, ``prepare`` applied there, ``depth`` ahead.
@@ -126,7 +124,7 @@ class Prefetcher(Iterator[Any]):
             for batch in batches:
                 if self._stop.is_set() or not self._put(("item", prepare(batch))):
                     return
-            self._put(("end", _END))
+            self._put(("end", None))
         except BaseException as exc:  # handed to the consumer, who raises it
             self._put(("error", exc))
 
