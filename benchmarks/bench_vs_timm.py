@@ -17,7 +17,8 @@ is training images per second over the epochs after the first (the first pays fo
 worker spawn, oneDNN kernel selection); the first epoch and the whole command's wall time are
 reported too, with the 1-minute load average before and after each command, and each side's
 ``data_wait_share``: the share of its training time its loop waited for the next batch (the
-data work its overlap did not hide). Prints one JSON object.
+data work its overlap did not hide), and the CPU time its whole command used (processes and
+threads together: start-up, every epoch, validation). Prints one JSON object.
 
     python benchmarks/bench_vs_timm.py /tmp/pytorch-image-models --epochs 3 --repeats 2
 """
@@ -133,6 +134,14 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) of the finished child processes and theirs (timm's workers)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_timm(args, tree: Path, work: Path, env: dict, repeat: int, per_epoch: int) -> dict:
     output, times = work / f"timm-{repeat}", work / f"timm-{repeat}.json"
     command = [
@@ -148,11 +157,12 @@ def run_timm(args, tree: Path, work: Path, env: dict, repeat: int, per_epoch: in
         "--device", "cpu", "--no-prefetcher", "-j", str(args.timm_workers),
         "--output", str(output), "--log-interval", "1000", "--checkpoint-hist", "1",
     ]
-    load_before, started = load_average(), time.perf_counter()
+    load_before, started, cpu = load_average(), time.perf_counter(), children_cpu_seconds()
     subprocess.run(command, env=env, check=True, capture_output=not args.verbose)
     wall = time.perf_counter() - started
     timed = json.loads(times.read_text())
     figures = summarise(timed["seconds"], per_epoch, wall, (load_before, load_average()))
+    figures["command_cpu_seconds"] = round(children_cpu_seconds() - cpu, 1)
     steady = slice(1, None) if len(timed["seconds"]) > 1 else slice(None)
     figures["data_wait_share"] = round(sum(timed["data_wait"][steady])
                                        / sum(timed["seconds"][steady]), 4)
@@ -167,10 +177,10 @@ def run_bench(args, env: dict, repeat: int) -> dict:
         "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
         "--device", "cpu", "--workers", str(args.bench_workers), "--no-pretrained", "--json",
     ]
-    load_before, started = load_average(), time.perf_counter()
+    load_before, started, cpu = load_average(), time.perf_counter(), children_cpu_seconds()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
-    load_after = load_average()
+    load_after, cpu = load_average(), children_cpu_seconds() - cpu
     if done.returncode != 0:
         sys.exit(f"bench run failed ({done.returncode}): {done.stderr.strip()}")
     run_id = json.loads(done.stdout)[0]["run_id"]
@@ -180,6 +190,7 @@ def run_bench(args, env: dict, repeat: int) -> dict:
     seen = round(history[-1]["images_per_second"] * history[-1]["train_seconds"])
     figures = summarise([epoch["train_seconds"] for epoch in history], seen, wall,
                         (load_before, load_after))
+    figures["command_cpu_seconds"] = round(cpu, 1)
     steady = history[1:] or history
     if all("data_wait_seconds" in epoch for epoch in steady):  # the loop's wait for batches
         figures["data_wait_share"] = round(sum(e["data_wait_seconds"] for e in steady)

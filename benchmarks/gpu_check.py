@@ -10,7 +10,10 @@ In at most ``--budget`` seconds (8 minutes by default), most important first, it
    finite, a run killed after its first epoch and resumed scores as the uninterrupted one, and
    the ``--dry-run`` estimate against the time measured;
 3. DDPM: training steps/s of the paper network, sampling images/s per scheduler;
-4. the same as 1 under ``torch.compile``, while the budget lasts (compiling takes minutes).
+4. the run of 2 again with ``channels_last = true`` and then ``compile = true`` in its protocol:
+   scores against the default run's and the training speed-up (what would turn them on in
+   ``zedda2024``);
+5. the same as 1 under ``torch.compile``, while the budget lasts (compiling takes minutes).
 
 timm's ``benchmark.py`` is not in timm's wheel. With ``--timm-benchmark PATH`` (the file from a
 checkout of huggingface/pytorch-image-models) its own ``TrainBenchmarkRunner`` runs; without,
@@ -22,7 +25,7 @@ The JSON is written to ``--out`` after every item (a killed check keeps what it 
 printed at the end. WBC-USID comes from ``--data`` (default: ``shared/data/WBC-USID`` beside
 the checkout); where it is missing, a generated stand-in of the same shape (procedural cells,
 complex level) is used and named in the JSON. ``--cpu-smoke`` runs every part with tiny
-models and sizes on the CPU in about a minute: the test suite runs it.
+models and sizes on the CPU (about a minute on an idle machine; the test suite runs it).
 
     python benchmarks/gpu_check.py --out benchmarks/results/gpu-check-H100.json
     python benchmarks/gpu_check.py --cpu-smoke --out /tmp/smoke.json
@@ -45,6 +48,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,25 +116,26 @@ class Item:
 
 
 def plan(settings: Settings, context: Context) -> list[Item]:
-    """Every measurement, most important first; the GPU's and the smoke's are the same list."""
+    """Every measurement, most important first; the smoke's list lacks only the compiled run."""
     items = [Item("machine", "machine", 1, context.machine)]
     big = settings.mode == "gpu"
     for model in settings.models:
         for memory_format in FORMATS:
             items.append(Item(f"{model} {memory_format} eager", "throughput", 15 if big else 2,
-                              _bind(context.throughput, model, memory_format, False)))
+                              partial(context.throughput, model, memory_format, False)))
     items.append(Item("bench run", "bench_run", 90 if big else 30, context.bench_run))
     items.append(Item("ddpm", "ddpm", 90 if big else 10, context.ddpm))
+    items.append(Item("bench run channels_last", "setting_runs", 45 if big else 30,
+                      partial(context.setting_run, "channels_last")))
+    if big:  # inductor takes minutes on a small CPU; the smoke compiles with dynamo alone
+        items.append(Item("bench run compile", "setting_runs", 180,
+                          partial(context.setting_run, "compile")))
     compile_seconds = {model: COMPILE_SECONDS.get(model, 150) if big else 30
                        for model in settings.models}
     for model in sorted(settings.models, key=compile_seconds.__getitem__):
         items.append(Item(f"{model} compile", "throughput", compile_seconds[model],
-                          _bind(context.compiled_throughput, model)))
+                          partial(context.compiled_throughput, model)))
     return items
-
-
-def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    return lambda: function(*args)
 
 
 # -- timing helpers ------------------------------------------------------------------------
@@ -325,6 +330,7 @@ class Context:
         self._source: str | None = None
         self.source_note = ""
         self.eager_rates: dict[tuple[str, str], float] = {}
+        self.default_run: dict[str, Any] | None = None
 
     # The data home of the in-process measurements; bench reads BENCH_HOME when asked.
     def _use_home(self) -> None:
@@ -424,8 +430,14 @@ class Context:
 
     def bench_run(self) -> dict[str, Any]:
         source = self.source()
-        return bench_run_check(self.settings, source, self.home, self.scratch) | {
-            "data": self.source_note}
+        self.default_run = bench_run_check(self.settings, source, self.home, self.scratch)
+        return self.default_run | {"data": self.source_note}
+
+    def setting_run(self, setting: str) -> dict[str, Any]:
+        if self.default_run is None:
+            raise RuntimeError("the default bench run did not finish: nothing to compare with")
+        return setting_run_check(self.settings, self.source(), self.home, self.scratch,
+                                 setting, self.default_run)
 
     def ddpm(self) -> dict[str, Any]:
         self._use_home()
@@ -530,36 +542,60 @@ def bench_run_check(settings: Settings, source: str, home: Path, scratch: Path
     started = time.perf_counter()
     dry = json.loads(_cli(home, *args, "--dry-run").stdout)
     dry_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    first = json.loads(_cli(home, *args).stdout)[0]
-    wall = time.perf_counter() - started
-    shown = _shown(home, first["run_id"])
-    summary, scores = shown["summary"], shown["scores"]
-    values = [v for metrics in scores.values() for v in metrics.values()]
-    cost = summary.get("cost", {})
-    measured = cost.get("wall_seconds")
-    result: dict[str, Any] = {
-        "command": "bench " + " ".join(args),
-        "status": first["status"],
-        "epochs": shown.get("epochs"),
-        "scores": scores,
-        "scores_finite": bool(values) and all(math.isfinite(v) for v in values),
-        "device_info": summary.get("device_info"),
-        "cost": cost,
-        "wall_seconds": round(wall, 2),
+    result = finished_run(home, args)
+    scores = result["scores"]
+    measured = result["cost"].get("wall_seconds")
+    result.update({
         "dry_run": {"estimate_seconds": round(dry["seconds"], 2),
                     "measured_seconds": measured,
                     "estimate_over_measured": round(dry["seconds"] / measured, 3)
                     if measured else None,
                     "dry_run_wall_seconds": round(dry_seconds, 2),
                     "measured": dry.get("measured")},
-    }
+    })
     # The same cell in a second data home: killed after its first epoch, then resumed.
     second_home = scratch / "home-resume"
     _copy_datasets(home, second_home)
     resumed = run_killed_then_resumed(second_home, args)
     resumed_scores = _shown(second_home, resumed["run_id"])["scores"]
     result["resume"] = {**resumed, **compare_scores(scores, resumed_scores)}
+    return result
+
+
+def finished_run(home: Path, args: list[str]) -> dict[str, Any]:
+    """Run ``bench ARGS`` to the end; what its record says (scores, device, cost) and its time."""
+    started = time.perf_counter()
+    row = json.loads(_cli(home, *args).stdout)[0]
+    wall = time.perf_counter() - started
+    shown = _shown(home, row["run_id"])
+    scores = shown["scores"]
+    values = [v for metrics in scores.values() for v in metrics.values()]
+    return {"command": "bench " + " ".join(args), "status": row["status"],
+            "epochs": shown.get("epochs"), "scores": scores,
+            "scores_finite": bool(values) and all(math.isfinite(v) for v in values),
+            "device_info": shown["summary"].get("device_info"),
+            "cost": shown["summary"].get("cost", {}), "wall_seconds": round(wall, 2)}
+
+
+def setting_run_check(settings: Settings, source: str, home: Path, scratch: Path,
+                      setting: str, default: dict[str, Any]) -> dict[str, Any]:
+    """The same cell with one speed setting on: scores against the default run's, speed-up.
+
+    What decides whether ``zedda2024`` turns the setting on: equal scores (up to the GPU's own
+    run-to-run differences, see ``resume``) and faster training.
+    """
+    from importlib import resources
+
+    text = (resources.files("bench") / "protocols" / "zedda2024.toml").read_text()
+    protocol = scratch / f"zedda2024-{setting.replace('_', '-')}.toml"
+    protocol.write_text(text.replace(f"{setting} = false", f"{setting} = true"))
+    result = finished_run(home, [*_run_args(settings, source), "--protocol", str(protocol)])
+    speed, base = (result["cost"].get("train_images_per_second"),
+                   default["cost"].get("train_images_per_second"))
+    result.update(setting=setting, scores_vs_default=compare_scores(default["scores"],
+                                                                    result["scores"]),
+                  default_train_images_per_second=base,
+                  speed_up=round(speed / base, 3) if speed and base else None)
     return result
 
 
@@ -628,7 +664,8 @@ def run_check(settings: Settings, data: Path | None, out: Path | None,
     started = time.perf_counter()
     report: dict[str, Any] = {"benchmark": "gpu_check", "mode": settings.mode,
                               "settings": asdict(settings), "machine": None, "throughput": [],
-                              "bench_run": None, "ddpm": None, "skipped": [], "errors": [],
+                              "bench_run": None, "ddpm": None, "setting_runs": [],
+                              "skipped": [], "errors": [],
                               "complete": False}
     with tempfile.TemporaryDirectory(prefix="bench-gpu-check-") as folder:
         context = Context(settings, Path(folder), data, timm_benchmark)
@@ -648,8 +685,8 @@ def run_check(settings: Settings, data: Path | None, out: Path | None,
             else:
                 if isinstance(value, dict):
                     value["seconds"] = round(time.perf_counter() - item_started, 2)
-                if item.section == "throughput":
-                    report["throughput"].append(value)
+                if item.section in ("throughput", "setting_runs"):
+                    report[item.section].append(value)
                 else:
                     report[item.section] = value
             report["elapsed_seconds"] = round(time.perf_counter() - started, 1)

@@ -38,7 +38,7 @@ def _positive(values) -> bool:
 def test_cpu_smoke_measures_every_part_and_writes_its_json(tmp_path):
     out = tmp_path / "smoke.json"
     done = subprocess.run([sys.executable, str(SCRIPT), "--cpu-smoke", "--out", str(out)],
-                          env=os.environ.copy(), capture_output=True, text=True, timeout=1800)
+                          env=os.environ.copy(), capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     report = json.loads(out.read_text())
     assert report == json.loads(done.stdout)
@@ -66,6 +66,12 @@ def test_cpu_smoke_measures_every_part_and_writes_its_json(tmp_path):
     assert resume["killed_after_first_epoch"], "the kill came after the run had finished"
     assert resume["equal"] and resume["max_abs_difference"] == 0 and resume["metrics_compared"]
 
+    (channels_last,) = report["setting_runs"]
+    assert channels_last["setting"] == "channels_last" and channels_last["scores_finite"]
+    assert channels_last["device_info"]["memory_format"] == "channels_last"
+    assert channels_last["scores_vs_default"]["metrics_compared"] == resume["metrics_compared"]
+    assert channels_last["speed_up"] > 0
+
     ddpm = report["ddpm"]
     assert ddpm["config"] == "tiny" and ddpm["training_loop"]["steps_per_second"] > 0
     assert set(ddpm["sampling"]) == {"ddpm", "ddim", "dpm-solver"}
@@ -85,7 +91,8 @@ def test_the_gpu_plan_has_the_seven_paper_models_at_their_sizes_in_both_formats(
     # Most important first: every eager item, the run and DDPM before any compilation; and
     # those fit the default budget by their estimates.
     first_compile = min(i for i, name in enumerate(names) if name.endswith("compile"))
-    assert {"bench run", "ddpm"} <= set(names[:first_compile])
+    assert {"bench run", "ddpm", "bench run channels_last"} <= set(names[:first_compile])
+    assert names[first_compile] == "bench run compile"  # the scores' evidence before speed
     assert sum(item.estimate for item in items[:first_compile]) <= settings.budget
     sizes = {model: context._model_row(model) for model in settings.models}
     assert sizes["inceptionv3"] == ("inception_v3", 299)
@@ -99,7 +106,7 @@ def test_the_driver_skips_what_the_budget_leaves_no_time_for_and_still_writes_js
     report = gpu_check.run_check(gpu_check.Settings.gpu(budget=0), None, out)
     assert json.loads(out.read_text()) == json.loads(json.dumps(report, default=str))
     assert not report["complete"] and not report["errors"]
-    assert len(report["skipped"]) == 1 + 7 * 3 + 2
+    assert len(report["skipped"]) == 1 + 7 * 3 + 2 + 2
     assert all("time budget" in entry["reason"] for entry in report["skipped"])
     assert report["settings"]["device"] == "cuda"
 
