@@ -94,6 +94,13 @@ class DatasetSpec(Spec):
     # Data sets published in one download share a group name, which `bench datasets download`
     # and `prepare` accept for all of them (WBC-USID's two levels: "wbc-usid").
     group: str = ""
+    # Images per label in each part of the publisher's download, as published, e.g.
+    # {"Train": {"L": 2427, ...}, "TestA": {...}}: a prepare far from them (and from
+    # paper_counts) warns, naming the data set whose download it looks like.
+    published_counts: Mapping[str, Mapping[str, int]] | None = None
+    # False when no public source confirms the download's layout: `datasets list` says so, and
+    # download_hint should say how to prepare what the user received.
+    layout_confirmed: bool = True
 
     def problems(self) -> list[str]:
         from bench.labels import CLASSES
