@@ -37,13 +37,13 @@ def evaluate_command(models, sources, targets, seed_count, seed_list, protocol, 
     """
     from bench.engine.evaluate import EvaluateRequest, evaluate_cells, result_rows
     from bench.engine.options import seeds_from
-    from bench.engine.progress import QuietListener, RichListener
+    from bench.engine.progress import QuietListener, display_for
 
     seeds = None if seed_count is None and seed_list is None else seeds_from(seed_count,
                                                                              seed_list)
     request = EvaluateRequest(models=models, sources=sources, targets=targets, seeds=seeds,
                               protocol=protocol, force=force, device=device, workers=workers)
-    listener = QuietListener() if as_json else RichListener(console)
+    listener = QuietListener() if as_json else display_for(console)
     results = evaluate_cells(request, listener)
     rows = result_rows(results)
     for row in rows:  # one compact column per target: its F1 in percent (JSON: every metric)

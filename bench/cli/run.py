@@ -60,7 +60,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
     again until the whole matrix is done.
     """
     from bench.engine.options import check_run_options, seeds_from
-    from bench.engine.progress import QuietListener, RichListener
+    from bench.engine.progress import QuietListener, display_for
     from bench.engine.runner import (
         RunRequest,
         incomplete_notice,
@@ -88,7 +88,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
 
         print_dry_run(request, as_json)
         return
-    listener = QuietListener() if as_json else RichListener(console)
+    listener = QuietListener() if as_json else display_for(console)
     results = run_benchmark(request, listener)
     rows = result_rows(results)
     for row in rows:  # one compact column per target: its F1 in percent
@@ -231,12 +231,12 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
     """
     from bench.demo import DemoSettings, run_demo
     from bench.engine.options import check_run_options
-    from bench.engine.progress import RichListener
+    from bench.engine.progress import display_for
 
     check_run_options(epochs=epochs)  # before composing anything
 
     settings = DemoSettings(model=model, train=train, test=test, epochs=epochs)
-    result = run_demo(settings, RichListener(console), out_dir)
+    result = run_demo(settings, display_for(console), out_dir)
     click.echo(result.markdown)
     console.print(f"leaderboard: {result.leaderboard}", highlight=False)
     for path in result.heatmaps:
