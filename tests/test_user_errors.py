@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from rar_writer import write_rar
 
 import bench
 from bench.cli import cli
@@ -119,6 +121,9 @@ CATALOGUE = {
     "evaluate a cell never trained": Mistake(
         "evaluate --model timm:test_resnet --source cells --target cells", 1,
         ("timm:test_resnet on cells", "`bench run --model timm:test_resnet --source cells`")),
+    "evaluate a bare timm name never trained": Mistake(
+        "evaluate --model test_resnet --source cells --target cells", 1,
+        ("timm:test_resnet on cells", "`bench run --model timm:test_resnet --source cells`")),
     "evaluate --target unknown": Mistake(
         "evaluate --model timm:test_resnet --source cells --target cels", 1,
         ("unknown dataset 'cels'", "Did you mean")),
@@ -148,6 +153,9 @@ CATALOGUE = {
     "leaderboard --out on a full disk": Mistake(
         "leaderboard --reference zedda2024 --format md --out /dev/full", 1,
         ("No space left on device", "free some space")),
+    "leaderboard --plot-scale unknown": Mistake(
+        "leaderboard --reference zedda2024 --plots {new_folder} --plot-scale 0-1", 2,
+        ("'0-1' is not one of", "auto", "0-100")),
     "leaderboard --plots a file": Mistake("leaderboard --reference zedda2024 --plots {text}", 2,
                                           ("is a file",)),
     "leaderboard on an empty store": Mistake("leaderboard", 1,
@@ -191,6 +199,20 @@ CATALOGUE = {
                                           ("not prepared", "bench datasets prepare raabin")),
     "datasets show --per-class 0": Mistake("datasets show cells --per-class 0", 2,
                                            ("--per-class",)),
+    "datasets prepare a tar whose links lead outside": Mistake(
+        "datasets prepare pbc --from {link_chain_tar}", 1, ("refusing to extract", "outside",
+                                                              "not a file the publisher ships")),
+    "datasets prepare a damaged RAR": Mistake("datasets prepare pbc --from {damaged_rar}", 1,
+                                              ("not a readable archive", "Download it again")),
+    "datasets prepare a RAR without a RAR tool": Mistake(
+        "datasets prepare raabin-cropped --from {train_rar}", 1,
+        ("RAR archive", "libarchive-tools", "extract it yourself"), env={"PATH": "{folder}"}),
+    "datasets prepare two --from with one top folder": Mistake(
+        "datasets prepare raabin-cropped --from {train_folder} --from {other_train_folder}", 1,
+        ("both hold a folder named 'Train'", "Rename one")),
+    "datasets prepare an unconfirmed layout it cannot read": Mistake(
+        "datasets prepare ldwbc --from {folder}", 1,
+        ("layout unconfirmed", "path,label", "folder:PATH")),
     "datasets verify unknown": Mistake("datasets verify nosuch", 1, ("unknown dataset",)),
     "datasets download unknown": Mistake("datasets download nosuch", 1, ("unknown dataset",)),
     # -- bench generate -------------------------------------------------------------------
@@ -298,6 +320,15 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "run_id,model,source,seed,protocol,protocol_hash,source_fingerprint,target,"
         "target_fingerprint,metric,value,init,overrides\n"
         "abc,m,d1,0,quick,0123456789abcdef,f1,d1,f1,accuracy,nan,pretrained,\n")
+    with tarfile.open(root / "links.tar", "w") as bundle:  # each link inside, the chain not
+        for name, target in (("PBC/here", "."), ("PBC/up", "here/../..")):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            bundle.addfile(link)
+    (root / "damaged.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(range(40)))
+    write_rar(root / "Train.rar", {"Train/Basophil/0.png": b"not read: no tool unpacks it"})
+    _write_cells(root / "Train")
+    _write_cells(root / "other" / "Train")
     return {
         "missing": str(root / "missing.pt"),
         "missing_toml": str(root / "missing.toml"),
@@ -314,6 +345,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "non_utf8": str(root / os.fsdecode(b"weights-\xff.pt")),
         "non_utf8_cells": str(root / "non_utf8_cells"),
         "nan_records": str(root / "nan.scores.csv"),
+        "link_chain_tar": str(root / "links.tar"),
+        "damaged_rar": str(root / "damaged.rar"),
+        "train_rar": str(root / "Train.rar"),
+        "train_folder": str(root / "Train"),
+        "other_train_folder": str(root / "other" / "Train"),
     }
 
 

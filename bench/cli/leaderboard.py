@@ -97,6 +97,10 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write heat maps, confusion matrices and reliability diagrams (PNG and SVG) "
                    "into this folder.")
+@click.option("--plot-scale", type=click.Choice(["auto", "0-100"]), default="auto",
+              show_default=True,
+              help="Colour scale of the heat maps: auto (the scores' range, at least 10 points "
+                   "wide) or 0-100 (the same on every figure, to compare figures).")
 @click.option("--publish", "do_publish", is_flag=True,
               help="Write Markdown boards (same, cross, summary), their score records and test "
                    "predictions to --out-dir, after the checks of --check; refuses boards they "
@@ -160,6 +164,7 @@ def leaderboard_command(
     as_json: bool,
     out: Path | None,
     plots_dir: Path | None,
+    plot_scale: str,
     do_publish: bool,
     out_dir: Path,
     store_path: Path | None,
@@ -200,7 +205,7 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
-        second=second, shift=shift, cost=cost,
+        second=second, shift=shift, cost=cost, plot_scale=plot_scale,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

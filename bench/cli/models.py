@@ -55,12 +55,20 @@ def model_rows(num_classes: int = 5) -> list[dict]:
     return rows
 
 
+def parameters_text(count: int) -> str:
+    """``143.7M``, ``23.4k``, ``812``: a toy model is not ``0.0M``."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f}{unit}"
+    return str(count)
+
+
 def _for_table(row: dict) -> dict:
     shown = dict(row)
     if row["weights"]:  # one column for both keeps the table within a terminal
         shown["architecture"] = f"{row['architecture']} ({row['weights']})"
     if row["parameters"] is not None:
-        shown["parameters"] = f"{row['parameters'] / 1e6:.1f}M"
+        shown["parameters"] = parameters_text(row["parameters"])
     for key in ("mean", "std"):
         if row[key] is not None:
             shown[key] = ", ".join(f"{value:.3g}" for value in row[key])

@@ -56,6 +56,7 @@ class BoardRequest:
     second: str | None = None  # where second places go (SECOND_RULES); default: the group's own
     shift: bool = False  # the shift-suite layout: score per severity, mean relative drop
     cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
+    plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -118,7 +119,8 @@ class BoardSet:
                 jobs += shift_plot_jobs(group, self.names, out_dir, metric=self.request.focus)
             return jobs
         for group in self.groups:
-            jobs += heatmap_jobs(group, self.names, out_dir, metric=self.request.focus)
+            jobs += heatmap_jobs(group, self.names, out_dir, metric=self.request.focus,
+                                 scale=self.request.plot_scale)
             if self.store is not None:
                 jobs += confusion_jobs(group, self.names, out_dir, self.store)
                 jobs += reliability_jobs(group, self.names, out_dir, self.store)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from bench.leaderboard.comparison import Comparison
 from bench.metrics import title
+
+
+def bootstrap_p_text(p_value: float, resamples: int) -> str:
+    """``0.034``, or ``< 0.002`` at the smallest p that ``resamples`` replicates can give.
+
+    The bootstrap's p is at least 2 / (resamples + 1): a value there means "this small or
+    smaller", and is shown rounded up to one significant digit.
+    """
+    floor = 2 / (resamples + 1)
+    if p_value > floor * (1 + 1e-9):
+        return f"{p_value:.3g}"
+    step = 10 ** math.floor(math.log10(floor))
+    return f"< {math.ceil(floor / step - 1e-9) * step:.1g}"
 
 
 def print_comparison(result: Comparison, console: Console) -> None:
@@ -21,7 +36,7 @@ def print_comparison(result: Comparison, console: Console) -> None:
     for d in result.differences:
         table.add_row(Text(title(d.metric)), f"{d.value_a:.1f}", f"{d.value_b:.1f}",
                       f"{d.difference:+.1f}", f"[{d.ci_low:+.1f}, {d.ci_high:+.1f}]",
-                      f"{d.p_value:.3g}")
+                      bootstrap_p_text(d.p_value, result.resamples))
     table.caption = Text(f"Scores in %; paired bootstrap over the same test images, "
                          f"{result.resamples:,} resamples stratified by class (seeds resampled "
                          "too when there are several).")

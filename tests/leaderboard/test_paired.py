@@ -110,3 +110,18 @@ def test_compare_json_matches_its_golden_file(predicted_store):
     check_golden("compare.json", result.output)
     data = json.loads(result.output)
     assert [(p["seed_a"], p["seed_b"]) for p in data["pairs"]] == [(0, 0)]  # paired by seed
+
+
+def test_a_p_value_at_the_bootstraps_floor_reads_as_below_it(predicted_store):
+    from bench.leaderboard.render_compare import bootstrap_p_text
+
+    assert bootstrap_p_text(2 / 1001, 1000) == "< 0.002"  # 1,000 resamples cannot say less
+    assert bootstrap_p_text(2 / 201, 200) == "< 0.01"
+    assert bootstrap_p_text(0.0345, 1000) == "0.0345"
+    args = ["compare", "--store", str(predicted_store), "--models", "strong,weak", "--source",
+            "d2", "--target", "d1", "--metric", "accuracy"]
+    data = json.loads(invoke(*args, "--json").output)
+    (accuracy,) = data["differences"]
+    assert accuracy["p_value"] == pytest.approx(2 / 1001)  # strong beats weak in every resample
+    table = invoke(*args)
+    assert "< 0.002" in table.output and "  0.002 " not in table.output

@@ -81,7 +81,7 @@ def test_plugin_names_are_escaped_in_markdown_latex_and_html(tmp_path, monkeypat
     board = lb.build_boards(lb.store_groups(store.scores(), names), names, metrics=["f1"],
                             date=FIXED_DATE, version=FIXED_VERSION)
     md = lb.render(board, "md")
-    assert r"| Res\|Net \*x\* &lt;b&gt;\_1 | **90.0** |" in md
+    assert r"| Res\|Net \*x\* &lt;b&gt;\_1 | 90.0 |" in md
     assert r"| Model | D\|Z \$1 |" in md
     assert r"D\|Z \$1 fp\|\`1" in md  # a fingerprint that cannot be a code span
     for line in md.splitlines():

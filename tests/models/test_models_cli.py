@@ -59,3 +59,25 @@ def test_a_model_with_broken_preprocessing_is_reported_not_fatal(install_distrib
     result = CliRunner().invoke(cli, ["models", "list"])
     assert result.exit_code == 0
     assert "half-done: model 'half-done' gives no input_size, mean, std" in result.output
+
+
+def test_a_small_model_is_not_listed_as_0_0m(install_distribution):
+    from bench.cli.models import parameters_text
+
+    assert [parameters_text(n) for n in (812, 23_412, 11_179_077, 143_667_240)] == [
+        "812", "23.4k", "11.2M", "143.7M"]
+    install_distribution("small-bench", {"small": "small_plugin"}, {"small_plugin": """
+        import bench
+
+        def build(num_classes, pretrained):
+            from torch import nn
+            return nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 30), nn.ReLU(),
+                                 nn.Linear(30, num_classes))
+
+        @bench.hookimpl
+        def register_models():
+            return [bench.ModelSpec(name="small-mlp", factory=build, input_size=16,
+                                    mean=(0.5,) * 3, std=(0.25,) * 3)]
+    """})
+    row = next(line for line in listing().splitlines() if "small-mlp" in line)
+    assert "23.2k" in row and "0.0M" not in row  # 768 * 30 + 30 + 30 * 5 + 5 weights
