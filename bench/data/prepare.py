@@ -228,8 +228,8 @@ def prepare_dataset(name: str, source: Path | Sequence[Path] | None = None, *,
     ``source`` may list several downloads (``[Train.rar, TestA.rar]``): they are scanned side
     by side, each under the name of its top folder. ``source=None`` reuses the last sources,
     or the spec's ``default_source``. Running it again on an unchanged download does nothing
-    new. ``workers`` defaults to every core. The split
-    rule and cache size come from ``protocol`` (default: the paper's).
+    new. ``workers`` defaults to every core. The split rule and cache size come from
+    ``protocol`` (default: the paper's).
     """
     spec = resolve_spec(name)
     protocol = protocol or default_protocol()
