@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import click
+from rich.text import Text
 
-from bench.cli.output import WholeHelpGroup, click_echo, console, emit_table
+from bench.cli.output import WholeHelpGroup, click_echo, console, emit_line, emit_table
 from bench.data.catalogue import SPLIT_NAMES, UNCONFIRMED_LAYOUT, catalogue, count_rows
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -45,7 +46,7 @@ def list_datasets(as_json: bool) -> None:
                       "download", "licence"], title="Data sets", as_json=as_json)
     unconfirmed = [row["name"] for row in rows if row["layout"] == "unconfirmed"]
     if unconfirmed and not as_json:
-        console.print(f"{', '.join(unconfirmed)}: {UNCONFIRMED_LAYOUT}.", highlight=False)
+        emit_line(Text(f"{', '.join(unconfirmed)}: {UNCONFIRMED_LAYOUT}."))
 
 
 @datasets_group.command("prepare")
