@@ -32,8 +32,8 @@ def main() -> None:
         import bench
         from bench.data import prepare_dataset
         from bench.data.parallel import available_cores
-        from bench.data.shifted import load_shifted
-        from bench.data.shifts import load_suite
+        from bench.shifts.dataset import load_shifted
+        from bench.shifts.suite import load_suite
 
         bench.reset()
         started = time.perf_counter()

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from bench.data import PreparedDataset, load_prepared
-from bench.data.shifted import open_target
 from bench.engine.augment import BatchTransform
 from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
 from bench.engine.plans import CellPlan, Outcome
@@ -31,6 +30,7 @@ from bench.labels import CLASSES, NUM_CLASSES
 from bench.metrics import evaluate_predictions
 from bench.models import build_model, data_config
 from bench.provenance import device_description, peak_memory
+from bench.shifts.dataset import open_target
 from bench.store import Evaluation
 
 

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.data.shifted import ShiftedName, is_shifted, parse_name, shifted_fingerprint
-from bench.data.shifts import ShiftSuite, load_suite
 from bench.errors import BenchError, DataError
 from bench.leaderboard.boards import context, today
 from bench.leaderboard.groups import slugify
@@ -22,6 +20,8 @@ from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
 from bench.metrics import better, title
+from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
+from bench.shifts.suite import ShiftSuite, load_suite
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

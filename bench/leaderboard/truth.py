@@ -68,7 +68,7 @@ def prepared_split(dataset: str) -> TestSplit | None:
 
 def shifted_base(target: str) -> tuple[str, object] | None:
     """(base data set, parsed name) of a shifted target; None for a plain one."""
-    from bench.data.shifted import is_shifted, parse_name
+    from bench.shifts.names import is_shifted, parse_name
 
     if not is_shifted(target):
         return None
@@ -81,8 +81,8 @@ def shifted_base(target: str) -> tuple[str, object] | None:
 
 def derived_fingerprint(base_fingerprint: str, parsed: object) -> str:
     """A shifted target's split fingerprint, from its base's (the shift suite shipped here)."""
-    from bench.data.shifted import shifted_fingerprint
-    from bench.data.shifts import load_suite
+    from bench.shifts.names import shifted_fingerprint
+    from bench.shifts.suite import load_suite
 
     return shifted_fingerprint(base_fingerprint, parsed, load_suite())  # type: ignore[arg-type]
 

@@ -11,8 +11,9 @@ import bench
 from bench.cli import cli
 from bench.data import load_prepared
 from bench.data.cache import cache_info
-from bench.data.shifted import load_shifted, shifted_fingerprint
-from bench.data.shifts import load_suite
+from bench.shifts.dataset import load_shifted
+from bench.shifts.names import shifted_fingerprint
+from bench.shifts.suite import load_suite
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--source", "colours-a", "--epochs", "3"]

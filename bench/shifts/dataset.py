@@ -1,15 +1,12 @@
-"""The shift target family: ``NAME~SHIFT:SEVERITY`` is NAME's test split under a shift.
+"""A shifted test set: a prepared data set's test split under one shift, used as a target.
 
-``wbc-usid-b~stain:3`` is accepted wherever a target is; ``NAME~stain`` and ``all~stain`` mean
-severities 1 to 5, ``NAME~stain:2..4`` a range. A shifted set has a test split only (it is never
-trained on), its own fingerprint (the base split's, the suite's hash, the shift and severity)
-and its own decoded cache, built once from the base's cache and byte-identical on every machine.
+It has a test split only (it is never trained on), its own fingerprint (the base split's, the
+suite's hash, the shift and severity) and its own decoded cache, built once from the base's
+cache and byte-identical on every machine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,82 +24,12 @@ from bench.data.cache import (
 )
 from bench.data.layout import DatasetFolder, release
 from bench.data.parallel import available_cores
-from bench.data.perturb import perturb
 from bench.data.prepared import PreparedDataset, SplitArrays
-from bench.data.shifts import SEVERITIES, ShiftSuite, load_suite
-from bench.errors import DataError, OptionError
+from bench.errors import DataError
+from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
+from bench.shifts.suite import ShiftSuite, load_suite
 
-MARK = "~"
-RANGE = ".."
 CHUNK = 256  # images perturbed at a time while building a cache
-
-
-def is_shifted(name: str) -> bool:
-    return MARK in str(name)
-
-
-@dataclass(frozen=True)
-class ShiftedName:
-    base: str
-    shift: str
-    level: str  # canonical: "3", or a free parameter such as "0.5" (scale)
-
-    @property
-    def name(self) -> str:
-        return f"{self.base}{MARK}{self.shift}:{self.level}"
-
-    @property
-    def severity(self) -> float:
-        """Where it sits on a severity axis (a free scale factor sits by its nearest level)."""
-        return float(self.level) if self.level.isdigit() else float("nan")
-
-
-def parse_name(name: str, suite: ShiftSuite | None = None) -> ShiftedName:
-    """Split ``NAME~SHIFT:LEVEL`` (one severity) into its parts, canonically spelled."""
-    suite = suite or load_suite()
-    base, _, rest = str(name).partition(MARK)
-    shift, colon, level = rest.partition(":")
-    if not base or not shift or not colon:
-        raise OptionError(f"--target {name}: a shifted target is NAME{MARK}SHIFT:SEVERITY, "
-                          f"e.g. wbc-usid-b{MARK}stain:3 (shifts: {', '.join(suite.shifts)}).")
-    return ShiftedName(base, suite.check_shift(shift.strip().lower()),
-                       suite.level(shift.strip().lower(), level))
-
-
-def expand_names(text: str, resolve: Callable[[str], list[str]],
-                 suite: ShiftSuite | None = None) -> list[str]:
-    """Every member a request names: ``all~stain`` is each data set at severities 1 to 5.
-
-    ``resolve`` maps the base (a name, an alias or ``all``) to canonical data-set names.
-    """
-    suite = suite or load_suite()
-    base, _, rest = str(text).partition(MARK)
-    shift, colon, levels = rest.partition(":")
-    shift = shift.strip().lower()
-    if not base.strip() or not shift:
-        raise OptionError(f"--target {text}: a shifted target is NAME{MARK}SHIFT[:SEVERITY], "
-                          f"e.g. wbc-usid-b{MARK}stain:3 (shifts: {', '.join(suite.shifts)}).")
-    suite.check_shift(shift)
-    if not colon or not levels.strip():
-        wanted = [str(s) for s in SEVERITIES]
-    elif RANGE in levels:
-        low, _, high = levels.partition(RANGE)
-        first, last = suite.level(shift, low), suite.level(shift, high)
-        if not (first.isdigit() and last.isdigit()) or int(first) > int(last):
-            raise OptionError(f"--target {text}: a range of severities is LOW..HIGH with whole "
-                              f"numbers, LOW at most HIGH (e.g. {shift}:1..5).")
-        wanted = [str(s) for s in range(int(first), int(last) + 1)]
-    else:
-        wanted = [suite.level(shift, levels)]
-    return [ShiftedName(name, shift, level).name
-            for name in resolve(base.strip()) for level in wanted]
-
-
-def shifted_fingerprint(base_fingerprint: str, shifted: ShiftedName, suite: ShiftSuite) -> str:
-    """The base split's fingerprint, the suite's hash, the shift and its parameters."""
-    parameters = json.dumps(suite.parameters(shifted.shift, shifted.level), sort_keys=True)
-    text = "\n".join([base_fingerprint, suite.hash, shifted.shift, shifted.level, parameters])
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -163,7 +90,6 @@ class ShiftedDataset:
 def build_shifted_cache(dataset: ShiftedDataset, size: int) -> Path:
     """Perturb every test image of the base cache at ``size`` into this set's own cache."""
     source = dataset.base.split("test", size)
-    parameters = dataset.suite.parameters(dataset.shifted.shift, dataset.shifted.level)
     rows = sorted((r for r in dataset.base.manifest if r.split == "test"), key=lambda r: r.path)
     folder = dataset.folder
     folder.remove_leftovers()
@@ -173,8 +99,7 @@ def build_shifted_cache(dataset: ShiftedDataset, size: int) -> Path:
         out = np.load(staging / IMAGES, mmap_mode="r+")
 
         def one(image: np.ndarray) -> np.ndarray:
-            return perturb(image, dataset.shifted.shift, parameters, level=dataset.shifted.level,
-                           reference_size=dataset.suite.reference_size)
+            return dataset.suite.apply(image, dataset.shifted.shift, dataset.shifted.level)
 
         with ThreadPoolExecutor(available_cores()) as pool:  # Pillow and numpy drop the GIL
             for start in range(0, len(rows), CHUNK):  # bounded memory, however many images

@@ -1,4 +1,8 @@
-"""The shift suite's perturbations, definition and target names, on tiny images."""
+"""The shift suite's perturbations, definition and target names, on tiny images.
+
+The perturbation tests run over the table (``PERTURBATIONS``): a new row is checked without a
+new test.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,14 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from bench.data.perturb import perturb, stain_map
-from bench.data.shifted import (
-    ShiftedName,
-    expand_names,
-    parse_name,
-    shifted_fingerprint,
-)
-from bench.data.shifts import SEVERITIES, _parse, load_suite
 from bench.errors import OptionError, ProtocolError, UnknownNameError
+from bench.shifts.context import ShiftContext
+from bench.shifts.names import ShiftedName, expand_names, parse_name, shifted_fingerprint
+from bench.shifts.perturbations import PERTURBATIONS, perturb
+from bench.shifts.stain import rotation_map
+from bench.shifts.suite import SEVERITIES, _parse, load_suite
 
 SUITE = load_suite()
-IDENTITY = {
-    "stain": {"angle": 0.0, "hematoxylin": 1.0, "eosin": 1.0},
-    "illumination": {"brightness": 0.0, "contrast": 1.0, "gains": [1.0, 1.0, 1.0]},
-    "blur": {"sigma": 0.0},
-    "scale": {"factor": 1.0},
-    "noise": {"sigma": 0.0},
-}
 # sha256 of cell_image() under each shift at severity 3 (suite v1): a change in any library
 # or in this code that moves one byte of a shifted test set fails here.
 CHECKSUMS = {
@@ -59,17 +53,18 @@ def change(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int64) - b.astype(np.int64)).mean())
 
 
-@pytest.mark.parametrize("shift", sorted(IDENTITY))
-def test_zero_strength_is_the_identity(shift):
+@pytest.mark.parametrize("name", [n for n, row in PERTURBATIONS.items() if row.identity])
+def test_zero_strength_is_the_identity(name):
     image = cell_image()
-    assert np.array_equal(perturb(image, shift, IDENTITY[shift], level="0"), image)
+    row = PERTURBATIONS[name]
+    assert set(row.identity) == set(row.parameters)
+    assert np.array_equal(perturb(image, name, row.identity, ShiftContext(name, "0")), image)
 
 
 @pytest.mark.parametrize("shift", SUITE.shifts)
 def test_each_severity_changes_the_image_more_than_the_one_before(shift):
     image = cell_image(64, 64)
-    changes = [change(perturb(image, shift, SUITE.parameters(shift, str(s)), level=str(s)),
-                      image) for s in SEVERITIES]
+    changes = [change(SUITE.apply(image, shift, str(s)), image) for s in SEVERITIES]
     assert changes[0] > 0
     assert all(later > earlier for earlier, later in zip(changes, changes[1:])), changes
 
@@ -77,36 +72,34 @@ def test_each_severity_changes_the_image_more_than_the_one_before(shift):
 @pytest.mark.parametrize("shift", SUITE.shifts)
 def test_shape_and_dtype_are_kept_and_a_second_call_gives_the_same_bytes(shift):
     image = cell_image(37, 53)  # odd, non-square
-    parameters = SUITE.parameters(shift, "4")
-    first = perturb(image, shift, parameters, level="4")
+    first = SUITE.apply(image, shift, "4")
     assert first.shape == image.shape and first.dtype == np.uint8
-    assert np.array_equal(first, perturb(image.copy(), shift, parameters, level="4"))
+    assert np.array_equal(first, SUITE.apply(image.copy(), shift, "4"))
 
 
 @pytest.mark.parametrize("shift", SUITE.shifts)
 def test_severity_three_of_each_shift_matches_its_stored_checksum(shift):
-    image = cell_image()
-    shifted = perturb(image, shift, SUITE.parameters(shift, "3"), level="3",
-                      reference_size=SUITE.reference_size)
-    assert digest(shifted) == CHECKSUMS[shift]
+    assert digest(SUITE.apply(cell_image(), shift, "3")) == CHECKSUMS[shift]
 
 
 def test_noise_is_seeded_by_the_image_and_the_severity():
     image, other = cell_image(), cell_image()
     other[0, 0, 0] ^= 1  # one bit of content: another draw
     parameters = SUITE.parameters("noise", "2")
-    base = perturb(image, "noise", parameters, level="2")
-    assert not np.array_equal(base - image, perturb(other, "noise", parameters, level="2") - other)
-    assert not np.array_equal(base, perturb(image, "noise", parameters, level="2b"))
+    base = perturb(image, "noise", parameters, ShiftContext("noise", "2"))
+    assert not np.array_equal(base - image, SUITE.apply(other, "noise", "2") - other)
+    assert np.array_equal(base, SUITE.apply(image, "noise", "2"))
+    assert not np.array_equal(base, perturb(image, "noise", parameters,
+                                            ShiftContext("noise", "2b")))
 
 
 def test_stain_keeps_white_white_and_turns_the_colours():
     white = np.full((2, 2, 3), 255, dtype=np.uint8)
-    assert np.array_equal(perturb(white, "stain", SUITE.parameters("stain", "5")), white)
+    assert np.array_equal(SUITE.apply(white, "stain", "5"), white)
     image = cell_image()
-    nucleus = perturb(image, "stain", SUITE.parameters("stain", "5"))[24, 20]
+    nucleus = SUITE.apply(image, "stain", "5")[24, 20]
     assert not np.array_equal(nucleus, image[24, 20])
-    assert np.allclose(stain_map(0, 1, 1), np.eye(3))
+    assert np.allclose(rotation_map(0, 1, 1), np.eye(3))
 
 
 def test_the_suite_hash_covers_the_values_and_not_the_descriptions():
@@ -160,7 +153,7 @@ def test_the_fingerprint_changes_with_base_shift_severity_and_definition():
 
 
 def test_levels_from_optical_density_are_decided_by_the_exact_bounds():
-    from bench.data.perturb import LEVEL_BOUNDS, to_levels
+    from bench.shifts.density import LEVEL_BOUNDS, to_levels
 
     edges = np.concatenate([LEVEL_BOUNDS, np.nextafter(LEVEL_BOUNDS, -np.inf),
                             np.nextafter(LEVEL_BOUNDS, np.inf), [-50.0, -6.0, 0.0, 3.0]])
