@@ -274,8 +274,8 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
                             f"come from {split.how() or 'its prepare command'})",
                       topics.FINGERPRINTS)
         else:
-            expected = derived_fingerprint(split.fingerprint, shifted[1]) if shifted \
-                else split.fingerprint
+            expected = derived_fingerprint(split.fingerprint, shifted[1], fingerprint) \
+                if shifted else split.fingerprint
             if fingerprint != expected:
                 how = (f"its base {split.dataset} prepared with {split.how()} and the shift "
                        "suite of this bench" if shifted else split.how())

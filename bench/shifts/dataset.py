@@ -1,12 +1,15 @@
 """A shifted test set: a prepared data set's test split under one shift, used as a target.
 
 It has a test split only (it is never trained on), its own fingerprint (the base split's, the
-suite's hash, the shift and severity) and its own decoded cache, built once from the base's
-cache and byte-identical on every machine.
+suite's hash, the shift and severity) and its own decoded cache, built once and byte-identical
+on every machine: under a native-resolution suite (v2) from the source files, each shifted as
+published and then cropped and resized like the base cache; under v1 from the base's cache.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,11 +25,15 @@ from bench.data.cache import (
     is_cached,
     open_split,
 )
+from bench.data.decode import decode_native
 from bench.data.layout import DatasetFolder, release
+from bench.data.manifest import ManifestRow
 from bench.data.parallel import available_cores
-from bench.data.prepared import PreparedDataset, SplitArrays
+from bench.data.prepared import PreparedDataset, SplitArrays, prepare_command
 from bench.errors import DataError
+from bench.progress import progress_bar
 from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
+from bench.shifts.render import shift_image
 from bench.shifts.suite import ShiftSuite, load_suite
 
 CHUNK = 256  # images perturbed at a time while building a cache
@@ -56,7 +63,11 @@ class ShiftedDataset:
     @property
     def folder(self) -> DatasetFolder:
         level = self.shifted.level.replace(".", "_")
-        return DatasetFolder(self.base.folder.root / "shifted" / f"{self.shifted.shift}-{level}")
+        # v1's folders predate suite versions; later suites keep theirs apart, so two suites
+        # in use at once never rebuild each other's caches.
+        version = "" if self.suite.version == "1" else f"-v{self.suite.version}"
+        name = f"{self.shifted.shift}-{level}{version}"
+        return DatasetFolder(self.base.folder.root / "shifted" / name)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """The base's test images per label: the only split a shifted set has."""
@@ -66,12 +77,12 @@ class ShiftedDataset:
     def check_split_rule(self, splits: object) -> None:
         self.base.check_split_rule(splits)
 
-    def ensure_cache(self, size: int) -> None:
+    def ensure_cache(self, size: int, *, progress: bool = True) -> None:
         if not is_cached(self.folder, size, self.fingerprint):
-            build_shifted_cache(self, size)
+            build_shifted_cache(self, size, progress=progress)
 
     def split(self, split: str, size: int | None = None) -> SplitArrays:
-        """The test split, perturbed (built from the base's cache on first use, then cached)."""
+        """The test split, shifted (built on first use, then cached)."""
         if split != "test":
             raise DataError(
                 f"{self.name} is a shifted test set: it has only a test split and is never "
@@ -87,25 +98,61 @@ class ShiftedDataset:
         return self._arrays[size]
 
 
-def build_shifted_cache(dataset: ShiftedDataset, size: int) -> Path:
-    """Perturb every test image of the base cache at ``size`` into this set's own cache."""
-    source = dataset.base.split("test", size)
+def _from_sources(dataset: ShiftedDataset, rows: list[ManifestRow], size: int
+                  ) -> Callable[[int], np.ndarray]:
+    """Row ``i``: its source file as published, shifted, then cropped and resized."""
+    root = dataset.base.root
+    if not root.is_dir():
+        raise DataError(
+            f"{dataset.name} is shifted at the images' native resolution, from the source "
+            f"files of {dataset.base.name}, but {root} is gone. Prepare it again: "
+            f"{prepare_command(dataset.base.spec)}"
+        )
+
+    def one(index: int) -> np.ndarray:
+        data = (root / rows[index].path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != rows[index].sha256:
+            raise DataError(
+                f"{root / rows[index].path} changed since {dataset.base.name} was prepared. "
+                f"Run `bench datasets verify {dataset.base.name}`, then prepare it again."
+            )
+        return shift_image(decode_native(data), dataset.suite, dataset.shifted.shift,
+                           dataset.shifted.level, size)
+
+    return one
+
+
+def _from_cache(dataset: ShiftedDataset, size: int) -> Callable[[int], np.ndarray]:
+    """Row ``i``: the base cache's image at ``size``, shifted (suite v1)."""
+    images = dataset.base.split("test", size).images
+    return lambda index: dataset.suite.apply(images[index], dataset.shifted.shift,
+                                             dataset.shifted.level)
+
+
+def build_shifted_cache(dataset: ShiftedDataset, size: int, *, progress: bool = True) -> Path:
+    """Shift every test image into this set's own cache at ``size``."""
     rows = sorted((r for r in dataset.base.manifest if r.split == "test"), key=lambda r: r.path)
+    image = (_from_sources(dataset, rows, size) if dataset.suite.native
+             else _from_cache(dataset, size))
     folder = dataset.folder
     folder.remove_leftovers()
     staging = folder.temporary(f"cache-{size}")
     try:
-        create_images_file(staging / IMAGES, len(rows), size)
-        out = np.load(staging / IMAGES, mmap_mode="r+")
-
-        def one(image: np.ndarray) -> np.ndarray:
-            return dataset.suite.apply(image, dataset.shifted.shift, dataset.shifted.level)
-
-        with ThreadPoolExecutor(available_cores()) as pool:  # Pillow and numpy drop the GIL
-            for start in range(0, len(rows), CHUNK):  # bounded memory, however many images
-                stop = min(start + CHUNK, len(rows))
-                out[start:stop] = list(pool.map(one, source.images[start:stop]))
-        out.flush()
+        offset = create_images_file(staging / IMAGES, len(rows), size)
+        row_bytes = size * size * 3
+        descriptor = os.open(staging / IMAGES, os.O_WRONLY)
+        try:
+            with (ThreadPoolExecutor(available_cores()) as pool,  # Pillow, numpy drop the GIL
+                  progress_bar(progress) as bar):
+                task = bar.add_task(f"Shifting {dataset.name} at {size} px", total=len(rows))
+                for start in range(0, len(rows), CHUNK):  # bounded memory, however many
+                    stop = min(start + CHUNK, len(rows))
+                    block = b"".join(np.ascontiguousarray(pixels).tobytes()
+                                     for pixels in pool.map(image, range(start, stop)))
+                    os.pwrite(descriptor, block, offset + start * row_bytes)
+                    bar.advance(task, stop - start)
+        finally:
+            os.close(descriptor)
         _commit(staging, folder, size, rows, dataset.fingerprint, content_hash(staging / IMAGES))
     finally:
         release(staging)

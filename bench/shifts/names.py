@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.errors import OptionError
-from bench.shifts.suite import SEVERITIES, ShiftSuite, load_suite
+from bench.errors import BenchError, OptionError
+from bench.shifts.suite import SEVERITIES, ShiftSuite, every_suite, load_suite
 
 MARK = "~"
 RANGE = ".."
@@ -84,3 +84,17 @@ def shifted_fingerprint(base_fingerprint: str, shifted: ShiftedName, suite: Shif
     parameters = json.dumps(suite.parameters(shifted.shift, shifted.level), sort_keys=True)
     text = "\n".join([base_fingerprint, suite.hash, shifted.shift, shifted.level, parameters])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def built_in_fingerprint(base_fingerprint: str, shifted: ShiftedName, claimed: str = "") -> str:
+    """``shifted``'s fingerprint under the built-in suite that gives ``claimed``.
+
+    Else under the suite in use: records made under an older suite (v1) still check.
+    """
+    made = []
+    for suite in every_suite():
+        try:
+            made.append(shifted_fingerprint(base_fingerprint, shifted, suite))
+        except BenchError:
+            continue  # a shift or severity this suite does not have
+    return claimed if claimed in made else made[0]

@@ -43,6 +43,13 @@ PERTURBATIONS: dict[str, Perturbation] = {row.name: row for row in (
         "optical density as their amounts scale (suite v1)",
         {"angle": 0.0, "hematoxylin": 1.0, "eosin": 1.0}),
     Perturbation(
+        "hed", ("hematoxylin_scale", "hematoxylin_shift", "eosin_scale", "eosin_shift"),
+        stain.hed_jitter,
+        "more haematoxylin and less eosin: each concentration scaled and shifted further from "
+        "1 and 0 (Tellez et al.'s HED jitter); the stain vectors never move",
+        {"hematoxylin_scale": 1.0, "hematoxylin_shift": 0.0, "eosin_scale": 1.0,
+         "eosin_shift": 0.0}),
+    Perturbation(
         "illumination", ("brightness", "contrast", "gains"), imaging.illumination,
         "brighter, flatter and warmer: a brightness offset, contrast about mid-grey and a "
         "gain per channel",

@@ -147,3 +147,44 @@ def test_bench_evaluate_tests_a_trained_cell_on_every_severity_of_a_shift(tiny_w
     assert len(store.runs()) == 1
     assert set(store.evaluated_targets(store.runs()["id"].item())) == {
         "colours-b", *(f"colours-b~scale:{s}" for s in range(1, 6))}
+
+
+def test_v2_shifts_the_published_image_so_a_severity_is_the_same_at_every_cache_size(
+        tiny_world):
+    """blur:3 at 64 px and at 224 px: one shifted image as published, then two resizes."""
+    from PIL import Image
+
+    from bench.data.decode import decode_native, square_resize
+
+    shifted = load_shifted("colours-b~blur:3")
+    assert shifted.suite.native
+    root, first = shifted.base.root, shifted.base.split("test", 64).paths[0]
+    published = decode_native((root / first).read_bytes())
+    before_resize = shifted.suite.apply(published, "blur", "3")  # no size goes in
+    assert not np.array_equal(before_resize, published)
+    for size in (64, 224):
+        cached = shifted.split("test", size).images[0]
+        assert np.array_equal(cached, np.asarray(square_resize(Image.fromarray(before_resize),
+                                                               size)))
+    # v1 blurred the resized cache with a sigma scaled by the size: another image per size
+    v1 = load_shifted("colours-b~blur:3", load_suite("v1"))
+    assert not np.array_equal(v1.split("test", 64).images[0], shifted.split("test", 64).images[0])
+
+
+def test_boards_made_under_suite_v1_still_show_when_v2_is_the_default(tiny_world, monkeypatch):
+    monkeypatch.setenv("BENCH_SHIFT_SUITE", "v1")
+    assert invoke(*RUN, "--target", "colours-b,colours-b~stain:1..2").exit_code == 0
+    v1 = load_suite("v1")
+    monkeypatch.delenv("BENCH_SHIFT_SUITE")
+    board = invoke("leaderboard", "--shift", "--metric", "accuracy", "--json")
+    assert board.exit_code == 0, board.output
+    table = json.loads(board.stdout)[0]["tables"][0]
+    groups = {column["group"] for column in table["columns"]}
+    assert groups == {"colours-b ~stain (suite v1)"}, groups
+    assert v1.hash in json.dumps(table["notes"]) and table["rows"]
+    # Testing the same cell under v2 replaces them: the target's fingerprint changed.
+    later = invoke(*RUN, "--target", "colours-b,colours-b~stain:1..2")
+    assert later.exit_code == 0, later.output
+    board = json.loads(invoke("leaderboard", "--shift", "--json").stdout)[0]["tables"][0]
+    assert {column["group"] for column in board["columns"]} == {"colours-b ~stain"}
+    assert load_suite().hash in json.dumps(board["notes"])

@@ -11,6 +11,7 @@ from importlib import resources
 
 import numpy as np
 import pytest
+from cells import cell_image
 
 from bench.errors import OptionError, ProtocolError, UnknownNameError
 from bench.shifts.context import ShiftContext
@@ -19,30 +20,31 @@ from bench.shifts.perturbations import PERTURBATIONS, perturb
 from bench.shifts.stain import rotation_map
 from bench.shifts.suite import SEVERITIES, _parse, load_suite
 
-SUITE = load_suite()
-# sha256 of cell_image() under each shift at severity 3 (suite v1): a change in any library
-# or in this code that moves one byte of a shifted test set fails here.
-CHECKSUMS = {
-    "stain": "2e00d69992a95281206fe522614df095172e09f6a6eb5b3b6f9a049fc33ae2a6",
+SUITE = load_suite()  # the default: v2
+V1 = load_suite("v1")
+SUITES = [V1, SUITE]
+# sha256 of cell_image() under each shift at severity 3, per suite: a change in any library
+# or in this code that moves one byte of a shifted test set fails here. v2 differs from v1 in
+# stain (HED jitter) and blur (sigma in the image's own pixels, not scaled from 256 px).
+UNCHANGED = {
     "illumination": "257f29da8d71f36a967a0f5725968e435109c732639dd40337f21a08b6d1f4c5",
-    "blur": "c1af56158040e0a33065d6fd4dbe849f08c4faa870114298782a76e743532fdc",
     "jpeg": "74e98cf20e5eb8ecddd9a1307721c20ecc76e3a4c4709051557c32765e496086",
     "scale": "1470006e1411a610cc4f23051df70a56a2099b8a051a6bc6a64a22359edd6ae7",
     "noise": "9c00274a39a8e17dfbf92b1e0a358f4fd2f10ccd19a7fc2cc7c3b8960f32006c",
 }
+CHECKSUMS = {
+    "1": {**UNCHANGED,
+          "stain": "2e00d69992a95281206fe522614df095172e09f6a6eb5b3b6f9a049fc33ae2a6",
+          "blur": "c1af56158040e0a33065d6fd4dbe849f08c4faa870114298782a76e743532fdc"},
+    "2": {**UNCHANGED,
+          "stain": "0b62d34b00726fb80e1245b52321826c47ed8bec2f34be4600fdb12b3bc7d7d5",
+          "blur": "aaf5069df7ad08a809b96264614abf72026b3175a931300971bbeeccbd6f2de8"},
+}
+EVERY_SHIFT = [(suite, shift) for suite in SUITES for shift in suite.shifts]
 
 
-def cell_image(height: int = 48, width: int = 40) -> np.ndarray:
-    """A smear-like picture made by arithmetic only: pale blue background, pink cell, dark
-    purple nucleus, a fine texture; no random generator, so it is the same everywhere."""
-    y, x = np.mgrid[0:height, 0:width]
-    image = np.empty((height, width, 3), dtype=np.float64)
-    image[...] = (205, 200, 240)
-    radius = np.hypot(y - height / 2, x - width / 2)
-    image[radius < 0.4 * min(height, width)] = (225, 150, 190)
-    image[radius < 0.22 * min(height, width)] = (90, 40, 140)
-    image += 12 * np.sin(x * 1.3)[..., None] * np.cos(y * 0.7)[..., None]
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+def ids(case):
+    return f"v{case[0].version}-{case[1]}"
 
 
 def digest(image: np.ndarray) -> str:
@@ -61,25 +63,28 @@ def test_zero_strength_is_the_identity(name):
     assert np.array_equal(perturb(image, name, row.identity, ShiftContext(name, "0")), image)
 
 
-@pytest.mark.parametrize("shift", SUITE.shifts)
-def test_each_severity_changes_the_image_more_than_the_one_before(shift):
+@pytest.mark.parametrize("case", EVERY_SHIFT, ids=ids)
+def test_each_severity_changes_the_image_more_than_the_one_before(case):
+    suite, shift = case
     image = cell_image(64, 64)
-    changes = [change(SUITE.apply(image, shift, str(s)), image) for s in SEVERITIES]
+    changes = [change(suite.apply(image, shift, str(s)), image) for s in SEVERITIES]
     assert changes[0] > 0
     assert all(later > earlier for earlier, later in zip(changes, changes[1:])), changes
 
 
-@pytest.mark.parametrize("shift", SUITE.shifts)
-def test_shape_and_dtype_are_kept_and_a_second_call_gives_the_same_bytes(shift):
+@pytest.mark.parametrize("case", EVERY_SHIFT, ids=ids)
+def test_shape_and_dtype_are_kept_and_a_second_call_gives_the_same_bytes(case):
+    suite, shift = case
     image = cell_image(37, 53)  # odd, non-square
-    first = SUITE.apply(image, shift, "4")
+    first = suite.apply(image, shift, "4")
     assert first.shape == image.shape and first.dtype == np.uint8
-    assert np.array_equal(first, SUITE.apply(image.copy(), shift, "4"))
+    assert np.array_equal(first, suite.apply(image.copy(), shift, "4"))
 
 
-@pytest.mark.parametrize("shift", SUITE.shifts)
-def test_severity_three_of_each_shift_matches_its_stored_checksum(shift):
-    assert digest(SUITE.apply(cell_image(), shift, "3")) == CHECKSUMS[shift]
+@pytest.mark.parametrize("case", EVERY_SHIFT, ids=ids)
+def test_severity_three_of_each_shift_matches_its_stored_checksum(case):
+    suite, shift = case
+    assert digest(suite.apply(cell_image(), shift, "3")) == CHECKSUMS[suite.version][shift]
 
 
 def test_noise_is_seeded_by_the_image_and_the_severity():
@@ -93,30 +98,58 @@ def test_noise_is_seeded_by_the_image_and_the_severity():
                                             ShiftContext("noise", "2b")))
 
 
-def test_stain_keeps_white_white_and_turns_the_colours():
+def test_v1_stain_keeps_white_white_and_turns_the_colours():
     white = np.full((2, 2, 3), 255, dtype=np.uint8)
-    assert np.array_equal(SUITE.apply(white, "stain", "5"), white)
+    assert np.array_equal(V1.apply(white, "stain", "5"), white)
     image = cell_image()
-    nucleus = SUITE.apply(image, "stain", "5")[24, 20]
+    nucleus = V1.apply(image, "stain", "5")[24, 20]
     assert not np.array_equal(nucleus, image[24, 20])
     assert np.allclose(rotation_map(0, 1, 1), np.eye(3))
 
 
-def test_the_suite_hash_covers_the_values_and_not_the_descriptions():
-    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
-    assert _parse(text, "v1").hash == SUITE.hash
+def suite_text(version: str) -> str:
+    return (resources.files("bench") / "shifts" / f"{version}.toml").read_text()
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_suite_hash_covers_the_values_and_not_the_descriptions(version):
+    text = suite_text(version)
+    suite = load_suite(version)
+    assert _parse(text, version).hash == suite.hash
     described = text.replace('description = "Gaussian defocus', 'description = "Out of focus')
-    assert _parse(described, "v1").hash == SUITE.hash
+    assert described != text and _parse(described, version).hash == suite.hash
     changed = text.replace("{ sigma = 1.6 }", "{ sigma = 1.7 }")
-    assert changed != text and _parse(changed, "v1").hash != SUITE.hash
+    assert changed != text and _parse(changed, version).hash != suite.hash
+
+
+def test_v1_keeps_its_hash_and_v2_hashes_where_and_what_it_applies():
+    assert V1.hash == "03c83d0c98878e22"  # every fingerprint made under v1 depends on it
+    assert not V1.native and SUITE.native and SUITE.reference_size is None
+    cache = _parse(suite_text("v2").replace('resolution = "native"',
+                                            'resolution = "cache"\nreference_size = 256'), "x")
+    assert cache.hash not in (SUITE.hash, V1.hash)
+    assert SUITE.perturbation("stain").name == "hed" and V1.perturbation("stain").name == "stain"
 
 
 def test_a_malformed_suite_is_named():
-    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
+    text = suite_text("v1")
     with pytest.raises(ProtocolError, match="severity 2 must give exactly sigma"):
         _parse(text.replace("{ sigma = 1.0 }", "{ radius = 1.0 }"), "v1")
-    with pytest.raises(ProtocolError, match="unknown shift"):
+    with pytest.raises(ProtocolError, match="unknown perturbation 'fog'"):
         _parse(text + "\n[fog]\nlevels = []\n", "v1")
+    with pytest.raises(ProtocolError, match="needs reference_size"):
+        _parse(text.replace("reference_size = 256", ""), "v1")
+    with pytest.raises(ProtocolError, match="resolution = 'camera'"):
+        _parse(suite_text("v2").replace('"native"', '"camera"'), "v2")
+
+
+def test_a_suite_is_picked_by_version_or_environment(monkeypatch):
+    assert load_suite("1") is V1 and load_suite("v1.toml") is V1
+    monkeypatch.setenv("BENCH_SHIFT_SUITE", "v1")
+    assert load_suite() is V1
+    monkeypatch.setenv("BENCH_SHIFT_SUITE", "v7")
+    with pytest.raises(OptionError, match=r"BENCH_SHIFT_SUITE=v7: no such shift suite.*v1, v2"):
+        load_suite()
 
 
 def test_names_expand_to_severities_ranges_and_free_factors():
@@ -145,10 +178,11 @@ def test_the_fingerprint_changes_with_base_shift_severity_and_definition():
         shifted_fingerprint("f" * 64, ShiftedName("x", "stain", "2"), SUITE),
         shifted_fingerprint("f" * 64, ShiftedName("x", "blur", "1"), SUITE),
     }
-    text = (resources.files("bench") / "shifts" / "v1.toml").read_text()
-    other = _parse(text.replace("angle = 4.0", "angle = 4.5"), "v1")
+    text = suite_text("v2")
+    other = _parse(text.replace("hematoxylin_scale = 1.05", "hematoxylin_scale = 1.06"), "v2")
     fingerprints.add(shifted_fingerprint("f" * 64, one, other))
-    assert len(fingerprints) == 5
+    fingerprints.add(shifted_fingerprint("f" * 64, one, V1))
+    assert len(fingerprints) == 6
     assert all(len(f) == 64 for f in fingerprints)
 
 
@@ -173,4 +207,18 @@ def test_the_readme_describes_every_shift_of_the_suite():
     rows = {line.split("|")[1].strip(" `") for line in section.splitlines()
             if line.startswith("| `")}
     assert rows == set(SUITE.shifts)
-    assert "bench/shifts/v1.toml" in section
+    assert "bench/shifts/v2.toml" in section and "BENCH_SHIFT_SUITE=v1" in section
+
+
+def test_a_fingerprint_made_under_v1_is_still_recognised():
+    """What the board and `leaderboard --check` use for records made under an older suite."""
+    from bench.leaderboard.truth import derived_fingerprint
+    from bench.shifts.names import built_in_fingerprint
+
+    shifted = ShiftedName("x", "stain", "3")
+    under_v1 = shifted_fingerprint("f" * 64, shifted, V1)
+    under_v2 = shifted_fingerprint("f" * 64, shifted, SUITE)
+    assert under_v1 != under_v2
+    assert built_in_fingerprint("f" * 64, shifted, under_v1) == under_v1
+    assert built_in_fingerprint("f" * 64, shifted, "0" * 64) == under_v2  # unknown: in use
+    assert derived_fingerprint("f" * 64, shifted, under_v1) == under_v1
