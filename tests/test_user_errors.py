@@ -474,3 +474,61 @@ def test_removing_a_data_set_a_run_trains_on(template_home, bench_home):
     assert f"in use by a run still training: run {training.id}" in message
     assert "--force" in message
     assert snapshot(bench_home) == before
+
+
+def _on_a_small_disk(home: Path, megabytes: int, command: str) -> subprocess.CompletedProcess:
+    """``command`` with BENCH_HOME on a real tmpfs of ``megabytes`` (a user namespace mount);
+    it prints ``exit=N`` and then every file left in the home but the store."""
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) to mount a small file system")
+    home.mkdir()
+    quoted = shlex.quote(str(home))
+    script = (f"mount -t tmpfs -o size={megabytes}m tmpfs {quoted} || exit 99; "
+              f"export BENCH_HOME={quoted}; {command}; echo exit=$?; "
+              f"find {quoted} -type f ! -name 'results.sqlite*'")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                            text=True, env=os.environ.copy())
+    if result.returncode == 99:
+        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+    return result
+
+
+def test_a_full_disk_while_caching_a_data_set(tmp_path):
+    """Issue 24: a cache bigger than the disk is refused when its blocks are reserved."""
+    cells = tmp_path / "cells"
+    _write_cells(cells)
+    (cells / "bench-dataset.toml").write_text('name = "cells"\n')
+    bench_cli = f"{shlex.quote(sys.executable)} -m bench.cli"
+    result = _on_a_small_disk(tmp_path / "home", 1, f"{bench_cli} datasets prepare "
+                              f"folder:{shlex.quote(str(cells))} --cache-size 256")
+    message = " ".join(result.stderr.split())
+    assert "exit=1" in result.stdout, result.stdout + message
+    assert "no space left on the disk of" in message and "256 px cache of cells" in message
+    assert "5.9 MB needed" in message and "BENCH_HOME" in message
+    assert "Traceback" not in message and "Bus error" not in message
+    assert not result.stdout.split("exit=1")[1].strip()  # nothing half-written is left
+
+
+def test_a_full_disk_while_caching_a_shifted_test_set(tmp_path):
+    """Issue 24: the shift cache was a sparse memory map and died with "Bus error" (exit 135)
+    when the disk filled; now its blocks are reserved first and the error names the fix."""
+    cells = tmp_path / "cells"
+    _write_cells(cells)
+    (cells / "bench-dataset.toml").write_text('name = "cells"\n')
+    code = (f"import bench\n"
+            f"from bench.data import prepare_dataset\n"
+            f"from bench.shifts.dataset import load_shifted\n"
+            f"prepare_dataset('folder:{cells}', progress=False, cache_size=16)\n"
+            f"try:\n"
+            f"    load_shifted('cells~blur:1').split('test', 300)\n"
+            f"except bench.DataError as exc:\n"
+            f"    raise SystemExit(f'Error: {{exc}}')\n")
+    (tmp_path / "shift.py").write_text(code)
+    result = _on_a_small_disk(tmp_path / "home", 1, f"{shlex.quote(sys.executable)} "
+                              f"{shlex.quote(str(tmp_path / 'shift.py'))}")
+    message = " ".join(result.stderr.split())
+    assert "exit=1" in result.stdout, result.stdout + message
+    assert "no space left on the disk of" in message and "cache of cells~blur:1" in message
+    assert "Traceback" not in message and "Bus error" not in message
+    left = result.stdout.split("exit=1")[1].split()
+    assert left and not [path for path in left if "/shifted/" in path], left  # prepared only

@@ -21,7 +21,13 @@ from typing import Any
 
 from bench.data.archive import is_archive
 from bench.data.audit import FileRecord, run_audit
-from bench.data.cache import cache_info, cache_problem, commit_from_staging, create_images_file
+from bench.data.cache import (
+    cache_info,
+    cache_problem,
+    commit_from_staging,
+    create_images_file,
+    disk_space_for,
+)
 from bench.data.catalogue import UNCONFIRMED_LAYOUT
 from bench.data.classes import ClassMapper
 from bench.data.counts import count_warning
@@ -193,9 +199,11 @@ def _decode_and_split(spec: DatasetSpec, kept: Sequence[SourceImage], mapper: Cl
                       rule: SplitRule, staging: Path, size: int, progress: bool,
                       workers: int | None) -> tuple[list[FileRecord], list[ManifestRow]]:
     """Hash and decode every kept file into ``staging``; split the usable ones."""
-    create_images_file(staging, len(kept), size)
-    facts = decode_into([image.path for image in kept], staging, size, progress=progress,
-                        description=f"Preparing {spec.label}", workers=workers)
+    with disk_space_for(staging.parent.parent, f"the {size} px cache of {spec.label}",
+                        len(kept) * size * size * 3):
+        create_images_file(staging, len(kept), size)
+        facts = decode_into([image.path for image in kept], staging, size, progress=progress,
+                            description=f"Preparing {spec.label}", workers=workers)
     records = [FileRecord(image.relpath, fact) for image, fact in zip(kept, facts, strict=True)]
     usable = [(image, record.facts) for image, record in zip(kept, records, strict=True)
               if record.facts.status == "ok"]

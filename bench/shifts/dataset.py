@@ -22,6 +22,7 @@ from bench.data.cache import (
     _commit,
     content_hash,
     create_images_file,
+    disk_space_for,
     is_cached,
     open_split,
 )
@@ -31,6 +32,7 @@ from bench.data.manifest import ManifestRow
 from bench.data.parallel import available_cores
 from bench.data.prepared import PreparedDataset, SplitArrays, prepare_command
 from bench.errors import DataError
+from bench.labels import CLASSES
 from bench.progress import progress_bar
 from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 from bench.shifts.render import shift_image
@@ -92,10 +94,16 @@ class ShiftedDataset:
         size = int(size or self.base.default_cache_size)
         if size not in self._arrays:
             self.ensure_cache(size)
-            base = self.base.split("test", size)
+            rows = ordered_test_rows(self.base)  # labels from the manifest: no base cache
+            labels = np.array([CLASSES.index(row.label) for row in rows], dtype=np.int64)
             images = open_split(self.folder, size, "test")
-            self._arrays[size] = SplitArrays(images, base.labels, base.paths)
+            self._arrays[size] = SplitArrays(images, labels, [row.path for row in rows])
         return self._arrays[size]
+
+
+def ordered_test_rows(base: PreparedDataset) -> list[ManifestRow]:
+    """The base's test rows in the order of its cache (and so of every shifted cache)."""
+    return sorted((r for r in base.manifest if r.split == "test"), key=lambda r: r.path)
 
 
 def _from_sources(dataset: ShiftedDataset, rows: list[ManifestRow], size: int
@@ -131,31 +139,37 @@ def _from_cache(dataset: ShiftedDataset, size: int) -> Callable[[int], np.ndarra
 
 def build_shifted_cache(dataset: ShiftedDataset, size: int, *, progress: bool = True) -> Path:
     """Shift every test image into this set's own cache at ``size``."""
-    rows = sorted((r for r in dataset.base.manifest if r.split == "test"), key=lambda r: r.path)
+    rows = ordered_test_rows(dataset.base)
     image = (_from_sources(dataset, rows, size) if dataset.suite.native
              else _from_cache(dataset, size))
     folder = dataset.folder
     folder.remove_leftovers()
-    staging = folder.temporary(f"cache-{size}")
+    row_bytes = size * size * 3
+    staging = None
     try:
-        offset = create_images_file(staging / IMAGES, len(rows), size)
-        row_bytes = size * size * 3
-        descriptor = os.open(staging / IMAGES, os.O_WRONLY)
-        try:
-            with (ThreadPoolExecutor(available_cores()) as pool,  # Pillow, numpy drop the GIL
-                  progress_bar(progress) as bar):
-                task = bar.add_task(f"Shifting {dataset.name} at {size} px", total=len(rows))
-                for start in range(0, len(rows), CHUNK):  # bounded memory, however many
-                    stop = min(start + CHUNK, len(rows))
-                    block = b"".join(np.ascontiguousarray(pixels).tobytes()
-                                     for pixels in pool.map(image, range(start, stop)))
-                    os.pwrite(descriptor, block, offset + start * row_bytes)
-                    bar.advance(task, stop - start)
-        finally:
-            os.close(descriptor)
-        _commit(staging, folder, size, rows, dataset.fingerprint, content_hash(staging / IMAGES))
+        with disk_space_for(dataset.base.folder.root, f"the {size} px cache of {dataset.name}",
+                            len(rows) * row_bytes):
+            staging = folder.temporary(f"cache-{size}")
+            offset = create_images_file(staging / IMAGES, len(rows), size)  # blocks reserved
+            descriptor = os.open(staging / IMAGES, os.O_WRONLY)
+            try:
+                with (ThreadPoolExecutor(available_cores()) as pool,  # Pillow, numpy drop GIL
+                      progress_bar(progress) as bar):
+                    task = bar.add_task(f"Shifting {dataset.name} at {size} px",
+                                        total=len(rows))
+                    for start in range(0, len(rows), CHUNK):  # bounded memory, however many
+                        stop = min(start + CHUNK, len(rows))
+                        block = b"".join(np.ascontiguousarray(pixels).tobytes()
+                                         for pixels in pool.map(image, range(start, stop)))
+                        os.pwrite(descriptor, block, offset + start * row_bytes)
+                        bar.advance(task, stop - start)
+            finally:
+                os.close(descriptor)
+            _commit(staging, folder, size, rows, dataset.fingerprint,
+                    content_hash(staging / IMAGES))
     finally:
-        release(staging)
+        if staging is not None:
+            release(staging)
     return folder.cache_dir(size)
 
 

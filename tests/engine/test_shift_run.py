@@ -188,3 +188,32 @@ def test_boards_made_under_suite_v1_still_show_when_v2_is_the_default(tiny_world
     board = json.loads(invoke("leaderboard", "--shift", "--json").stdout)[0]["tables"][0]
     assert {column["group"] for column in board["columns"]} == {"colours-b ~stain"}
     assert load_suite().hash in json.dumps(board["notes"])
+
+
+def test_a_full_disk_while_caching_a_shifted_set_is_one_message_and_leaves_nothing(
+        tiny_world, monkeypatch):
+    """The disk fills after the blocks were reserved (a quota, another writer): a patched
+    ``pwrite``. The cell keeps its scores; the shifted set is built whole on the next try."""
+    import errno
+    import os
+
+    assert invoke(*RUN, "--target", "colours-b").exit_code == 0  # trained, base cache built
+    write = os.pwrite
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    result = invoke(*RUN, "--target", "colours-b~blur:1")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1, message
+    assert "no space left on the disk of" in message and "colours-b~blur:1" in message
+    assert "point BENCH_HOME at a disk with room" in message and "Traceback" not in message
+    shifted = load_shifted("colours-b~blur:1")
+    assert not list(shifted.folder.root.rglob("*.npy"))  # nothing half-written is kept
+    assert set(bench.open_store().scores().target) == {"colours-b"}
+
+    monkeypatch.setattr(os, "pwrite", write)  # space freed
+    again = invoke(*RUN, "--target", "colours-b~blur:1")
+    assert again.exit_code == 0, again.output
+    assert set(bench.open_store().scores().target) == {"colours-b", "colours-b~blur:1"}
