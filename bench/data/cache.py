@@ -96,14 +96,14 @@ def disk_space_for(folder: Path, what: str, needed: int) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in NO_SPACE:
             raise
-        try:
-            free = f", {_megabytes(shutil.disk_usage(folder).free)} free"
-        except OSError:
-            free = ""
+        sizes = [f"{_megabytes(needed)} needed"] if needed else []
+        with contextlib.suppress(OSError):
+            sizes.append(f"{_megabytes(shutil.disk_usage(folder).free)} free")
         raise DataError(
-            f"no space left on the disk of {folder} for {what} ({_megabytes(needed)} needed"
-            f"{free}); the unfinished cache was removed. Free some space, or point BENCH_HOME "
-            f"at a disk with room, then run the same command again."
+            f"no space left on the disk of {folder} for {what}"
+            f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; the unfinished cache was "
+            f"removed. Free some space, or point BENCH_HOME at a disk with room, then run the "
+            f"same command again."
         ) from exc
 
 
