@@ -162,10 +162,11 @@ def _add_commands() -> None:
         plugins,
         rescore,
         run,
+        site,
     )
 
     for module in (plugins, datasets, models, generators, generate, run, evaluate,
-                   leaderboard, compare, rescore, housekeeping):
+                   leaderboard, compare, rescore, housekeeping, site):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,435 @@
+"""`bench site verify`: read back every keyed number of every page and recompute it from the records.
+
+The recomputation is independent of the pages' own code where it can be: means and standard
+deviations straight from the score rows, confusion counts and per-class scores from the test
+predictions with scikit-learn, costs from the runs' summaries. Intervals are the seeded bootstrap
+of ``bench.leaderboard.intervals`` run again. A number is right when the recomputed value,
+printed with as many decimals as the page shows, reads the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import DataError
+from bench.labels import CLASSES
+from bench.leaderboard import IntervalSettings, comparable_groups, reference_group
+from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
+from bench.site.sources import SiteInputs, SiteSettings
+
+NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
+SCORE = re.compile(r"^(?P<mean>-?[\d.]+)(?: ± (?P<std>[\d.]+))?(?: \(n=(?P<n>\d+)\))?†?$")
+EXACT = 10  # decimals a mean is snapped to before display (bench.leaderboard.tables)
+
+
+@dataclass(frozen=True)
+class Difference:
+    page: str
+    key: str
+    shown: str
+    expected: str
+
+
+@dataclass
+class Shown:
+    """What one page shows: keyed numbers and the files it refers to."""
+
+    numbers: list[tuple[list, str]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+
+class _PageParser(HTMLParser):
+    """Collect the text of each element with a ``data-k``, without its keyed descendants."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+            "source", "track", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.shown = Shown()
+        self.stack: list[tuple[str, int | None]] = []  # (tag, index of its keyed entry)
+        self.open: list[int] = []  # keyed entries being read, innermost last
+        self.texts: dict[int, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        for name in ("href", "src"):
+            if found.get(name):
+                self.shown.links.append(found[name] or "")
+        if tag in self.VOID:
+            return
+        index = None
+        if found.get("data-k"):
+            index = len(self.shown.numbers)
+            self.shown.numbers.append((json.loads(found["data-k"] or "[]"), ""))
+            self.texts[index] = []
+            self.open.append(index)
+        self.stack.append((tag, index))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        for name in ("href", "src"):
+            if found.get(name):
+                self.shown.links.append(found[name] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            open_tag, index = self.stack.pop()
+            if index is not None:
+                self.open.remove(index)
+                key, _ = self.shown.numbers[index]
+                text = " ".join("".join(self.texts[index]).split())
+                self.shown.numbers[index] = (key, text)
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self.open:
+            self.texts[self.open[-1]].append(data)
+
+
+def read_page(path: Path) -> Shown:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return parser.shown
+
+
+def _snap(value: float) -> float:
+    return round(value, EXACT)
+
+
+def _same(shown: str, expected: float | None) -> bool:
+    """Whether ``expected``, printed with the decimals ``shown`` has, reads as ``shown``."""
+    if expected is None:
+        return False
+    expected = _snap(expected)  # an average of snapped means carries noise in its last bits
+    digits = len(shown.split(".")[1]) if "." in shown else 0
+    want = f"{expected:.{digits}f}"
+    return want == shown.replace(",", "") or (float(want) == 0 and float(shown) == 0)
+
+
+class Expected:
+    """Recomputes keyed quantities from the inputs, lazily and once per group."""
+
+    def __init__(self, inputs: SiteInputs, settings: SiteSettings):
+        self.inputs = inputs
+        self.settings = settings
+        self.groups: dict[str, Any] = {}
+        if inputs.has_results:
+            self.groups.update({g.slug: g for g in comparable_groups(inputs.frame)})
+        for name in inputs.references:
+            group = reference_group(name, inputs.names)
+            self.groups[group.slug] = group
+        self._boots: dict[str, Bootstrap] = {}
+        self._runs: dict[tuple[str, str, str, str], list[tuple[str, Any]]] = {}
+
+    def frame(self, group: str, layout: str = "cross") -> Any:
+        if group not in self.groups:
+            raise KeyError(f"no board {group!r} in the records")
+        found = self.groups[group]
+        return found.same if layout == "same" else found.cross
+
+    def rows(self, group: str, layout: str, model: str, source: str, target: str,
+             metric: str) -> np.ndarray:
+        frame = self.frame(group, layout)
+        chosen = frame[(frame["model"] == model) & (frame["source"] == source)
+                       & (frame["target"] == target) & (frame["metric"] == metric)]
+        return chosen["value"].to_numpy(dtype=float)
+
+    def score(self, group: str, layout: str, model: str, source: str, target: str,
+              metric: str) -> tuple[float | None, float | None, int]:
+        """Mean and sample std over seeds, in %, and the number of runs."""
+        values = np.round(self.rows(group, layout, model, source, target, metric), EXACT + 2)
+        if not len(values):
+            return None, None, 0
+        mean = _snap(float(values.mean()) * 100)
+        std = _snap(float(values.std(ddof=1)) * 100) if len(values) > 1 else None
+        return mean, std, len(values)
+
+    def bootstrap(self, group: str) -> Bootstrap:
+        if group not in self._boots:
+            settings = IntervalSettings(resamples=self.settings.resamples,
+                                        level=self.settings.level)
+            self._boots[group] = bootstrap_cells(self.frame(group), self.inputs.predictions(),
+                                                 settings)
+        return self._boots[group]
+
+    def runs(self, group: str, model: str, source: str, target: str) -> list[tuple[str, Any]]:
+        """(run id, predictions) of the cell's runs, in seed order."""
+        key = (group, model, source, target)
+        if key not in self._runs:
+            frame = self.frame(group)
+            chosen = frame[(frame["model"] == model) & (frame["source"] == source)
+                           & (frame["target"] == target)]
+            predictions = self.inputs.predictions()
+            ids = sorted(set(zip(chosen["seed"], chosen["run_id"])))
+            self._runs[key] = [(run_id, predictions[(run_id, target)]) for _, run_id in ids
+                               if (run_id, target) in predictions]
+        return self._runs[key]
+
+
+def _confusions(runs: list[tuple[str, Any]]) -> list[np.ndarray]:
+    from sklearn.metrics import confusion_matrix
+
+    labels = list(range(len(CLASSES)))
+    return [confusion_matrix(run.labels, run.predicted, labels=labels) for _, run in runs]
+
+
+def _per_class(runs: list[tuple[str, Any]], letter: str, metric: str) -> list[float]:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    index = CLASSES.index(letter)
+    position = {"precision": 0, "recall": 1, "f1": 2}[metric]
+    return [100 * float(precision_recall_fscore_support(
+        run.labels, run.predicted, labels=[index], zero_division=0)[position][0])
+        for _, run in runs]
+
+
+def _pooled(runs: list[tuple[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    confidence = np.concatenate([run.probabilities[np.arange(len(run.labels)), run.predicted]
+                                 for _, run in runs])
+    correct = np.concatenate([run.predicted == run.labels for _, run in runs])
+    return confidence, correct
+
+
+def check_number(expected: Expected, key: list, text: str) -> str | None:
+    """None when ``text`` is what the records give for ``key``, else what they give."""
+    kind, rest = key[0], key[1:]
+    if kind == "score":
+        mean, std, n = expected.score(*rest)
+        if text == "–":
+            return None if n == 0 else _score_text(mean, std, n)
+        match = SCORE.match(text)
+        if not match or mean is None:
+            return _score_text(mean, std, n)
+        ok = _same(match["mean"], mean)
+        if match["std"] is not None:
+            ok &= _same(match["std"], std)
+        if match["n"] is not None:
+            ok &= int(match["n"]) == n
+        return None if ok else _score_text(mean, std, n)
+    if kind in ("ci", "classci"):
+        group, *cell = rest
+        if kind == "ci":
+            _, model, source, target, metric = cell
+        else:
+            model, source, target, letter, metric = cell
+            metric = f"{metric}:{letter}"
+        interval = expected.bootstrap(group).interval((model, source, target), metric)
+        want = None if interval is None else [100 * interval[0], 100 * interval[1]]
+        return _numbers(text, want, "[{:.1f}, {:.1f}]")
+    if kind == "heat":
+        group, source, target, metric, model = rest
+        frame = expected.frame(group)
+        models = sorted(set(frame["model"])) if model == "*" else [model]
+        means = [m for name in models
+                 if (m := expected.score(group, "cross", name, source, target, metric)[0])
+                 is not None]
+        return _numbers(text, [sum(means) / len(means)] if means else None, "{:.1f}")
+    if kind == "drop":
+        return _numbers(text, _drop(expected, *rest), "{:.1f}")
+    if kind in ("confusion", "support", "class", "bin", "pooled-ece", "wrong", "wrong-count"):
+        return _prediction_number(expected, kind, rest, text)
+    if kind in ("cost", "train-seconds"):
+        return _cost_number(expected, kind, rest, text)
+    if kind == "spec":
+        return _spec_number(rest, text)
+    return f"an unknown kind of number {kind!r}"
+
+
+def _score_text(mean: float | None, std: float | None, n: int) -> str:
+    if mean is None:
+        return "no score in the records"
+    return f"{mean:.1f}" + (f" ± {std:.1f}" if std is not None else "") + f" (n={n})"
+
+
+def _numbers(text: str, want: list[float] | None, fmt: str) -> str | None:
+    """Compare every number in ``text`` with ``want``, each at the decimals shown."""
+    if want is None:
+        return None if text == "–" else "nothing in the records"
+    found = NUMBER.findall(text)
+    if len(found) == len(want) and all(_same(s, w) for s, w in zip(found, want)):
+        return None
+    return fmt.format(*want)
+
+
+def _drop(expected: Expected, group: str, model: str, source: str, series: str,
+          metric: str) -> list[float] | None:
+    frame = expected.frame(group)
+    base = series.split("~")[0]
+    zero = expected.score(group, "cross", model, source, base, metric)[0]
+    shifted = [t for t in set(frame["target"]) if t.startswith(f"{series}:")
+               and t.rsplit(":", 1)[1].isdigit()]
+    values = [v for t in shifted
+              if (v := expected.score(group, "cross", model, source, t, metric)[0]) is not None]
+    if not zero or not values:
+        return None
+    from bench.leaderboard.metrics import better
+
+    sign = 1 if better(metric) == "higher" else -1
+    return [sum(sign * (zero - v) / zero * 100 for v in values) / len(values)]
+
+
+def _prediction_number(expected: Expected, kind: str, rest: list, text: str) -> str | None:
+    group, model, source, target, *detail = rest
+    runs = expected.runs(group, model, source, target)
+    if not runs:
+        return "no test predictions in the records"
+    if kind == "confusion":
+        true, predicted = (CLASSES.index(c) for c in detail)
+        total = sum(int(m[true, predicted]) for m in _confusions(runs))
+        return None if text == str(total) else str(total)
+    if kind == "support":
+        count = int((runs[0][1].labels == CLASSES.index(detail[0])).sum())
+        return None if text == str(count) else str(count)
+    if kind == "class":
+        letter, metric = detail
+        values = _per_class(runs, letter, metric)
+        want = [float(np.mean(values))] + ([float(np.std(values, ddof=1))]
+                                           if len(values) > 1 else [])
+        return _numbers(text, want, " ± ".join(["{:.1f}"] * len(want)))
+    if kind == "pooled-ece":
+        from bench.engine.metrics import expected_calibration_error
+
+        return _numbers(text, [100 * expected_calibration_error(*_pooled(runs))], "{:.1f}")
+    if kind == "bin":
+        index, what = detail
+        confidence, correct = _pooled(runs)
+        members = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14) == index
+        values = {"images": float(members.sum()),
+                  "confidence": 100 * float(confidence[members].mean()) if members.any() else None,
+                  "accuracy": 100 * float(correct[members].mean()) if members.any() else None}
+        return _numbers(text, None if values[what] is None else [values[what]], "{:.1f}")
+    if kind == "wrong-count":
+        count = sum(int((run.predicted != run.labels).sum()) for _, run in runs)
+        return None if text == str(count) else str(count)
+    run_id, path = detail  # "wrong": one misclassified image
+    found = dict(runs).get(run_id)
+    if found is None or path not in found.paths:
+        return "no such image in the run's predictions"
+    i = found.paths.index(path)
+    true, predicted = CLASSES[found.labels[i]], CLASSES[found.predicted[i]]
+    prefix = f"{true} → {predicted} "
+    want = 100 * float(found.probabilities[i, found.predicted[i]])
+    if true == predicted:
+        return "the image is classified correctly"
+    if not text.startswith(prefix):
+        return f"{prefix}{want:.1f} %"
+    return _numbers(text[len(prefix):], [want], prefix + "{:.1f} %")
+
+
+def _cost_number(expected: Expected, kind: str, rest: list, text: str) -> str | None:
+    runs = expected.inputs.runs()
+    if kind == "cost":
+        run_id, name = rest
+        cost = ((runs.get(run_id) or {}).get("summary") or {}).get("cost") or {}
+        if name == "peak_memory":
+            value = (cost.get("peak_memory") or {}).get("bytes")
+            value = None if value is None else value / 2**20
+        else:
+            value = cost.get(name)
+        if value is None:
+            return None if text == "–" else "no figure in the records"
+        return _numbers(text, [float(value)], "{:.1f}")
+    group, model, source = rest
+    frame = expected.frame(group)
+    ids = set(frame[(frame["model"] == model) & (frame["source"] == source)]["run_id"])
+    seconds = [float(c["train_seconds"]) for r in sorted(ids)
+               if (c := ((runs.get(r) or {}).get("summary") or {}).get("cost"))
+               and c.get("train_seconds") is not None]
+    return _numbers(text, [sum(seconds) / len(seconds)] if seconds else None, "{:.1f}")
+
+
+def _spec_number(rest: list, text: str) -> str | None:
+    from bench.host import get_registries
+    from bench.models import data_config, parameter_count
+
+    model, name = rest
+    spec = get_registries().models.get(model)
+    value = parameter_count(spec) if name == "parameters" else data_config(spec)[0]
+    return None if text.replace(",", "") == str(value) else f"{value:,}"
+
+
+def _pages(root: Path) -> Iterator[Path]:
+    yield from sorted(root.rglob("*.html"))
+
+
+def _link_problems(root: Path, page: Path, links: list[str]) -> Iterator[str]:
+    for link in links:
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^//", link, re.IGNORECASE):
+            yield f"refers outside the site folder: {link}"
+            continue
+        target = (page.parent / link.split("#")[0]).resolve()
+        if link.split("#")[0] and not target.is_file():
+            yield f"links to a missing file: {link}"
+        elif not target.is_relative_to(root.resolve()):
+            yield f"links outside the site folder: {link}"
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    path = root / "site.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{root} holds no site.json: not a site built by `bench site build`; "
+                        "give the folder that command wrote.") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} cannot be read ({exc}); build the site again.") from exc
+
+
+def verify_site(root: str | Path, inputs: SiteInputs) -> tuple[list[Difference], int]:
+    """Every difference between the pages' numbers and the records; and how many were read."""
+    root = Path(root)
+    manifest = read_manifest(root)
+    settings = SiteSettings.from_dict(manifest.get("settings", {}))
+    expected = Expected(inputs, settings)
+    differences: list[Difference] = []
+    checked = 0
+    shown_keys: set[str] = set()
+    for page in _pages(root):
+        relative = page.relative_to(root).as_posix()
+        shown = read_page(page)
+        for problem in _link_problems(root, page, shown.links):
+            differences.append(Difference(relative, "link", problem, "a file in the site"))
+        for key, text in shown.numbers:
+            checked += 1
+            shown_keys.add(json.dumps(key))
+            try:
+                problem = check_number(expected, key, text)
+            except KeyError as exc:
+                problem = str(exc.args[0]) if exc.args else "not in the records"
+            if problem is not None:
+                differences.append(Difference(relative, json.dumps(key, ensure_ascii=False),
+                                              text, problem))
+    for key in _expected_scores(expected, manifest):
+        if json.dumps(key) not in shown_keys:
+            differences.append(Difference("(every page)", json.dumps(key, ensure_ascii=False),
+                                          "not shown", "a score of the records"))
+    return differences, checked
+
+
+def _expected_scores(expected: Expected, manifest: dict[str, Any]) -> Iterator[list]:
+    """Score keys the records hold and the boards must show (shifted targets excepted)."""
+    from bench.leaderboard import PAPER_METRICS
+
+    metrics = manifest.get("settings", {}).get("metrics") or list(PAPER_METRICS)
+    for slug, group in sorted(expected.groups.items()):
+        layouts = ("same", "cross") if group.origin else ("cross",)
+        for layout in layouts:
+            frame = group.same if layout == "same" else group.cross
+            frame = frame[frame["metric"].isin(metrics)
+                          & ~frame["target"].str.contains("~", regex=False)]
+            if layout == "same":
+                frame = frame[frame["source"] == frame["target"]]
+            cells = frame[["model", "source", "target", "metric"]].drop_duplicates()
+            for model, source, target, metric in sorted(cells.itertuples(index=False)):
+                yield ["score", slug, layout, model, source, target, metric]
