@@ -90,6 +90,9 @@ def build_command(out: Path, records: tuple[Path, ...], store_path: Path | None,
     settings = SiteSettings(metrics=chosen, marks=marks,
                             resamples=resamples, level=level, thumbnails=thumbnails, date=date)
     inputs = _inputs(records, store_path, references, no_reference)
+    if records and not inputs.record_names:
+        errors.print(f"notice: no records file (*.scores.csv) in {', '.join(map(str, records))};"
+                     " the site holds the published boards only.", highlight=False)
     with progress_bar(errors.is_terminal, transient=True) as bar:
         task = bar.add_task("site", total=None)
 

@@ -3,8 +3,8 @@
 The recomputation is independent of the pages' own code where it can be: means and standard
 deviations straight from the score rows, confusion counts and per-class scores from the test
 predictions with scikit-learn, costs from the runs' summaries. Intervals are the seeded bootstrap
-of ``bench.leaderboard.intervals`` run again. A number is right when the recomputed value,
-printed with as many decimals as the page shows, reads the same.
+of ``bench.leaderboard.intervals`` run again. A number is right when it is the recomputed value
+rounded to the decimals the page shows (a value half-way between two readings may read as either).
 """
 
 from __future__ import annotations
@@ -108,13 +108,11 @@ def _snap(value: float) -> float:
 
 
 def _same(shown: str, expected: float | None) -> bool:
-    """Whether ``expected``, printed with the decimals ``shown`` has, reads as ``shown``."""
+    """Whether ``shown`` is ``expected`` rounded to the decimals shown (a tie either way)."""
     if expected is None:
         return False
-    expected = _snap(expected)  # an average of snapped means carries noise in its last bits
     digits = len(shown.split(".")[1]) if "." in shown else 0
-    want = f"{expected:.{digits}f}"
-    return want == shown.replace(",", "") or (float(want) == 0 and float(shown) == 0)
+    return abs(float(shown.replace(",", "")) - expected) <= 0.5 * 10 ** -digits + 1e-9
 
 
 class Expected:
@@ -130,7 +128,8 @@ class Expected:
             group = reference_group(name, inputs.names)
             self.groups[group.slug] = group
         self._boots: dict[str, Bootstrap] = {}
-        self._runs: dict[tuple[str, str, str, str], list[tuple[str, Any]]] = {}
+        self._values: dict[tuple[str, str], dict[tuple[str, str, str, str], list[float]]] = {}
+        self._stats: dict[tuple[str, str, str, str], CellStats | None] = {}
 
     def frame(self, group: str, layout: str = "cross") -> Any:
         if group not in self.groups:
@@ -140,10 +139,15 @@ class Expected:
 
     def rows(self, group: str, layout: str, model: str, source: str, target: str,
              metric: str) -> np.ndarray:
-        frame = self.frame(group, layout)
-        chosen = frame[(frame["model"] == model) & (frame["source"] == source)
-                       & (frame["target"] == target) & (frame["metric"] == metric)]
-        return chosen["value"].to_numpy(dtype=float)
+        """The runs' values of one metric of one cell (an index per frame, built once)."""
+        if (group, layout) not in self._values:
+            frame = self.frame(group, layout)
+            index: dict[tuple[str, str, str, str], list[float]] = {}
+            for key, value in zip(frame[["model", "source", "target", "metric"]].itertuples(
+                    index=False, name=None), frame["value"].tolist()):
+                index.setdefault(key, []).append(float(value))
+            self._values[(group, layout)] = index
+        return np.array(self._values[(group, layout)].get((model, source, target, metric), []))
 
     def score(self, group: str, layout: str, model: str, source: str, target: str,
               metric: str) -> tuple[float | None, float | None, int]:
@@ -163,42 +167,43 @@ class Expected:
                                                  settings)
         return self._boots[group]
 
-    def runs(self, group: str, model: str, source: str, target: str) -> list[tuple[str, Any]]:
-        """(run id, predictions) of the cell's runs, in seed order."""
+    def stats(self, group: str, model: str, source: str, target: str) -> CellStats | None:
+        """The cell's runs (in seed order) with test predictions, and their figures."""
         key = (group, model, source, target)
-        if key not in self._runs:
+        if key not in self._stats:
             frame = self.frame(group)
             chosen = frame[(frame["model"] == model) & (frame["source"] == source)
                            & (frame["target"] == target)]
             predictions = self.inputs.predictions()
             ids = sorted(set(zip(chosen["seed"], chosen["run_id"])))
-            self._runs[key] = [(run_id, predictions[(run_id, target)]) for _, run_id in ids
-                               if (run_id, target) in predictions]
-        return self._runs[key]
+            runs = [(run_id, predictions[(run_id, target)]) for _, run_id in ids
+                    if (run_id, target) in predictions]
+            self._stats[key] = cell_stats(runs) if runs else None
+        return self._stats[key]
 
 
-def _confusions(runs: list[tuple[str, Any]]) -> list[np.ndarray]:
-    from sklearn.metrics import confusion_matrix
+@dataclass
+class CellStats:
+    """One cell's figures from its runs' predictions, with scikit-learn (once per cell)."""
+
+    runs: list[tuple[str, Any]]
+    confusions: list[np.ndarray]  # per run, K x K
+    scores: np.ndarray  # runs x (precision, recall, F1) x K, in %
+    confidence: np.ndarray  # pooled top-class probability
+    correct: np.ndarray
+
+
+def cell_stats(runs: list[tuple[str, Any]]) -> CellStats:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     labels = list(range(len(CLASSES)))
-    return [confusion_matrix(run.labels, run.predicted, labels=labels) for _, run in runs]
-
-
-def _per_class(runs: list[tuple[str, Any]], letter: str, metric: str) -> list[float]:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    index = CLASSES.index(letter)
-    position = {"precision": 0, "recall": 1, "f1": 2}[metric]
-    return [100 * float(precision_recall_fscore_support(
-        run.labels, run.predicted, labels=[index], zero_division=0)[position][0])
-        for _, run in runs]
-
-
-def _pooled(runs: list[tuple[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    confusions = [confusion_matrix(run.labels, run.predicted, labels=labels) for _, run in runs]
+    scores = np.array([100 * np.array(precision_recall_fscore_support(
+        run.labels, run.predicted, labels=labels, zero_division=0)[:3]) for _, run in runs])
     confidence = np.concatenate([run.probabilities[np.arange(len(run.labels)), run.predicted]
                                  for _, run in runs])
     correct = np.concatenate([run.predicted == run.labels for _, run in runs])
-    return confidence, correct
+    return CellStats(runs, confusions, scores, confidence, correct)
 
 
 def check_number(expected: Expected, key: list, text: str) -> str | None:
@@ -281,39 +286,41 @@ def _drop(expected: Expected, group: str, model: str, source: str, series: str,
 
 def _prediction_number(expected: Expected, kind: str, rest: list, text: str) -> str | None:
     group, model, source, target, *detail = rest
-    runs = expected.runs(group, model, source, target)
-    if not runs:
+    stats = expected.stats(group, model, source, target)
+    if stats is None:
         return "no test predictions in the records"
     if kind == "confusion":
         true, predicted = (CLASSES.index(c) for c in detail)
-        total = sum(int(m[true, predicted]) for m in _confusions(runs))
+        total = sum(int(m[true, predicted]) for m in stats.confusions)
         return None if text == str(total) else str(total)
     if kind == "support":
-        count = int((runs[0][1].labels == CLASSES.index(detail[0])).sum())
+        count = int(stats.confusions[0][CLASSES.index(detail[0])].sum())
         return None if text == str(count) else str(count)
     if kind == "class":
         letter, metric = detail
-        values = _per_class(runs, letter, metric)
-        want = [float(np.mean(values))] + ([float(np.std(values, ddof=1))]
-                                           if len(values) > 1 else [])
+        values = stats.scores[:, ("precision", "recall", "f1").index(metric),
+                              CLASSES.index(letter)]
+        want = [float(values.mean())] + ([float(values.std(ddof=1))] if len(values) > 1 else [])
         return _numbers(text, want, " ± ".join(["{:.1f}"] * len(want)))
     if kind == "pooled-ece":
         from bench.engine.metrics import expected_calibration_error
 
-        return _numbers(text, [100 * expected_calibration_error(*_pooled(runs))], "{:.1f}")
+        ece = expected_calibration_error(stats.confidence, stats.correct)
+        return _numbers(text, [100 * ece], "{:.1f}")
     if kind == "bin":
         index, what = detail
-        confidence, correct = _pooled(runs)
-        members = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14) == index
+        members = np.clip(np.ceil(stats.confidence * 15).astype(int) - 1, 0, 14) == index
+        if not members.any():
+            return "an empty bin"
         values = {"images": float(members.sum()),
-                  "confidence": 100 * float(confidence[members].mean()) if members.any() else None,
-                  "accuracy": 100 * float(correct[members].mean()) if members.any() else None}
-        return _numbers(text, None if values[what] is None else [values[what]], "{:.1f}")
+                  "confidence": 100 * float(stats.confidence[members].mean()),
+                  "accuracy": 100 * float(stats.correct[members].mean())}
+        return _numbers(text, [values[what]], "{:.1f}")
     if kind == "wrong-count":
-        count = sum(int((run.predicted != run.labels).sum()) for _, run in runs)
+        count = sum(int(m.sum() - np.trace(m)) for m in stats.confusions)
         return None if text == str(count) else str(count)
     run_id, path = detail  # "wrong": one misclassified image
-    found = dict(runs).get(run_id)
+    found = dict(stats.runs).get(run_id)
     if found is None or path not in found.paths:
         return "no such image in the run's predictions"
     i = found.paths.index(path)
