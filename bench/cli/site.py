@@ -1,4 +1,4 @@
-"""`bench site build|verify`: a static leaderboard site, and its numbers checked against the records."""
+"""`bench site build|verify`: a static leaderboard site, its numbers checked against the records."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def heat_map(title: str, rows: Sequence[str], columns: Sequence[str],
                 key=keys[i][j], tip=f"{rows[i]} → {columns[j]}",
             ))
     return HeatMap(
-        width=px(left + size * len(columns) + 10), height=px(top + size * len(rows) + 10),
+        width=px(left + size * len(columns) + 70), height=px(top + size * len(rows) + 10),
         size=px(size), title=title,
         rows=[(label, px(top + (i + 0.5) * size)) for i, label in enumerate(rows)],
         columns=[(label, px(left + (j + 0.5) * size)) for j, label in enumerate(columns)],

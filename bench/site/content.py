@@ -105,7 +105,7 @@ def _boards_of(board_set: Any, layouts: tuple[str, ...], **changes: Any) -> list
 
 
 def result_boards(inputs: SiteInputs, settings: SiteSettings) -> list[SiteBoard]:
-    """Same- and cross-data-set tables per comparable group, with intervals where predictions are."""
+    """Same- and cross-data-set tables per group, with intervals where predictions exist."""
     frame = inputs.frame
     if frame is None or _is_shifted(frame).all():
         return []

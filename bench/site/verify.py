@@ -1,4 +1,4 @@
-"""`bench site verify`: read back every keyed number of every page and recompute it from the records.
+"""`bench site verify`: every keyed number of every page, recomputed from the records.
 
 The recomputation is independent of the pages' own code where it can be: means and standard
 deviations straight from the score rows, confusion counts and per-class scores from the test

@@ -38,8 +38,9 @@ def test_the_site_has_an_index_boards_models_and_cells(built_site: Path):
     assert "models/alpha.html" in manifest["models"]
     assert "models/VGG-19.html" in manifest["models"]  # no plugin here: the paper's spelling
     # A cell page per model x source x target with predictions, shifted targets included.
-    expected = {f"cells/quick-abcdef01/{r.model}--{r.source}--{t.replace('~', '-').replace(':', '-')}"
-                ".html" for r in RUNS for t in r.accuracy}
+    slug = {t: t.replace("~", "-").replace(":", "-") for r in RUNS for t in r.accuracy}
+    expected = {f"cells/quick-abcdef01/{r.model}--{r.source}--{slug[t]}.html"
+                for r in RUNS for t in r.accuracy}
     assert set(manifest["cells"]) == expected
     shift = (built_site / "boards/quick-abcdef01-shift.html").read_text()
     assert "<polyline" in shift and "Shift curves" in shift

@@ -1,4 +1,4 @@
-"""A real run of the tiny world to a site: thumbnails of misclassified images, shift curves, cost."""
+"""A real tiny run to a site: thumbnails of misclassified images, shift curves, cost."""
 
 from __future__ import annotations
 
