@@ -53,6 +53,8 @@ class SiteInputs:
     names: Names
     references: tuple[str, ...]
     store: ResultsStore | None = None
+    # Anything with the store's ``prediction_arrays(run_ids)``: the store, or published files.
+    prediction_source: Any = None
     origin: str = "store"  # or "records"
     record_names: tuple[str, ...] = ()  # records files read, by file name (no machine paths)
     _predictions: dict[tuple[str, str], RunPredictions] | None = field(default=None, repr=False)
@@ -62,14 +64,15 @@ class SiteInputs:
         return self.frame is not None and not self.frame.empty
 
     def predictions(self) -> dict[tuple[str, str], RunPredictions]:
-        """Test predictions per (run, target), read once; empty without a store."""
+        """Test predictions per (run, target), read once; empty when there are none."""
         if self._predictions is None:
             from bench.leaderboard.intervals import split_predictions
 
             self._predictions = {}
-            if self.store is not None and self.has_results:
+            if self.prediction_source is not None and self.has_results:
                 ids = sorted(set(self.frame["run_id"]))
-                self._predictions = split_predictions(self.store.prediction_arrays(ids))
+                self._predictions = split_predictions(
+                    self.prediction_source.prediction_arrays(ids))
         return self._predictions
 
     def runs(self) -> dict[str, dict[str, Any]]:
@@ -116,9 +119,6 @@ def load_inputs(*, records: Sequence[str | Path] = (), store_path: str | Path | 
     if store_path is not None and not Path(store_path).is_file():
         raise DataError(f"no results store at {store_path}; give the path of a results.sqlite, "
                         "or build from published records with --records leaderboards/.")
-    try:
-        store = open_store(store_path, read_only=True)
-    except DataError:
-        raise
-    frame = store.scores()
-    return SiteInputs(frame, names, chosen, store=store, origin="store")
+    store = open_store(store_path, read_only=True)
+    return SiteInputs(store.scores(), names, chosen, store=store, prediction_source=store,
+                      origin="store")
