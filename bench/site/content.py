@@ -160,7 +160,7 @@ def shift_boards(inputs: SiteInputs, settings: SiteSettings) -> list[SiteBoard]:
         shifted = group.cross[_is_shifted(group.cross)]
         boot = bootstrap_cells(shifted, predictions, interval_settings) if predictions else None
         site_board = SiteBoard(group, board, board_set.names, "shift",
-                               for_results(group, board, runs), bootstrap=boot)
+                               for_results(group, board, runs, shift=True), bootstrap=boot)
         site_board.pages = [BoardPage(f"boards/{slugify(board.slug)}.html", t, "cross")
                             for t in board.tables]
         out.append(site_board)

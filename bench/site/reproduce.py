@@ -41,8 +41,8 @@ def _overrides(text: str) -> tuple[list[str], list[str]]:
     return options, rest
 
 
-def for_results(group: ScoreGroup, board: Board, runs: Mapping[str, Mapping[str, Any]]
-                ) -> Reproduce:
+def for_results(group: ScoreGroup, board: Board, runs: Mapping[str, Mapping[str, Any]], *,
+                shift: bool = False) -> Reproduce:
     frame = group.cross
     protocol = group.protocol.split(", ")[0]
     seeds = _names(frame["seed"])
@@ -70,7 +70,8 @@ def for_results(group: ScoreGroup, board: Board, runs: Mapping[str, Mapping[str,
             versions.setdefault("python", set()).add(str(recorded["python"]))
     if not versions:
         notes.append("Package versions: not in the records (the results store keeps them).")
-    cross = "bench leaderboard --cross --protocol " + group.protocol_hash
+    layout = "--shift" if shift else "--cross"
+    cross = f"bench leaderboard {layout} --protocol {group.protocol_hash}"
     return Reproduce(
         commands=[command, cross], protocol=protocol, protocol_hash=group.protocol_hash,
         fingerprints=list(board.context.fingerprints),
