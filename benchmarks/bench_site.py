@@ -26,7 +26,7 @@ def write_store(path: Path, images: int) -> int:
     import numpy as np
 
     import bench
-    from bench.engine.metrics import evaluate_predictions
+    from bench.metrics import evaluate_predictions
 
     store = bench.open_store(path)
     counts = [round(images * share) for share in SHARES]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bench.cli.leaderboard import MetricOption
 from bench.cli.output import WholeHelpGroup, console, emit_table, errors
 
 SOURCE_HELP = ("Published records (<board>.scores.csv, or folders of them) instead of the "
@@ -50,8 +51,8 @@ def site_group() -> None:
 @site_group.command("build")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @source_options
-@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]",
-              help="Metrics of the boards (default: the paper's four).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]", cls=MetricOption,
+              help="Metrics of the boards ({metrics}); default the paper's four.")
 @click.option("--marks", type=click.Choice(["paper", "significance"]), default="paper",
               show_default=True,
               help="paper: bold best, underlined second; significance: bold best and every "
@@ -77,7 +78,8 @@ def build_command(out: Path, records: tuple[Path, ...], store_path: Path | None,
     """
     from bench.cli.leaderboard import _check_date, _names_list
     from bench.errors import OptionError
-    from bench.leaderboard import IntervalSettings, resolve_metrics
+    from bench.leaderboard import IntervalSettings
+    from bench.metrics import resolve_metrics
     from bench.progress import progress_bar
     from bench.site import SiteSettings, build_site
 

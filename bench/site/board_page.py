@@ -7,9 +7,9 @@ from typing import Any
 
 from bench.leaderboard import aggregate
 from bench.leaderboard.format import context_lines, number
-from bench.leaderboard.metrics import title
 from bench.leaderboard.plots import heatmap_matrix
 from bench.leaderboard.publish import records_csv
+from bench.metrics import title
 from bench.site import charts
 from bench.site.content import SiteBoard, SiteContent, cost_of, runs_of
 from bench.site.render import Writer

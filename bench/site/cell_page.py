@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.labels import CLASSES
-from bench.leaderboard import KNOWN_METRICS, aggregate
+from bench.leaderboard import aggregate
+from bench.metrics import METRICS
 from bench.site import charts
 from bench.site.content import CellPage, model_path
 from bench.site.render import Writer
@@ -75,4 +76,4 @@ def write_cell(writer: Writer, page: CellPage, sources: dict[tuple[str, str], Th
 def metric_order(metrics: Any) -> list[str]:
     """The known metrics in the boards' order, then any a plugin's engine stored."""
     present = set(metrics)
-    return [m for m in KNOWN_METRICS if m in present] + sorted(present - set(KNOWN_METRICS))
+    return [m for m in METRICS if m in present] + sorted(present - set(METRICS))

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.engine.metrics import expected_calibration_error
 from bench.labels import CLASSES
 from bench.leaderboard.intervals import RunPredictions
 from bench.leaderboard.reliability import reliability_curve
+from bench.metrics import expected_calibration_error
 
 K = len(CLASSES)
 PER_CLASS_METRICS = ("precision", "recall", "f1")

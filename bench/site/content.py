@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard import (
-    PAPER_METRICS,
     Board,
     BoardRequest,
     IntervalSettings,
@@ -25,6 +24,7 @@ from bench.leaderboard import (
 )
 from bench.leaderboard.groups import slugify
 from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
+from bench.metrics import PAPER_METRICS
 from bench.site.cells import CellDetail, cell_detail
 from bench.site.reproduce import Reproduce, for_reference, for_results
 from bench.site.sources import SiteInputs, SiteSettings

@@ -200,7 +200,7 @@ def _drop(expected: Expected, group: str, model: str, source: str, series: str,
               if (v := expected.score(group, "cross", model, source, t, metric)[0]) is not None]
     if not zero or not values:
         return None
-    from bench.leaderboard.metrics import better
+    from bench.metrics import better
 
     sign = 1 if better(metric) == "higher" else -1
     return [sum(sign * (zero - v) / zero * 100 for v in values) / len(values)]
@@ -225,13 +225,15 @@ def _prediction_number(expected: Expected, kind: str, rest: list, text: str) -> 
         want = [float(values.mean())] + ([float(values.std(ddof=1))] if len(values) > 1 else [])
         return _numbers(text, want, " ± ".join(["{:.1f}"] * len(want)))
     if kind == "pooled-ece":
-        from bench.engine.metrics import expected_calibration_error
+        from bench.metrics import expected_calibration_error
 
         ece = expected_calibration_error(stats.confidence, stats.correct)
         return _numbers(text, [100 * ece], "{:.1f}")
     if kind == "bin":
         index, what = detail
-        members = np.clip(np.ceil(stats.confidence * 15).astype(int) - 1, 0, 14) == index
+        from bench.metrics import confidence_bins
+
+        members = confidence_bins(stats.confidence) == index
         if not members.any():
             return "an empty bin"
         values = {"images": float(members.sum()),

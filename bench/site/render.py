@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.labels import CLASS_NAMES
-from bench.leaderboard.metrics import abbreviation, title
+from bench.metrics import abbreviation, title
 from bench.site.content import SiteContent, model_path
 
 SITE_FORMAT = 1  # site.json's version: what `bench site verify` can read

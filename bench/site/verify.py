@@ -153,7 +153,7 @@ def verify_site(root: str | Path, inputs: SiteInputs) -> tuple[list[Difference],
 
 def _expected_scores(expected: Expected, manifest: dict[str, Any]) -> Iterator[list]:
     """Score keys the records hold and the boards must show (shifted targets excepted)."""
-    from bench.leaderboard import PAPER_METRICS
+    from bench.metrics import PAPER_METRICS
 
     metrics = manifest.get("settings", {}).get("metrics") or list(PAPER_METRICS)
     for slug, group in sorted(expected.groups.items()):
