@@ -170,6 +170,12 @@ def check_number(expected: Expected, key: list, text: str) -> str | None:
         return _cost_number(expected, kind, rest, text)
     if kind == "spec":
         return _spec_number(rest, text)
+    if kind == "trained-size":
+        sizes = sorted({int(s["input_size"]) for run in expected.inputs.runs().values()
+                        if (s := run.get("summary") or {}).get("input_size")
+                        and run.get("model") == rest[0]})
+        want = ", ".join(map(str, sizes))
+        return None if text == want else want or "no size in the records"
     return f"an unknown kind of number {kind!r}"
 
 

@@ -17,12 +17,10 @@ def model_spec(model: str, content: SiteContent) -> list[tuple[str, Any, list | 
 
     rows: list[tuple[str, Any, list | None]] = [("name", model, None)]
     registry = get_registries().models
-    spec = None
-    if model in registry:
-        try:
-            spec = registry.get(model)
-        except Exception:  # noqa: BLE001 - a clashing or broken spec: the page says so
-            spec = None
+    try:  # a name, or a family member such as timm:resnet18
+        spec = registry.get(model)
+    except Exception:  # noqa: BLE001 - unknown here, clashing or broken: the page says so
+        spec = None
     if spec is None:
         rows.append(("plugin", "not registered on the machine that built this site", None))
     else:
@@ -39,20 +37,29 @@ def model_spec(model: str, content: SiteContent) -> list[tuple[str, Any, list | 
             rows.append(("parameters (5-way head)", f"{count:,}", ["spec", model, "parameters"]))
         except Exception as exc:  # noqa: BLE001 - a factory that cannot run on meta tensors
             rows.append(("spec", f"cannot be described here: {type(exc).__name__}", None))
-        owner = registry.owner(model)
+        # A family's members (timm:<name>) belong to the plugin that registered the family.
+        owner = registry.owner(model) or registry.owner(model.partition(":")[0])
         rows.append(("plugin", owner, None))
         rows.append(("plugin version", _plugin_version(owner), None))
     recorded = {}
     for _, _, _, run_id in runs_of(content, model):
         summary = (content.runs.get(run_id) or {}).get("summary") or {}
         weights = summary.get("weights") or {}
-        if isinstance(weights, dict) and weights.get("tag"):
-            recorded.setdefault("weights used", set()).add(str(weights["tag"]))
+        if isinstance(weights, dict) and (weights.get("tag") or weights.get("source")):
+            used = weights.get("tag") or {"none": "none (from scratch)"}.get(
+                weights["source"], weights["source"])
+            recorded.setdefault("weights used", set()).add(str(used))
         if summary.get("input_size"):
             recorded.setdefault("input size trained at (px)", set()).add(
                 str(summary["input_size"]))
-    rows += [(label, ", ".join(sorted(values)), None) for label, values in recorded.items()]
+    keys = {"input size trained at (px)": ["trained-size", model]}
+    rows += [(label, ", ".join(sorted(values, key=_natural)), keys.get(label))
+             for label, values in recorded.items()]
     return rows
+
+
+def _natural(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (1 << 30, text)
 
 
 def _plugin_version(owner: str) -> str:

@@ -89,7 +89,7 @@ class SiteInputs:
                 out[row["id"]] = {
                     key: json.loads(row[key]) if isinstance(row[key], str) and row[key] else {}
                     for key in ("summary", "provenance", "settings")
-                } | {"seed": int(row["seed"]), "epochs": row["epochs"],
+                } | {"model": row["model"], "seed": int(row["seed"]), "epochs": row["epochs"],
                      "best_epoch": row["best_epoch"]}
         return out
 
