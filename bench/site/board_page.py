@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from bench.leaderboard import aggregate
+from bench.leaderboard.cost import device_text, has_costs
 from bench.leaderboard.format import context_lines, number
 from bench.leaderboard.plots import heatmap_matrix
 from bench.leaderboard.publish import records_csv
 from bench.metrics import title
 from bench.site import charts
-from bench.site.content import SiteBoard, SiteContent, cost_of, runs_of
+from bench.site.content import SiteBoard, SiteContent
 from bench.site.render import Writer
 from bench.site.tables import score_key, table_view
 
@@ -73,37 +75,51 @@ def shift_chart(board: SiteBoard) -> list[tuple[str, charts.LineChart]]:
     return out
 
 
-def cost_rows(content: SiteContent, board: SiteBoard, model: str | None = None
-              ) -> list[dict[str, Any]]:
-    """One row per run with recorded cost: the figures `cost_summary` keeps."""
+def _float(text: Any) -> float | None:
+    return float(text) if isinstance(text, str) and text else None
+
+
+def cost_rows(board: SiteBoard, model: str | None = None) -> list[dict[str, Any]]:
+    """One row per run from the cost columns of its score rows (the store's or the records').
+
+    Test images/s is the mean over the run's targets; the rest is the run's own figure.
+    """
+    frame = board.group.cross
+    if not has_costs(frame):
+        return []
+    runs = frame.drop_duplicates(["run_id", "target"])
+    names = board.names
     rows = []
-    models = [model] if model else board.names.order("model", set(board.group.cross["model"]))
-    for name in models:
-        for site_board, source, seed, run_id in runs_of(content, name):
-            cost = cost_of(content.runs, run_id)
-            if site_board is not board or not cost:
-                continue
-            peak = cost.get("peak_memory") or {}
-            device = (content.runs[run_id].get("summary") or {}).get("device_info") or {}
+    for name in [model] if model else names.order("model", set(runs["model"])):
+        mine = runs[runs["model"] == name]
+        for source, seed, run_id in sorted(set(mine[["source", "seed", "run_id"]].itertuples(
+                index=False, name=None)), key=lambda r: (names.order("dataset", set(
+                    mine["source"])).index(r[0]), r[1], r[2])):
+            run = mine[mine["run_id"] == run_id]
+            first = run.iloc[0]
+            tests = [v for v in map(_float, run["eval_images_per_second"]) if v is not None]
+            memory = _float(first["peak_memory_bytes"])
             rows.append({
-                "model": board.names.label("model", name), "model_key": name,
-                "source": board.names.label("dataset", source), "source_key": source,
-                "seed": seed, "run_id": run_id, "cost": cost,
-                "peak_mb": None if peak.get("bytes") is None else peak["bytes"] / 2**20,
-                "device": ", ".join(str(device[k]) for k in ("device", "gpu", "cpu")
-                                    if device.get(k)),
+                "model": names.label("model", name), "model_key": name,
+                "source": names.label("dataset", source), "source_key": source,
+                "seed": int(seed), "run_id": run_id,
+                "key": ["cost", board.group.slug, run_id],
+                "train": _float(first["train_images_per_second"]),
+                "test": sum(tests) / len(tests) if tests else None,
+                "wall": _float(first["wall_seconds"]),
+                "memory": None if memory is None else memory / 2**20,
+                "device": device_text(json.loads(first["device"])) if first["device"] else "–",
             })
     return rows
 
 
-def cost_chart(content: SiteContent, board: SiteBoard, metric: str
+def cost_chart(board: SiteBoard, metric: str
                ) -> tuple[charts.Scatter | None, list[dict[str, Any]]]:
-    """Score on the source's own test split against training time, a point per model and source."""
+    """Score on the source's own test split against the run's wall time, per model and source."""
     seconds: dict[tuple[str, str], list[float]] = {}
-    for row in cost_rows(content, board):
-        if row["cost"].get("train_seconds") is not None:
-            seconds.setdefault((row["model_key"], row["source_key"]), []).append(
-                float(row["cost"]["train_seconds"]))
+    for row in cost_rows(board):
+        if row["wall"] is not None:
+            seconds.setdefault((row["model_key"], row["source_key"]), []).append(row["wall"])
     cells = aggregate(board.group.cross[board.group.cross["metric"] == metric])
     shown = []
     names = board.names
@@ -114,7 +130,7 @@ def cost_chart(content: SiteContent, board: SiteBoard, metric: str
         shown.append({"model": names.label("model", model),
                       "source": names.label("dataset", source),
                       "seconds": sum(times) / len(times), "score": score.mean, "runs": len(times),
-                      "key": ["train-seconds", board.group.slug, model, source],
+                      "key": ["wall-seconds", board.group.slug, model, source],
                       "score_key": score_key(board.group.slug, "cross", model, source, source,
                                              metric)})
     if not shown:
@@ -122,7 +138,8 @@ def cost_chart(content: SiteContent, board: SiteBoard, metric: str
     chart = charts.scatter([(p["model"], p["seconds"], p["score"],
                              f"{p['model']} on {p['source']}: {number(p['score'], 'score')} "
                              f"after {p['seconds']:.0f} s") for p in shown],
-                           x_label="training time (s, log scale)",
+                           x_label="wall time of a run (s, log scale): training, validation, "
+                                   "testing",
                            y_label=f"{title(metric)} on the source's test split (%)")
     return chart, shown
 
@@ -139,7 +156,7 @@ def write_board(writer: Writer, board: SiteBoard) -> None:
         if page.table.name == "cross":
             heat = board_heat_map(board, focus if board.kind != "reference" else "f1")
             if board.kind == "results":
-                scatter, scatter_rows = cost_chart(content, board, focus)
+                scatter, scatter_rows = cost_chart(board, focus)
         if board.kind == "shift":
             shifts = shift_chart(board)
         writer.page(page.path, "board.html.j2", board=board, page=page, view=view,

@@ -7,7 +7,6 @@ boards, model pages and cell pages a site has and what each of them holds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,14 +103,21 @@ def _boards_of(board_set: Any, layouts: tuple[str, ...], **changes: Any) -> list
     return build_boards(board_set.groups, board_set.names, layouts=layouts, **options)
 
 
+def _make(request: BoardRequest, inputs: SiteInputs) -> Any:
+    """``make_boards`` on the store, or on the records and the predictions beside them."""
+    if inputs.store is not None:
+        return make_boards(request, store=inputs.store, names=inputs.names)
+    return make_boards(request, records=inputs.frame, names=inputs.names,
+                       predictions=inputs.prediction_source)
+
+
 def result_boards(inputs: SiteInputs, settings: SiteSettings) -> list[SiteBoard]:
     """Same- and cross-data-set tables per group, with intervals where predictions exist."""
     frame = inputs.frame
     if frame is None or _is_shifted(frame).all():
         return []
     request = BoardRequest(cross=True, metrics=_metrics(settings), date=settings.date)
-    board_set = make_boards(request, store=inputs.store, records=None if inputs.store
-                            else frame, names=inputs.names)
+    board_set = _make(request, inputs)
     predictions = inputs.predictions()
     boots = None
     if predictions:
@@ -146,8 +152,7 @@ def shift_boards(inputs: SiteInputs, settings: SiteSettings) -> list[SiteBoard]:
         return []
     request = BoardRequest(shift=True, metrics=_metrics(settings)[:1], date=settings.date)
     try:
-        board_set = make_boards(request, store=inputs.store,
-                                records=None if inputs.store else frame, names=inputs.names)
+        board_set = _make(request, inputs)
     except DataError:  # every shifted score was made under another suite definition
         return []
     groups = {f"{g.slug}-shift": g for g in board_set.groups}
@@ -240,8 +245,3 @@ def runs_of(content: SiteContent, model: str) -> list[tuple[SiteBoard, str, int,
                 set(rows[["source", "seed", "run_id"]].itertuples(index=False))):
             out.append((board, source, int(seed), run_id))
     return out
-
-
-def cost_of(runs: Mapping[str, Mapping[str, Any]], run_id: str) -> dict[str, Any] | None:
-    summary = (runs.get(run_id) or {}).get("summary") or {}
-    return summary.get("cost") or None

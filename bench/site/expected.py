@@ -2,9 +2,10 @@
 
 The recomputation is independent of the pages' own code where it can be: means and standard
 deviations straight from the score rows, confusion counts and per-class scores from the test
-predictions with scikit-learn, costs from the runs' summaries. Intervals are the seeded bootstrap
-of ``bench.leaderboard.intervals`` run again. A number is right when it is the recomputed value
-rounded to the decimals the page shows (a value half-way between two readings may read as either).
+predictions with scikit-learn, costs from the cost columns of the score rows. Intervals are
+the seeded bootstrap of ``bench.leaderboard.intervals`` run again. A number is right when it
+is the recomputed value rounded to the decimals the page shows (a value half-way between two
+readings may read as either).
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def check_number(expected: Expected, key: list, text: str) -> str | None:
         return _numbers(text, _drop(expected, *rest), "{:.1f}")
     if kind in ("confusion", "support", "class", "bin", "pooled-ece", "wrong", "wrong-count"):
         return _prediction_number(expected, kind, rest, text)
-    if kind in ("cost", "train-seconds"):
+    if kind in ("cost", "wall-seconds"):
         return _cost_number(expected, kind, rest, text)
     if kind == "spec":
         return _spec_number(rest, text)
@@ -265,24 +266,26 @@ def _prediction_number(expected: Expected, kind: str, rest: list, text: str) -> 
 
 
 def _cost_number(expected: Expected, kind: str, rest: list, text: str) -> str | None:
-    runs = expected.inputs.runs()
+    """The cost columns of the score rows: a run's own figure, test images/s over targets."""
+    frame = expected.frame(rest[0])
     if kind == "cost":
-        run_id, name = rest
-        cost = ((runs.get(run_id) or {}).get("summary") or {}).get("cost") or {}
-        if name == "peak_memory":
-            value = (cost.get("peak_memory") or {}).get("bytes")
-            value = None if value is None else value / 2**20
-        else:
-            value = cost.get(name)
-        if value is None:
-            return None if text == "–" else "no figure in the records"
-        return _numbers(text, [float(value)], "{:.1f}")
-    group, model, source = rest
-    frame = expected.frame(group)
-    ids = set(frame[(frame["model"] == model) & (frame["source"] == source)]["run_id"])
-    seconds = [float(c["train_seconds"]) for r in sorted(ids)
-               if (c := ((runs.get(r) or {}).get("summary") or {}).get("cost"))
-               and c.get("train_seconds") is not None]
+        _, run_id, field = rest
+        column = {"train": "train_images_per_second", "test": "eval_images_per_second",
+                  "wall": "wall_seconds", "memory": "peak_memory_bytes"}[field]
+        rows = frame[(frame["run_id"] == run_id)
+                     & ~frame["target"].str.contains("~", regex=False)]  # as the board's
+        values = [float(v) for v in rows.drop_duplicates("target")[column]
+                  if isinstance(v, str) and v]
+        if field != "test":
+            values = values[:1]
+        want = sum(values) / len(values) / (2**20 if field == "memory" else 1) if values \
+            else None
+        return None if want is None and text == "–" else _numbers(
+            text, None if want is None else [want], "{:.1f}")
+    _, model, source = rest  # "wall-seconds": the mean over the cell's runs
+    runs = frame[(frame["model"] == model) & (frame["source"] == source)].drop_duplicates(
+        "run_id")
+    seconds = [float(v) for v in runs["wall_seconds"] if isinstance(v, str) and v]
     return _numbers(text, [sum(seconds) / len(seconds)] if seconds else None, "{:.1f}")
 
 

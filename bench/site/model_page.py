@@ -86,7 +86,7 @@ def write_model(writer: Writer, model: str) -> None:
                                        model) if page.table.name == "cross" else None)
                 sections.append({"board": board, "page": page, "view": view, "heat": heat})
     cost = [row for board in content.boards if board.kind == "results"
-            for row in cost_rows(content, board, model)]
+            for row in cost_rows(board, model)]
     cells = [page for (_, m, _, _), page in sorted(content.cells.items()) if m == model]
     names = content.inputs.names
     writer.page(model_path(model), "model.html.j2", model=model,

@@ -108,17 +108,24 @@ def load_inputs(*, records: Sequence[str | Path] = (), store_path: str | Path | 
     chosen = tuple(REFERENCES) if references is None else tuple(
         get_reference(name).name for name in references)
     if records:
+        from bench.leaderboard.predictions import merged, predictions_path, read_predictions
+
         files = [found for path in map(Path, records)
                  for found in (sorted(path.glob(f"*{RECORDS_SUFFIX}")) if path.is_dir()
                                else [path])]
         frame = read_records(files) if files else None
-        return SiteInputs(frame, names, chosen, origin="records",
+        # The predictions published beside a board give its cell pages and intervals.
+        beside = [predictions_path(f) for f in files if f.name.endswith(RECORDS_SUFFIX)]
+        found = merged(read_predictions(p) for p in beside if p.is_file())
+        return SiteInputs(frame, names, chosen, prediction_source=found, origin="records",
                           record_names=tuple(path.name for path in files))
+    from bench.leaderboard.cost import with_costs
     from bench.store import open_store
 
     if store_path is not None and not Path(store_path).is_file():
         raise DataError(f"no results store at {store_path}; give the path of a results.sqlite, "
                         "or build from published records with --records leaderboards/.")
     store = open_store(store_path, read_only=True)
-    return SiteInputs(store.scores(), names, chosen, store=store, prediction_source=store,
+    frame = with_costs(store.scores(), store)  # the cost columns records carry, from the store
+    return SiteInputs(frame, names, chosen, store=store, prediction_source=store,
                       origin="store")
