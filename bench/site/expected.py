@@ -22,7 +22,9 @@ from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
 from bench.site.sources import SiteInputs, SiteSettings
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
-SCORE = re.compile(r"^(?P<mean>-?[\d.]+)(?: ± (?P<std>[\d.]+))?(?: \(n=(?P<n>\d+)\))?†?$")
+# mean, ± std, (n=runs), then a rank tier "T1 (1–2)" where the board's marks give one
+SCORE = re.compile(r"^(?P<mean>-?[\d.]+)(?: ± (?P<std>[\d.]+))?(?: \(n=(?P<n>\d+)\))?"
+                   r"(?: T\d+ \(\d+(?:–\d+)?\))?†?$")
 EXACT = 10  # decimals a mean is snapped to before display (bench.leaderboard.tables)
 
 
