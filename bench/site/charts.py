@@ -58,11 +58,11 @@ class HeatMap:
 def heat_map(title: str, rows: Sequence[str], columns: Sequence[str],
              matrix: Sequence[Sequence[float | None]], keys: Sequence[Sequence[list]],
              ) -> HeatMap:
-    """Tiles coloured on the data's own range (whole points), as the leaderboard's heat maps."""
+    """Tiles coloured on the scale of the leaderboard's heat maps (``plots.colour_range``)."""
+    from bench.leaderboard.plots import colour_range
+
     values = [v for row in matrix for v in row if v is not None]
-    low, high = (math.floor(min(values)), math.ceil(max(values))) if values else (0, 100)
-    if high <= low:
-        low, high = low - 0.5, high + 0.5
+    low, high = colour_range(values) if values else (0.0, 100.0)
     size, left, top = 56.0, 150.0, 110.0
     tiles = []
     for i, row in enumerate(matrix):
