@@ -180,6 +180,20 @@ CATALOGUE = {
         "leaderboard --reference zedda2024 --unofficial", 2, ("goes with --publish",)),
     "leaderboard --strict without --check": Mistake(
         "leaderboard --reference zedda2024 --strict", 2, ("--strict", "give --check too")),
+    # -- bench site ---------------------------------------------------------------------------
+    "site build --store missing": Mistake("site build {new_folder} --store {missing}", 1,
+                                          ("no results store at", "--records")),
+    "site build --records and --store": Mistake(
+        "site build {new_folder} --records {text} --store {missing}", 2, ("give one of them",)),
+    "site build --records not records": Mistake("site build {new_folder} --records {text}", 1,
+                                                ("no column run_id",)),
+    "site build into a foreign folder": Mistake("site build {non_utf8_cells}", 1,
+                                                ("not a site built by bench",)),
+    "site build --resamples too few": Mistake("site build {new_folder} --resamples 3", 1,
+                                              ("--resamples must be at least 10",)),
+    "site build --date not a date": Mistake("site build {new_folder} --date 2026-13-45", 2,
+                                            ("YYYY-MM-DD",)),
+    "site verify not a site": Mistake("site verify {empty_folder}", 1, ("holds no site.json",)),
     # -- bench datasets -----------------------------------------------------------------------
     "datasets prepare unknown": Mistake("datasets prepare rabin", 1,
                                         ("unknown dataset 'rabin'", "Did you mean: raabin")),

@@ -163,10 +163,11 @@ def _add_commands() -> None:
         rescore,
         run,
         shifts,
+        site,
     )
 
     for module in (plugins, datasets, models, generators, generate, run, evaluate,
-                   leaderboard, compare, rescore, shifts, housekeeping):
+                   leaderboard, compare, rescore, shifts, housekeeping, site):
         for command in module.COMMANDS:
             cli.add_command(command)
 
