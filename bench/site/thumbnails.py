@@ -42,7 +42,8 @@ def _cached_split(dataset: Any, fingerprint: str) -> Any:
 def open_target(target: str, fingerprint: str) -> ThumbnailSource:
     """The prepared test split of ``target`` if it lies here under the same fingerprint."""
     from bench.data import load_prepared
-    from bench.data.shifted import ShiftedDataset, ShiftedName, is_shifted, parse_name
+    from bench.shifts.dataset import ShiftedDataset
+    from bench.shifts.names import ShiftedName, is_shifted, parse_name
 
     try:
         if is_shifted(target):
@@ -66,7 +67,7 @@ def open_target(target: str, fingerprint: str) -> ThumbnailSource:
 
 
 def _suite() -> Any:
-    from bench.data.shifts import load_suite
+    from bench.shifts.suite import load_suite
 
     return load_suite()
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import bench
-from bench.data.shifted import ShiftedName, shifted_fingerprint
-from bench.data.shifts import load_suite
 from bench.leaderboard.intervals import stable_seed
 from bench.metrics import evaluate_predictions
+from bench.shifts.names import ShiftedName, shifted_fingerprint
+from bench.shifts.suite import load_suite
 
 SUPPORT = {"L": 30, "M": 20, "N": 40, "E": 10, "B": 4}
 FINGERPRINTS = {"d1": "f1aaaa", "d2": "f2bbbb"}
