@@ -83,6 +83,10 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Shift-suite layout: per model and source, the score at each severity of "
                    "each shift (targets NAME~SHIFT:LEVEL) and the mean relative drop; --plots "
                    "draws score against severity.")
+@click.option("--agreement", is_flag=True,
+              help="Rank agreement: Kendall's τ between the models' rankings for every pair of "
+                   "data sets (--cross: of targets), with a bootstrap interval; --metric picks "
+                   "the score (default f1).")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
 @click.option("--compare", metavar="BOARD",
@@ -152,6 +156,7 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 def leaderboard_command(
     cross: bool,
     shift: bool,
+    agreement: bool,
     metrics: tuple[str, ...],
     protocol: str | None,
     models: tuple[str, ...],
@@ -205,7 +210,7 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
-        second=second, shift=shift, cost=cost, plot_scale=plot_scale,
+        second=second, shift=shift, cost=cost, plot_scale=plot_scale, agreement=agreement,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

@@ -34,6 +34,8 @@ def cell_text(
     if value.mean is None:
         return missing
     text = number(value.mean, column.kind)
+    if column.kind == "correlation" and value.ci_low is not None and value.ci_high is not None:
+        text += f" [{number(value.ci_low, 'correlation')}, {number(value.ci_high, 'correlation')}]"
     if column.kind == "score":
         digits = DECIMALS["score"]
         if value.ci_low is not None and value.ci_high is not None:

@@ -180,13 +180,17 @@ def combine_seeds(
 
 
 def group_bootstraps(
-    groups: Iterable[ScoreGroup], store: ResultsStore, settings: IntervalSettings
+    groups: Iterable[ScoreGroup], store: ResultsStore, settings: IntervalSettings, *,
+    required: bool = True,
 ) -> dict[str, Bootstrap]:
-    """One bootstrap per comparable group (keyed by its slug), from the store's predictions."""
+    """One bootstrap per comparable group (keyed by its slug), from the store's predictions.
+
+    ``required``: a store without any predictions is an error (intervals were asked for).
+    """
     groups = list(groups)
     ids = sorted({r for group in groups for r in group.cross["run_id"]})
     predictions = split_predictions(store.prediction_arrays(ids))
-    if ids and not predictions:
+    if ids and not predictions and required:
         raise DataError(
             "none of the runs on this board has stored test predictions, and intervals and "
             "significance marks are computed from them. `bench run` stores them; results "

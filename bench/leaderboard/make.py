@@ -57,6 +57,7 @@ class BoardRequest:
     shift: bool = False  # the shift-suite layout: score per severity, mean relative drop
     cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
     plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
+    agreement: bool = False  # Kendall's τ between the data sets' (or targets') rankings
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -171,9 +172,11 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
     if store is not None and (absent := missing_metrics_error(chosen, present)):
         raise absent
     source = store if store is not None else predictions
+    settings = IntervalSettings(resamples=request.resamples, level=request.level)
     if source is not None and (request.intervals or request.marks == "significance"):
-        settings = IntervalSettings(resamples=request.resamples, level=request.level)
         uncertainty = group_bootstraps(groups, source, settings)
+    elif source is not None and request.agreement:  # τ resamples images where predictions are
+        uncertainty = group_bootstraps(groups, source, settings, required=False)
     options = {
         "metrics": chosen,
         "compare": compare,
@@ -187,6 +190,15 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         "leakage": leaks,
         "cost": request.cost,
     }
+    if request.agreement:
+        from bench.leaderboard.agreement import agreement_boards
+
+        boards = agreement_boards(groups, names, layout="cross" if request.cross else "same",
+                                  metrics=resolve_metrics(list(request.metrics) or ["f1"],
+                                                          present),
+                                  uncertainty=uncertainty, resamples=request.resamples,
+                                  level=request.level, date=request.date)
+        return BoardSet(request, boards, groups, names, store, options)
     if request.shift:
         from bench.leaderboard.shift import shift_boards
 

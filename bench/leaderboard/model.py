@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Mark = Literal["best", "second", "not_worse"]  # not_worse: not significantly below best
-ColumnKind = Literal["score", "delta", "rank", "count"]
+ColumnKind = Literal["score", "delta", "rank", "count", "correlation"]
 Better = Literal["higher", "lower"]
 SecondRule = Literal["distinct", "paper"]
 
@@ -25,7 +25,7 @@ SECOND_RULES: dict[str, str] = {
              "broken on the data set's other metrics",
 }
 
-DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0}
+DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0, "correlation": 2}
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,13 @@ class Names:
         spec = self._spec("dataset", name)
         return getattr(spec, "kind", None)
 
+    def synthetic(self, name: str) -> bool | None:
+        """Whether a registered data set is synthetic (generated sets are); None when unknown."""
+        spec = self._spec("dataset", name)
+        if spec is None:
+            return None
+        return bool(getattr(spec, "synthetic", False)) or getattr(spec, "kind", "") == "generated"
+
     def label(self, kind: Kind, name: str) -> str:
         """Return the display name: the spec's ``display_name``, else the stored name."""
         key = (kind, name)

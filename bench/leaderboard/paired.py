@@ -15,20 +15,10 @@ import numpy as np
 
 from bench.leaderboard.intervals import Bootstrap
 from bench.leaderboard.model import Row, Table
+from bench.leaderboard.recipe import bootstrap_p
 from bench.leaderboard.tables import displayed
 
 DEFAULT_ALPHA = 0.05
-
-
-def bootstrap_p(difference: np.ndarray) -> float:
-    """Two-sided p-value of "no difference" from paired replicates of a difference.
-
-    Twice the smaller tail beyond zero, with the +1 correction so that a finite number of
-    resamples never claims p = 0 (Davison and Hinkley 1997).
-    """
-    difference = np.asarray(difference)
-    tails = min(int((difference <= 0).sum()), int((difference >= 0).sum()))
-    return min(1.0, 2 * (tails + 1) / (len(difference) + 1))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -68,7 +68,7 @@ def test_compare_refuses_bad_input_clearly(predicted_store):
     store = str(predicted_store)
     one = invoke("compare", "--store", store, "--models", "strong", "--source", "d1",
                  "--target", "d1")
-    assert one.exit_code == 1 and "exactly two models" in one.output
+    assert one.exit_code == 2 and "exactly two names" in one.output
     unknown = invoke("compare", "--store", store, "--models", "strong,weka", "--source", "d1",
                      "--target", "d1")
     assert unknown.exit_code == 1 and "Did you mean: weak" in unknown.output
