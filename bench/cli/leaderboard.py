@@ -137,13 +137,15 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--ci", "intervals", is_flag=True,
               help="Show bootstrap confidence intervals: 96.1 [95.0, 97.1].")
 @click.option("--resamples", type=int, default=1000, show_default=True,
-              help="Bootstrap resamples for --ci and --marks significance.")
+              help="Bootstrap resamples for --ci, --marks and --agreement.")
 @click.option("--level", type=float, default=0.95, show_default=True,
               help="Confidence level of the intervals.")
-@click.option("--marks", type=click.Choice(["paper", "significance"]), default="paper",
-              show_default=True,
-              help="paper: bold best, underlined second; significance: bold best and every "
-                   "model not significantly worse (paired bootstrap, Holm over the column).")
+@click.option("--marks", type=click.Choice(["paper", "significance", "tiers"]),
+              default="paper", show_default=True,
+              help="paper: bold best, underlined second; significance: bold every model that "
+                   "no other beats significantly (all pairs, paired tests on the same test "
+                   "images, Holm); tiers: the same, and each cell's rank tier and rank interval "
+                   "(T2 (2–4)). Both need 3 seeds per cell.")
 @click.option("--per-class", "per_class", is_flag=True,
               help="Add a table of per-class precision and recall (e.g. basophil recall).")
 @click.option("--cost", is_flag=True,

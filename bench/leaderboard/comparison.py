@@ -27,8 +27,7 @@ from bench.leaderboard.groups import empty_store_error, expand_keywords, resolve
 from bench.leaderboard.intervals import (
     IntervalSettings,
     RunPredictions,
-    features,
-    metrics_from_sums,
+    replicate_runs,
     resample_weights,
     split_predictions,
     stable_seed,
@@ -162,23 +161,6 @@ def _common_keys(first: RunPredictions, second: RunPredictions, a: CellKey, b: C
     return [path for path, _ in common]
 
 
-def _draws(runs: Sequence[RunPredictions], weights: np.ndarray
-           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per metric: each run's score (seeds,) and its replicates on the resamples (seeds, B)."""
-    present = sorted(set(runs[0].labels.tolist()))
-    points: dict[str, list[float]] = {}
-    replicates: dict[str, list[np.ndarray]] = {}
-    for run in runs:
-        table = features(run.labels, run.predicted, run.probabilities)
-        point = metrics_from_sums(table.sum(axis=0), present)
-        resampled = metrics_from_sums(weights @ table, present)
-        for metric, values in resampled.items():
-            points.setdefault(metric, []).append(float(point[metric][0]))
-            replicates.setdefault(metric, []).append(values)
-    return ({m: np.array(v) for m, v in points.items()},
-            {m: np.stack(v) for m, v in replicates.items()})
-
-
 # --- the comparison --------------------------------------------------------------------------
 
 def _group_of(frame: pd.DataFrame, names: Names, cells: Sequence[CellKey],
@@ -258,7 +240,8 @@ def compare_cells(
     weights = resample_weights(labels, settings.resamples, seed)
     points, draws = {}, {}
     for cell in (a, b):
-        points[cell], draws[cell] = _draws([runs[cell][r] for _, r in seeds[cell]], weights)
+        points[cell], draws[cell] = replicate_runs([runs[cell][r] for _, r in seeds[cell]],
+                                                   weights, seed)
     chosen = list(metrics) or [m for m in METRICS if m in points[a]]
     unknown = [m for m in chosen if m not in points[a]]
     if unknown:

@@ -51,7 +51,7 @@ class BoardRequest:
     intervals: bool = False  # bootstrap intervals: 96.1 [95.0, 97.1]
     resamples: int = 1000
     level: float = 0.95
-    marks: str = "paper"  # or "significance": bold best and every model not worse than it
+    marks: str = "paper"  # "significance": bold every model not worse; "tiers": and rank tiers
     per_class: bool = False  # add per-class precision and recall
     second: str | None = None  # where second places go (SECOND_RULES); default: the group's own
     shift: bool = False  # the shift-suite layout: score per severity, mean relative drop
@@ -64,13 +64,13 @@ class BoardRequest:
             raise DataError("--protocol filters the results store; leave it out with "
                             "--reference (a published board has its own protocol).")
         if self.reference and self.needs_predictions:
-            raise DataError("--ci, --marks significance and --per-class need the results "
+            raise DataError("--ci, --marks significance/tiers and --per-class need the results "
                             "store (test predictions, per-class scores); a published board "
                             "(--reference) has none.")
 
     @property
     def needs_predictions(self) -> bool:
-        return self.intervals or self.marks == "significance" or self.per_class
+        return self.intervals or self.marks != "paper" or self.per_class
 
     @property
     def focus(self) -> str:
@@ -173,7 +173,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         raise absent
     source = store if store is not None else predictions
     settings = IntervalSettings(resamples=request.resamples, level=request.level)
-    if source is not None and (request.intervals or request.marks == "significance"):
+    if source is not None and (request.intervals or request.marks != "paper"):
         uncertainty = group_bootstraps(groups, source, settings)
     elif source is not None and request.agreement:  # τ resamples images where predictions are
         uncertainty = group_bootstraps(groups, source, settings, required=False)

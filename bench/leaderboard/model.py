@@ -40,6 +40,10 @@ class Value:
     ci_low: float | None = None  # bootstrap interval, same unit as mean (percent)
     ci_high: float | None = None
     leaked: bool = False  # the source's train split holds some of the target's test images
+    ci_unit: str | None = None  # what the interval is about: "model" (one seed) or "recipe"
+    tier: int | None = None  # rank tier in its column (--marks tiers; see ranking)
+    rank_low: int | None = None  # the interval of its rank in the column
+    rank_high: int | None = None
 
     @property
     def missing(self) -> bool:
@@ -82,7 +86,7 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
     typical_n: int = 0  # cells backed by another number of runs say so
-    marks: Literal["paper", "significance"] = "paper"  # what bold means (see legend_parts)
+    marks: Literal["paper", "significance", "tiers"] = "paper"  # what bold means (legend_parts)
     second_rule: SecondRule = "distinct"  # where the underline goes (SECOND_RULES)
 
     @property
@@ -119,6 +123,7 @@ class Context:
     origin: str = ""  # where the figures come from, for published boards
     recipe: str = ""  # how the recipe differs from the named protocol; "" when it does not
     unofficial: str = ""  # why `--check` does not accept the board, when it was published anyway
+    uncertainty: str = ""  # what the intervals and marks are about (a trained model, the recipe)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ s² the sample variance of the seeds' scores, C the part of the test images' var
 all seeds share: the mean covariance, between two seeds, of their paired image-bootstrap
 replicates. s² already holds each seed's own test noise; the bootstrap adds only what the
 seeds share (a two-level bootstrap, seeds then images, counts the image noise twice: about
-20 % too wide with 3 seeds). The interval is mean ± t·√V, t with Welch-Satterthwaite degrees
-of freedom (k - 1 for s², ∞ for C): Student's t interval when seeds dominate, the normal one
-when the test set does.
+20 % too wide with 3 seeds). s²/k is never taken below that own test noise (U, from the
+bootstrap): seeds that happen to agree do not make the mean surer than its test images allow.
+The interval is mean ± t·√V, t with Welch-Satterthwaite degrees of freedom (k - 1 for s², ∞
+for C and U): Student's t interval when seeds dominate, the normal one when the test set does.
 
 A difference between two cells tested on the same images: V = s²_A/k_A + s²_B/k_B + C_AB,
 C_AB the shared part of the paired image-bootstrap variance of the difference; a two-sided
@@ -32,7 +33,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 Unit = Literal["model", "recipe"]
 UNIT_TEXT: dict[str, str] = {"model": "this trained model", "recipe": "the recipe"}
@@ -75,13 +75,40 @@ class CellDraws:
         return float(self.points.mean())
 
     @property
-    def seed_variance(self) -> float:
+    def spread(self) -> float:
         """s²/k: the variance of the seed mean as the seeds' spread shows it."""
         return float(self.points.var(ddof=1)) / self.seeds if self.seeds > 1 else 0.0
 
     @property
+    def seed_variance(self) -> float:
+        """s²/k, but never below the test noise the seeds do not share (``unshared``).
+
+        s²/k estimates the seeds' own test noise plus their training variation, which cannot
+        be negative: seeds that happen to agree (two seeds both at 89.3 %) do not make the
+        mean surer than its test images allow (the truncated variance-components estimate).
+        """
+        return max(self.spread, self.unshared)
+
+    @property
+    def seed_df(self) -> float:
+        """Degrees of freedom of ``seed_variance``: k - 1 from the seeds, ∞ from the floor."""
+        return self.seeds - 1.0 if self.spread > self.unshared else math.inf
+
+    @property
     def unit(self) -> Unit:
         return "recipe" if self.seeds >= RECIPE_SEEDS else "model"
+
+    def replicates(self, seed: int) -> np.ndarray:
+        """Draws of the cell's score with the interval's variance, paired with other cells.
+
+        The image replicates, plus (several seeds) normal noise for what the seeds' spread
+        adds beyond their own test noise; for ranks and τ resampled together across cells.
+        """
+        extra = self.seed_variance - self.unshared  # beyond the image replicates' variance
+        if self.unit == "model" or extra <= 0:
+            return self.image
+        noise = np.random.default_rng(seed).standard_normal(len(self.image))
+        return self.image + math.sqrt(extra) * noise
 
 
 @dataclass(frozen=True)
@@ -104,15 +131,25 @@ class Difference:
     df: float | None = None
 
 
+def _stats():  # noqa: ANN202 - scipy.stats, imported when first needed (seconds to load)
+    from scipy import stats
+
+    return stats
+
+
+def _t_quantile(level: float, df: float) -> float:
+    return float(_stats().t.ppf((1 + level) / 2, df))
+
+
 def _percentile(values: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2
     low, high = np.quantile(values, [tail, 1 - tail])
     return float(low), float(high)
 
 
-def _welch_df(variance: float, parts: list[tuple[float, int]]) -> float:
-    """Welch-Satterthwaite: ``parts`` are (s²/k, k) of each seed term; the rest has df ∞."""
-    denominator = sum(v**2 / (k - 1) for v, k in parts if k > 1)
+def _welch_df(variance: float, cells: list[CellDraws]) -> float:
+    """Welch-Satterthwaite: each cell's seed term has ``seed_df``; the shared term has ∞."""
+    denominator = sum(c.seed_variance**2 / c.seed_df for c in cells if math.isfinite(c.seed_df))
     return math.inf if denominator == 0 else variance**2 / denominator
 
 
@@ -124,8 +161,8 @@ def estimate(cell: CellDraws, level: float,
         return Estimate(cell.mean, low, high, "model", cell.seeds)
     shared = max(0.0, float(cell.image.var(ddof=1)) - cell.unshared)
     variance = cell.seed_variance + shared
-    df = _welch_df(variance, [(cell.seed_variance, cell.seeds)])
-    half = float(stats.t.ppf((1 + level) / 2, df)) * math.sqrt(variance)
+    df = _welch_df(variance, [cell])
+    half = _t_quantile(level, df) * math.sqrt(variance)
     return Estimate(cell.mean, max(bounds[0], cell.mean - half),
                     min(bounds[1], cell.mean + half), "recipe", cell.seeds, df)
 
@@ -150,10 +187,10 @@ def difference(a: CellDraws, b: CellDraws, level: float) -> Difference:
         return Difference(value, low, high, bootstrap_p(paired), "model")
     shared = max(0.0, float(paired.var(ddof=1)) - a.unshared - b.unshared)
     variance = a.seed_variance + b.seed_variance + shared
-    df = _welch_df(variance, [(a.seed_variance, a.seeds), (b.seed_variance, b.seeds)])
+    df = _welch_df(variance, [a, b])
     if variance == 0:
         return Difference(value, value, value, float(value == 0), "recipe", df)
     scale = math.sqrt(variance)
-    half = float(stats.t.ppf((1 + level) / 2, df)) * scale
-    p_value = float(2 * stats.t.sf(abs(value) / scale, df))
+    half = _t_quantile(level, df) * scale
+    p_value = float(2 * _stats().t.sf(abs(value) / scale, df))
     return Difference(value, value - half, value + half, p_value, "recipe", df)
