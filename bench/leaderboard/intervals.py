@@ -65,7 +65,7 @@ class IntervalSettings:
             parts.append(
                 f"cells of several seeds: {level} interval over the recipe, mean ± t·√(s²/k + C) "
                 "(s² the variance of the k seeds' scores, C the test-image variation the seeds "
-                "share, from the bootstrap; Welch-Satterthwaite degrees of freedom)")
+                "share, from the bootstrap; t with k - 1 degrees of freedom)")
         if "model" in units:
             parts.append(
                 f"{'cells of one seed' if parts else 'one seed per cell'}: {level} percentile "
