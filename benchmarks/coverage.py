@@ -16,6 +16,7 @@ bench's own code (``resample_weights``, ``replicate_runs``, ``recipe``, ``rankin
 seeds then images; marks from the best against each other model, Holm over the column).
 
     python benchmarks/coverage.py [--replications 1000] [--marks-replications 500]
+        [--parts intervals,marks,degenerate] [--designs balanced,LDWBC-like]
 
 Prints a Markdown table (the README's) and, last, the same figures as JSON.
 """
@@ -74,13 +75,14 @@ class Design:
 
     def population(self, shift: float) -> dict[str, float]:
         """A trained model's population scores: the metrics of its expected confusion counts."""
-        from bench.leaderboard.intervals import metrics_from_sums
+        from bench.metrics import features, metrics_from_sums
 
         q = self.class_accuracy(shift)
         k = len(self.counts)
         confusion = self.counts[:, None] * (1 - q)[:, None] * CONFUSION
         confusion[np.arange(k), np.arange(k)] = self.counts * q
-        sums = np.zeros(k * k + 16)
+        width = features(np.zeros(1, int), np.zeros(1, int), np.full((1, k), 1 / k)).shape[1]
+        sums = np.zeros(width)  # the confusion counts; the other terms are not needed here
         sums[: k * k] = confusion.ravel()
         values = metrics_from_sums(sums, list(range(k)))
         return {m: float(values[m][0]) for m in METRICS}
@@ -274,14 +276,9 @@ def mark_errors(design: Design, replications: int, resamples: int, rng: np.rando
 
 def degenerate(resamples: int, replications: int, rng: np.random.Generator) -> list[dict]:
     """A classifier that predicts one class, and a near-perfect one (errors 1 in 500)."""
-    from bench.leaderboard.intervals import (
-        RunPredictions,
-        features,
-        metrics_from_sums,
-        replicate_runs,
-        resample_weights,
-    )
+    from bench.leaderboard.intervals import RunPredictions, replicate_runs, resample_weights
     from bench.leaderboard.recipe import CellDraws, estimate
+    from bench.metrics import features, metrics_from_sums
 
     design = Design("balanced", DESIGNS["balanced"])
     labels = design.labels
@@ -341,7 +338,10 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--designs", default=",".join(DESIGNS))
+    parser.add_argument("--parts", default="intervals,marks,degenerate",
+                        help="Which experiments to run (comma list).")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     os.environ.setdefault("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
@@ -350,12 +350,15 @@ def main() -> None:
         print(f"[{time.perf_counter() - started:7.1f} s] {text}", flush=True)
 
     rows: list[dict] = []
-    for name in args.designs.split(","):
-        design = Design(name, DESIGNS[name])
-        rows += interval_coverage(design, args.replications, args.resamples, rng, progress)
-    rows += mark_errors(Design("balanced", DESIGNS["balanced"]), args.marks_replications,
-                        args.resamples, rng, progress)
-    rows += degenerate(args.resamples, args.replications, rng)
+    if "intervals" in parts:
+        for name in args.designs.split(","):
+            design = Design(name, DESIGNS[name])
+            rows += interval_coverage(design, args.replications, args.resamples, rng, progress)
+    if "marks" in parts:
+        rows += mark_errors(Design("balanced", DESIGNS["balanced"]), args.marks_replications,
+                            args.resamples, rng, progress)
+    if "degenerate" in parts:
+        rows += degenerate(args.resamples, args.replications, rng)
     print(markdown(rows, args.replications, args.marks_replications))
     print(json.dumps({"replications": args.replications,
                       "marks_replications": args.marks_replications,

@@ -180,6 +180,22 @@ CATALOGUE = {
         "leaderboard --reference zedda2024 --unofficial", 2, ("goes with --publish",)),
     "leaderboard --strict without --check": Mistake(
         "leaderboard --reference zedda2024 --strict", 2, ("--strict", "give --check too")),
+    "leaderboard --marks tiers on a published board": Mistake(
+        "leaderboard --reference zedda2024 --marks tiers", 1, ("need the results store",)),
+    "leaderboard --marks unknown": Mistake("leaderboard --marks best", 2, ("'best'", "tiers")),
+    "leaderboard --agreement on an empty store": Mistake("leaderboard --agreement", 1,
+                                                         ("holds no finished runs",)),
+    # -- bench compare ------------------------------------------------------------------------
+    "compare --models and --sources together": Mistake(
+        "compare --models a,b --sources c,d --target x", 2, ("either --models",)),
+    "compare --sources without --model": Mistake("compare --sources c,d --target x", 2,
+                                                 ("needs --model M",)),
+    "compare --sources one name": Mistake("compare --sources c --model m --target x", 2,
+                                          ("exactly two names",)),
+    "compare --models without --source": Mistake("compare --models a,b --target x", 2,
+                                                 ("needs --source S",)),
+    "compare on an empty store": Mistake("compare --sources c,d --model m --target x", 1,
+                                         ("holds no finished runs",)),
     # -- bench site ---------------------------------------------------------------------------
     "site build --store missing": Mistake("site build {new_folder} --store {missing}", 1,
                                           ("no results store at", "--records")),

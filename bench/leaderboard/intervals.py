@@ -29,8 +29,7 @@ import numpy as np
 
 from bench.errors import DataError
 from bench.leaderboard.recipe import RECIPE_SEEDS, TEST_SEEDS, CellDraws, Estimate, estimate
-from bench.metrics import K, features, metrics_from_sums
-from bench.metrics import get as get_metric
+from bench.metrics import METRICS, K, features, metrics_from_sums
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,29 +96,37 @@ def resample_weights(labels: np.ndarray, resamples: int, seed: int) -> np.ndarra
 
 def boundary_counts(labels: np.ndarray, predicted: np.ndarray, resamples: int, seed: int
                     ) -> np.ndarray:
-    """Confusion-count changes (resamples x K*K) for classes whose images all got one prediction.
+    """Confusion-count changes (resamples x K*K) for classes all right or all wrong.
 
-    Resampling such a class (200 images all right, or 5 basophils all right) always gives the
-    same counts, so the bootstrap would claim the model never errs there. Per such class of n
-    images predicted p, each resample moves M images to other predictions, M ~ Binomial(n, q)
-    with q ~ Beta(1/2, n + 1/2), the Jeffreys posterior of the rate of an outcome never seen in
-    n trials (Brown, Cai and DasGupta 2001), spread evenly at random over the other classes.
-    Seeded by the class and its prediction, not by the run: two runs alike in that class move
-    alike, so their paired difference there stays zero (as McNemar would have it).
+    Resampling such a class (5 basophils all right, or a model that predicts one class, so
+    every other class is all wrong) always gives the same recall, so the bootstrap would claim
+    the model can never do otherwise there. Per such class of n images, each resample turns M
+    of them to the outcome never seen, M ~ Binomial(n, q) with q ~ Beta(1/2, n + 1/2), the
+    Jeffreys posterior of the rate of an outcome not seen in n trials (Brown, Cai and DasGupta
+    2001): all right, M become errors spread evenly over the other classes; all wrong, M of
+    the errors (drawn in proportion to where they went) become right. Seeded by the class and
+    its counts, not by the run: two runs alike in that class move alike, so their paired
+    difference there stays zero (as McNemar would have it).
     """
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     out = np.zeros((resamples, K * K))
-    for label in np.unique(labels):
-        guesses = np.unique(predicted[labels == label])
-        if len(guesses) != 1:
+    for label in (int(c) for c in np.unique(labels)):
+        guesses = predicted[labels == label]
+        n, right = len(guesses), int((guesses == label).sum())
+        if 0 < right < n:
             continue
-        n, guess = int((labels == label).sum()), int(guesses[0])
-        rng = np.random.default_rng(stable_seed(seed, "boundary", int(label), guess))
+        counts = np.bincount(guesses, minlength=K)
+        rng = np.random.default_rng(stable_seed(seed, "boundary", label, *counts.tolist()))
         moved = rng.binomial(n, rng.beta(0.5, n + 0.5, resamples))
-        others = [c for c in range(K) if c != guess]
-        spread = rng.multinomial(moved, [1 / len(others)] * len(others))
-        out[:, int(label) * K + guess] -= moved
-        out[:, [int(label) * K + c for c in others]] += spread
+        others = [c for c in range(K) if c != label]
+        if right == n:  # all right: some become errors
+            out[:, label * K + label] -= moved
+            out[:, [label * K + c for c in others]] += rng.multinomial(
+                moved, [1 / len(others)] * len(others))
+        else:  # all wrong: some become right
+            out[:, label * K + label] += moved
+            out[:, [label * K + c for c in others]] -= np.array(
+                [rng.multivariate_hypergeometric(counts[others], m) for m in moved.tolist()])
     return out
 
 
@@ -223,8 +230,7 @@ class Bootstrap:
 
 def bounds(metric: str) -> tuple[float, float]:
     """The range a metric's values lie in (the table's; per-class values are fractions)."""
-    row = get_metric(metric)
-    return row.bounds if row is not None else (0.0, 1.0)
+    return METRICS[metric].bounds if metric in METRICS else (0.0, 1.0)
 
 
 def bootstrap_cells(

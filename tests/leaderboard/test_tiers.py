@@ -8,13 +8,13 @@ import json
 
 import numpy as np
 import pytest
-from bench.engine.metrics import evaluate_predictions
 from click.testing import CliRunner
 
 import bench
 from bench.cli import cli
 from bench.leaderboard.ranking import beats, holm, rank_intervals, tiers
 from bench.leaderboard.recipe import CellDraws
+from bench.metrics import evaluate_predictions
 
 IMAGES = 500
 LABELS = np.repeat(np.arange(5), IMAGES // 5)
