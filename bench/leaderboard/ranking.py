@@ -66,11 +66,9 @@ def tiers(beaten: np.ndarray) -> list[int]:
     tier = [0] * m
     left = set(range(m))
     level = 0
-    while left:
+    while left:  # wins follow the means, so the best mean left is never beaten: top ≠ []
         level += 1
         top = [i for i in left if not any(beaten[j, i] for j in left)]
-        if not top:  # a cycle of significant wins (possible with tests): share the tier
-            top = sorted(left)
         for i in top:
             tier[i] = level
         left -= set(top)
