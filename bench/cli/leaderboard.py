@@ -106,9 +106,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Colour scale of the heat maps: auto (the scores' range, at least 10 points "
                    "wide) or 0-100 (the same on every figure, to compare figures).")
 @click.option("--publish", "do_publish", is_flag=True,
-              help="Write Markdown boards (same, cross, summary), their score records and test "
-                   "predictions to --out-dir, after the checks of --check; refuses boards they "
-                   "do not accept.")
+              help="Write Markdown boards (same, cross, summary, and the --shift table of the "
+                   "selection's shifted targets), their score records and test predictions to "
+                   "--out-dir, after the checks of --check; refuses boards they do not accept.")
 @click.option("--unofficial", is_flag=True,
               help="With --publish: write boards --check refuses (recipe overrides, demo or "
                    "generated sets, unpublished fingerprints), marked unofficial in their "

@@ -138,8 +138,9 @@ def test_a_site_from_published_records_verifies_against_them(synthetic_store: Pa
                     "--json")
     assert result.exit_code == 0, result.output
     built = json.loads(result.stdout)
-    # The cell pages come from the predictions published beside the records.
-    assert built["boards"] == 2 and built["cells"] == 8
+    # The shift board and the cell pages come from the records and the predictions beside them.
+    assert built["boards"] == 3 and built["cells"] == len(
+        {(r.model, r.source, t) for r in RUNS for t in r.accuracy})
     verified = invoke("site", "verify", tmp_path / "site", "--records", tmp_path / "leaderboards")
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.startswith("OK: ")
@@ -162,6 +163,30 @@ def test_a_site_from_published_records_verifies_against_them(synthetic_store: Pa
     assert ["score", "quick-abcdef01", "cross", "beta", source, target, "f1"] in keys
     # the board, the model page and the heat maps (beta's and the mean over models)
     assert all(source in k and target in k and "f1" in k for k in keys), keys
+
+
+def test_published_records_give_the_stores_pages_shift_curves_included(
+        synthetic_store: Path, built_site: Path, tmp_path: Path):
+    """Records and predictions as `--publish` writes them lose nothing the site shows."""
+    boards = bench.leaderboard.from_store(synthetic_store)
+    bench.leaderboard.publish_checked(boards, tmp_path / "leaderboards", unofficial=True)
+    site = tmp_path / "site"
+    build_site(site, load_inputs(records=[tmp_path / "leaderboards"]),
+               SiteSettings(resamples=200))
+    shift = (site / "boards/quick-abcdef01-shift.html").read_text()
+    assert shift.count("<polyline") == 2 and "d2 ~stain" in shift  # alpha and beta from d1
+
+    def pages(root: Path) -> dict[str, list[str]]:
+        """Board and cell pages, but for the footer (which says where the numbers came from).
+
+        Model pages show what only a store has (the input size each run trained at).
+        """
+        return {path: [line for line in text.decode().splitlines()
+                       if not line.startswith("<footer>")]
+                for path, text in files(root).items() if path.startswith(("boards/", "cells/"))}
+
+    assert pages(site) == pages(built_site)
+    assert verify_site(site, load_inputs(records=[tmp_path / "leaderboards"]))[0] == []
 
 
 def test_only_the_papers_boards_when_a_folder_holds_no_records(tmp_path: Path, no_plugins):
