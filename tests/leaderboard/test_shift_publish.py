@@ -102,7 +102,7 @@ def test_records_rebuild_the_shift_board_and_the_published_files(submitted_store
 def test_a_board_published_model_by_model_is_rebuilt_from_every_batch(submitted_store: Path,
                                                                        tmp_path: Path):
     """As a long matrix is published: one batch per model, each committed, then one board."""
-    options = ("--ci", "--resamples", "100")
+    options = ("--ci", "--marks", "tiers", "--resamples", "100")  # as issue 30 publishes
     whole = publish(submitted_store, tmp_path / "whole", *options)
     for model in ("alpha", "beta"):
         batch = publish(submitted_store, tmp_path / model, "--models", model, *options)
