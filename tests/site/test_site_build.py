@@ -223,3 +223,25 @@ def test_a_folder_that_is_not_a_site_is_never_overwritten(tmp_path: Path, synthe
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     result = invoke("site", "verify", tmp_path / "mine", "--store", synthetic_store)
     assert result.exit_code == 1 and "holds no site.json" in result.output
+
+
+def test_tiers_on_the_site_from_three_seeds(tmp_path: Path, no_plugins):
+    from site_fixtures import Run, write_runs
+
+    store_path = tmp_path / "results.sqlite"
+    runs = [Run(model, "d1", seed, {"d1": accuracy + 0.005 * seed}, 60.0)
+            for model, accuracy in (("alpha", 0.90), ("beta", 0.89), ("gamma", 0.55))
+            for seed in range(3)]
+    write_runs(bench.open_store(store_path), runs)
+    out = tmp_path / "site"
+    result = invoke("site", "build", out, "--store", store_path, "--marks", "tiers",
+                    "--resamples", "200", "--no-reference")
+    assert result.exit_code == 0, result.output
+    [same] = [p for p in (out / "boards").glob("*.html") if "same" in p.name]
+    text = same.read_text()
+    rows = {model: re.search(rf">{model}<.*?</tr>", text, re.S).group(0)
+            for model in ("alpha", "beta", "gamma")}
+    assert "T1 (" in rows["alpha"] and "T1 (" in rows["beta"]  # one point apart: one tier
+    assert "T2 (" in rows["gamma"]  # 35 points behind: the next tier
+    verified = invoke("site", "verify", out, "--store", store_path, "--no-reference")
+    assert verified.exit_code == 0, verified.output
