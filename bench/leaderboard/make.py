@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard.boards import build_boards, reference_group, store_groups
+from bench.leaderboard.contamination import (
+    exclude_contaminated,
+    mark_boards,
+    recorded,
+    with_contamination,
+)
 from bench.leaderboard.cost import with_costs
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
@@ -58,6 +64,7 @@ class BoardRequest:
     cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
     plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
     agreement: bool = False  # Kendall's τ between the data sets' (or targets') rankings
+    exclude_contaminated: bool = False  # leave out cells the model's pretraining may have seen
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -98,9 +105,10 @@ class BoardSet:
 
     def published(self, version: str | None = None, unofficial: str = "") -> list[Board]:
         """The boards ``publish`` writes; ``version`` re-renders another bench's date line."""
-        return build_boards(self.groups, self.names, layouts=("same", "cross"),
-                            summary_metric=self.request.focus, version=version,
-                            **{**self.options, "unofficial": unofficial})
+        boards = build_boards(self.groups, self.names, layouts=("same", "cross"),
+                              summary_metric=self.request.focus, version=version,
+                              **{**self.options, "unofficial": unofficial})
+        return mark_boards(boards, self.groups, self.names)
 
     @property
     def prediction_source(self) -> ResultsStore | PublishedPredictions | None:
@@ -162,6 +170,10 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
                                                                       "score rows.")
         if records is None:  # records hold exactly their board's rows, shifted targets too
             frame = _shifted_rows(frame, request)
+        # Records carry the contamination their board showed; the store's comes from the specs.
+        frame = with_contamination(frame, names) if records is None else recorded(frame)
+        if request.exclude_contaminated:
+            frame = exclude_contaminated(frame)
         if request.shift and request.targets:
             filters["targets"] = _with_shifted(filters["targets"], frame, names)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
@@ -203,10 +215,12 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         from bench.leaderboard.shift import shift_boards
 
         boards = shift_boards(groups, names, request.focus, date=request.date)
-        return BoardSet(request, boards, groups, names, store, options, predictions)
+        return BoardSet(request, mark_boards(boards, groups, names), groups, names, store,
+                        options, predictions)
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)
-    return BoardSet(request, boards, groups, names, store, options, predictions)
+    return BoardSet(request, mark_boards(boards, groups, names), groups, names, store, options,
+                    predictions)
 
 
 def _finite(frame: pd.DataFrame, where: object) -> pd.DataFrame:
