@@ -222,19 +222,21 @@ def _loopback(address) -> bool:
 
 
 @pytest.fixture
-def local_hub(http_server, monkeypatch: pytest.MonkeyPatch):
+def local_hub(http_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A Hugging Face hub on 127.0.0.1: ``serve(repo, {filename: bytes})`` -> its commit.
 
     Each file answers HEAD and GET at ``/<repo>/resolve/main/<file>`` with the hub's headers: the
     commit (``X-Repo-Commit``) and the ETag, a file's SHA-256 for Git LFS files, its git blob
-    hash for small ones. Offline mode is off, ``HF_ENDPOINT`` points here, and sockets reach
-    loopback only. ``.server`` is the http_server (its ``requests``, its ``files``).
+    hash for small ones. Offline mode is off, ``HF_ENDPOINT`` points here, the hub cache is the
+    test's own, and sockets reach loopback only. ``.server`` is the http_server (its
+    ``requests``, ``files`` and ``headers``).
     """
     from huggingface_hub import constants
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", http_server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-hub-cache"))  # this test's own
 
     def connect(self, address):
         if not _loopback(address):
