@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, DataError, RunError
-from bench.hub import WeightFile, fetch, find_local, verify_hub_file, weights_folder
+from bench.hub import (
+    WeightFile,
+    WeightsUnavailable,
+    fetch,
+    find_local,
+    verify_hub_file,
+    weights_folder,
+)
 from bench.weights import file_sha256
 
 CHECKSUMS = "bench-weights.json"  # the archive's first member: every file's sha256 and size
@@ -57,7 +64,14 @@ def download_models(models: list[str], folder: Path | None = None) -> list[dict[
             if not file.url:
                 verify_hub_file(path, file)
         else:
-            path, status = fetch(file, folder), "downloaded"
+            try:
+                path, status = fetch(file, folder), "downloaded"
+            except WeightsUnavailable as exc:
+                raise RunError(f"cannot fetch {file.name} for model {model!r}: {exc.why}. "
+                               f"`bench weights download` needs the network: unset "
+                               f"HF_HUB_OFFLINE, or run it on a machine with internet and "
+                               f"carry the folder here with `bench weights pack` and "
+                               f"`bench weights unpack`.") from None
         rows.append({"model": model, "file": file.name, "status": status,
                      "path": str(path), "size": path.stat().st_size,
                      "sha256": file_sha256(path)})
@@ -123,10 +137,11 @@ def unpack(archive: Path, folder: Path | None = None) -> dict[str, Any]:
     archive = Path(archive)
     if not archive.is_file():
         raise DataError(f"{archive} does not exist: give the file `bench weights pack` wrote.")
+    checksums = _checksums(archive)  # before anything is written: is it an archive of ours?
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=folder))
     try:
-        checksums = _extract(archive, staging)
+        _extract(archive, staging)
         _verify(archive, staging, checksums)
         moved = 0
         for path in sorted(staging.rglob("*"), key=lambda p: (p.is_symlink(), str(p))):
@@ -145,26 +160,36 @@ def unpack(archive: Path, folder: Path | None = None) -> dict[str, Any]:
             "bytes": sum(entry["size"] for entry in files.values()), "entries": moved}
 
 
-def _extract(archive: Path, staging: Path) -> dict[str, Any]:
+def _checksums(archive: Path) -> dict[str, Any]:
+    """The archive's list of files and checksums, its first member."""
     try:
         with tarfile.open(archive, "r") as tar:
             first = tar.next()
-            if first is None or first.name != CHECKSUMS:
+            if first is None or first.name != CHECKSUMS or not first.isfile():
                 raise DataError(f"{archive} is not a `bench weights pack` archive (its first "
                                 f"member is not {CHECKSUMS}).")
             checksums = json.loads(tar.extractfile(first).read())  # type: ignore[union-attr]
+    except (tarfile.TarError, OSError, ValueError) as exc:
+        raise DataError(f"cannot read {archive} as a `bench weights pack` archive ({exc}); "
+                        f"copy it again. Nothing was unpacked.") from exc
+    if (not isinstance(checksums, dict) or checksums.get("format") != FORMAT
+            or not isinstance(checksums.get("files"), dict)):
+        raise DataError(f"{archive}: {CHECKSUMS} is not of format {FORMAT}; pack it again with "
+                        f"this version of bench.")
+    return checksums
+
+
+def _extract(archive: Path, staging: Path) -> None:
+    try:
+        with tarfile.open(archive, "r") as tar:
             members = [m for m in tar.getmembers() if m.name != CHECKSUMS]
             tar.extractall(staging, members=members, filter="data")
     except tarfile.FilterError as exc:
         raise DataError(f"{archive} has a member that would land outside the weights folder "
                         f"({exc}); nothing was unpacked.") from exc
-    except (tarfile.TarError, OSError, ValueError) as exc:
+    except (tarfile.TarError, OSError) as exc:
         raise DataError(f"cannot read {archive} ({exc}): is it whole? Copy it again; nothing "
                         f"was unpacked.") from exc
-    if checksums.get("format") != FORMAT or not isinstance(checksums.get("files"), dict):
-        raise DataError(f"{archive}: {CHECKSUMS} is not of format {FORMAT}; pack it again with "
-                        f"this version of bench.")
-    return checksums
 
 
 def _verify(archive: Path, staging: Path, checksums: dict[str, Any]) -> None:
