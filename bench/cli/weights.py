@@ -59,7 +59,7 @@ def pack_command(archive: Path, folder: Path | None, as_json: bool) -> None:
     from bench.weights_pack import pack
 
     summary = pack(archive, folder)
-    _report(summary, as_json, "packed")
+    _report(summary, as_json, "packed {files} files ({size}) of {folder} into {archive}")
 
 
 @weights_group.command("unpack")
@@ -72,7 +72,8 @@ def unpack_command(archive: Path, folder: Path | None, as_json: bool) -> None:
     from bench.weights_pack import unpack
 
     summary = unpack(archive, folder)
-    _report(summary, as_json, "unpacked and verified")
+    _report(summary, as_json, "verified and unpacked {files} files ({size}) of {archive} into "
+                              "{folder}")
 
 
 @weights_group.command("list")
@@ -94,12 +95,11 @@ def list_command(folder: Path | None, as_json: bool) -> None:
                ["file", "revision", "size"], title="Pretrained weights held", keys=["file"])
 
 
-def _report(summary: dict, as_json: bool, verb: str) -> None:
+def _report(summary: dict, as_json: bool, sentence: str) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    console.print(f"{verb} {summary['files']} files ({_size(summary['bytes'])}): "
-                  f"{summary['archive']} <-> {summary['folder']}", highlight=False)
+    console.print(sentence.format(size=_size(summary["bytes"]), **summary), highlight=False)
 
 
 COMMANDS = [weights_group]

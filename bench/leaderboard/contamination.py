@@ -5,7 +5,8 @@ have seen those images before bench trained it: DinoBloom, trained without label
 on PBC. The scores stay. Each such score row carries ``contaminated`` (the data sets seen, ``;``
 between them) in the scores frame and in published records; every board marks its cells with
 the leakage mark (both say: the model has seen images of this target) and a footnote per model;
-``--exclude-contaminated`` leaves the rows out before any board is built.
+``--exclude-contaminated`` leaves the rows out before any board is built. A model trained
+outside bench (`bench evaluate --weights`) declares nothing bench can check: its boards say so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from bench.cell import EXTERNAL
 from bench.leaderboard.leakage import MARK
 from bench.leaderboard.model import Board, ScoreGroup, Table
 from bench.leaderboard.names import Names
@@ -91,13 +93,26 @@ def mark_contamination(table: Table, cells: Cells, names: Names) -> Table:
     return dataclasses.replace(table, rows=tuple(rows), notes=(*table.notes, *notes))
 
 
+EXTERNAL_NOTE = (f"Source {EXTERNAL}: a model trained outside bench, tested as its weights file "
+                 f"holds it (bench evaluate --weights); bench does not know its training data, "
+                 f"so its cells are never marked {MARK}.")
+
+
 def mark_boards(boards: Sequence[Board], groups: Sequence[ScoreGroup], names: Names
                 ) -> list[Board]:
-    """Every table of every board marked from the frame of the group it was built from."""
-    by_slug = {group.slug: contaminated_cells(group.cross) for group in groups}
+    """Every table of every board marked from the frame of the group it was built from.
+
+    A board with rows of a model trained outside bench (source ``external``) says so: what
+    that model saw is unknown.
+    """
+    by_slug = {group.slug: group for group in groups}
     marked = []
     for board in boards:
-        cells = by_slug.get(board.slug) or by_slug.get(board.slug.removesuffix("-shift"), {})
+        group = by_slug.get(board.slug) or by_slug.get(board.slug.removesuffix("-shift"))
+        cells = contaminated_cells(group.cross) if group is not None else {}
         tables = tuple(mark_contamination(table, cells, names) for table in board.tables)
-        marked.append(dataclasses.replace(board, tables=tables))
+        external = group is not None and not group.origin and (
+            group.cross["source"] == EXTERNAL).any()
+        notes = (*board.notes, EXTERNAL_NOTE) if external else board.notes
+        marked.append(dataclasses.replace(board, tables=tables, notes=notes))
     return marked

@@ -64,6 +64,7 @@ def test_an_external_checkpoint_is_tested_in_its_class_order_and_recorded(checkp
     assert board.exit_code == 0, board.output
     assert f"weights file sha256 {file_sha256(checkpoint)[:12]}" in board.stdout
     assert "| tiny | external |" in board.stdout
+    assert "Source external: a model trained outside bench" in board.stdout
 
     again = invoke("evaluate", "--model", "tiny", "--weights", str(checkpoint), "--target",
                    "colours-b", "--class-order", "N,L,M,E,B", "--protocol", "quick", "--json")

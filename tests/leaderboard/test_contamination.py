@@ -97,8 +97,8 @@ def test_records_carry_the_mark_and_rebuild_the_same_boards(store, tmp_path):
     marked = [line for line in lines[1:] if line.endswith(",pbc")]
     assert marked and all(",blood-fm," in line and ",pbc," in line for line in marked)
     result = CliRunner().invoke(cli, ["leaderboard", "--records", str(records), "--publish",
-                                      "--unofficial", "--metric", "f1", "--out-dir", str(tmp_path / "again"),
-                                      "--date", FIXED_DATE])
+                                      "--unofficial", "--metric", "f1", "--out-dir",
+                                      str(tmp_path / "again"), "--date", FIXED_DATE])
     assert result.exit_code == 0, result.output
     for path in written:
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes()
