@@ -166,24 +166,25 @@ def torch_hub_dir() -> Path:
 
 
 def find_local(file: WeightFile, folder: Path | None = None) -> tuple[Path, str] | None:
-    """``file`` in the weights folder (or ``folder``), then in the caches: (path, source)."""
+    """Find ``file`` in the weights folder, then in the caches: (path, source), or None.
+
+    Given ``folder`` (where `bench weights download --to` puts files), only there.
+    """
     weights = folder if folder is not None else weights_folder()[0]
     if file.url:
-        for path, source in ((weights / URL_FOLDER / file.url_filename, "weights-folder"),
-                             (torch_hub_dir() / file.url_filename, "torch-hub-cache")):
-            if path.is_file():
-                return path, source
-        return None
+        places = [(weights / URL_FOLDER / file.url_filename, "weights-folder")]
+        if folder is None:
+            places.append((torch_hub_dir() / file.url_filename, "torch-hub-cache"))
+        return next(((path, source) for path, source in places if path.is_file()), None)
     from huggingface_hub import try_to_load_from_cache
 
-    for cache, source in ((weights, "weights-folder"), (hf_cache_dir(), "hf-cache")):
+    caches = [(weights, "weights-folder")] + ([] if folder else [(hf_cache_dir(), "hf-cache")])
+    for cache, source in caches:
         for filename in file.filenames:
             found = try_to_load_from_cache(file.repo, filename, cache_dir=cache,
                                            revision=file.revision)
             if isinstance(found, str):  # otherwise None or a "known not to exist" marker
                 return Path(found), source
-        if folder is not None:
-            break  # a named folder only: the download goes there
     return None
 
 

@@ -163,11 +163,22 @@ class _Files(http.server.BaseHTTPRequestHandler):
     commit and ETag; HEAD answers with the headers alone.
     """
 
+    def _not_found(self) -> None:
+        """404, with the hub's headers where a served repo lacks the file (``EntryNotFound``)."""
+        self.send_response(404)
+        for prefix, headers in self.server.missing.items():
+            if self.path.startswith(prefix):
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                break
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_HEAD(self) -> None:  # noqa: N802 - the http.server API
         self.server.requests.append((self.path, "HEAD"))
         body = self.server.files.get(self.path)
         if body is None:
-            self.send_error(404)
+            self._not_found()
             return
         self.send_response(200)
         self._extra_headers()
@@ -182,7 +193,7 @@ class _Files(http.server.BaseHTTPRequestHandler):
         self.server.requests.append((self.path, self.headers.get("Range")))
         body = self.server.files.get(self.path)
         if body is None:
-            self.send_error(404)
+            self._not_found()
             return
         start = 0
         if (wanted := self.headers.get("Range", "")).startswith("bytes="):
@@ -207,7 +218,7 @@ class _Files(http.server.BaseHTTPRequestHandler):
 def http_server():
     """A file server on 127.0.0.1 (no other network): set ``.files``, read ``.requests``."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.files, server.requests, server.headers = {}, [], {}
+    server.files, server.requests, server.headers, server.missing = {}, [], {}, {}
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -261,6 +272,8 @@ def local_hub(http_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             path = f"/{repo}/resolve/main/{name}"
             http_server.files[path] = body
             http_server.headers[path] = {"X-Repo-Commit": commit, "ETag": f'"{etag}"'}
+        http_server.missing[f"/{repo}/resolve/"] = {"X-Repo-Commit": commit,
+                                                    "X-Error-Code": "EntryNotFound"}
         return commit
 
     serve.server = http_server

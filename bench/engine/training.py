@@ -358,8 +358,8 @@ def test_as_built(plan: CellPlan, adapt: Callable[[nn.Module, dict[str, Any]], n
     """
     trainer = _Trainer(plan, listener or QuietListener())
     trainer.model = adapt(trainer.model, trainer.built.weights)
-    return [trainer._test(name, data) for name, data in trainer.targets.items()], \
-        trainer.built.weights
+    evaluations = [trainer._test(name, data) for name, data in trainer.targets.items()]
+    return evaluations, trainer.built.weights
 
 
 def test_trained(plan: CellPlan, checkpoint: Path, listener: Listener | None = None

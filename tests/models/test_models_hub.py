@@ -209,3 +209,18 @@ def test_a_timm_model_from_the_hub_by_repo_name(local_hub, tmp_path):
                     str(tmp_path / "w"), "--json")
     assert [row["file"] for row in json.loads(result.output)] == [
         "acme/tiny-resnet/config.json", "acme/tiny-resnet/model.safetensors"]
+
+
+def test_a_plain_url_is_fetched_into_the_folder_and_checked_against_its_pinned_sha256(
+        local_hub, tmp_path, monkeypatch):
+    body = b"weights of a plugin that publishes a plain file"
+    local_hub.server.files["/release/w.pth"] = body
+    url = f"{local_hub.server.url}/release/w.pth"
+    pinned = bench.WeightFile(url=url, sha256=hashlib.sha256(body).hexdigest())
+    path = bench.hub.fetch(pinned, tmp_path / "w")
+    assert path == tmp_path / "w" / "urls" / "w.pth" and path.read_bytes() == body
+    monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "w"))
+    assert bench.pretrained_file(pinned) == (path, "weights-folder")
+    wrong = bench.WeightFile(url=url, sha256="0" * 64)
+    with pytest.raises(bench.RunError, match="sha256 .* does not match the publisher's 0000"):
+        bench.hub.fetch(wrong, tmp_path / "other")
