@@ -129,7 +129,34 @@ CATALOGUE = {
         ("unknown dataset 'cels'", "Did you mean")),
     "evaluate --seeds 0": Mistake("evaluate --model timm:test_resnet --source cells --seeds 0", 2,
                                   ("--seeds 0", "must be at least 1")),
+    "evaluate --weights without the class order": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --target cells", 2,
+        ("does not state the order", "--class-order L,M,N,E,B")),
+    "evaluate --class-order missing a class": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --class-order L,M,N", 2,
+        ("--class-order 'L,M,N'", "each class once")),
+    "evaluate --weights with a --source": Mistake(
+        "evaluate --model timm:test_resnet --source cells --weights {tensors}", 1,
+        ("trained elsewhere", "Leave --source out")),
+    "evaluate without --source or --weights": Mistake("evaluate --model timm:test_resnet", 2,
+                                                     ("--source", "--weights FILE")),
     "runs list --status unknown": Mistake("runs list --status done", 2, ("'done' is not one of",)),
+    # -- bench weights ------------------------------------------------------------------------
+    "run offline without the pretrained weights": Mistake(
+        RUN.replace(" --no-pretrained", ""), 1,
+        ("needs its pretrained weights", "HF_HUB_OFFLINE is set", "Nothing was trained",
+         "`bench weights download timm:test_resnet --to DIR`", "--no-pretrained"),
+        env={"HF_HUB_OFFLINE": "1"}),
+    "weights download a family": Mistake("weights download timm", 1,
+                                         ("is a family of models", "timm:<name>")),
+    "weights download offline": Mistake("weights download timm:test_resnet", 1,
+                                        ("cannot fetch timm/test_resnet", "HF_HUB_OFFLINE is set",
+                                         "needs the network"), env={"HF_HUB_OFFLINE": "1"}),
+    "weights pack an empty folder": Mistake("weights pack w.tar --from {empty_folder}", 1,
+                                            ("holds no weights", "bench weights download")),
+    "weights unpack a file that is no archive": Mistake(
+        "weights unpack {text}", 1, ("cannot read", "archive", "Nothing was unpacked")),
+    "weights unpack a missing file": Mistake("weights unpack {missing}", 1, ("does not exist",)),
     # -- bench leaderboard: options before data ---------------------------------------------
     "leaderboard --metric unknown": Mistake("leaderboard --metric nosuch", 1,
                                             ("unknown metric 'nosuch'", "Known metrics")),

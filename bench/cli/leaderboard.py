@@ -89,6 +89,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
                    "the score (default f1).")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
+@click.option("--exclude-contaminated", "exclude_contaminated", is_flag=True,
+              help="Leave out cells (marked †) whose model was pretrained on their source or "
+                   "target, by the model's declared pretraining data.")
 @click.option("--compare", metavar="BOARD",
               help="Show our scores beside a published board (zedda2024), with the difference.")
 @click.option("--reference", metavar="BOARD",
@@ -165,6 +168,7 @@ def leaderboard_command(
     sources: tuple[str, ...],
     targets: tuple[str, ...],
     summary: bool,
+    exclude_contaminated: bool,
     compare: str | None,
     reference: str | None,
     fmt: str | None,
@@ -213,6 +217,7 @@ def leaderboard_command(
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
         second=second, shift=shift, cost=cost, plot_scale=plot_scale, agreement=agreement,
+        exclude_contaminated=exclude_contaminated,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

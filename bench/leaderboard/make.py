@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
+from bench.leaderboard.contamination import (
+    exclude_contaminated,
+    mark_boards,
+    recorded,
+    with_contamination,
+)
 from bench.leaderboard.cost import with_costs
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
@@ -58,6 +64,7 @@ class BoardRequest:
     cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
     plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
     agreement: bool = False  # Kendall's τ between the data sets' (or targets') rankings
+    exclude_contaminated: bool = False  # leave out cells the model's pretraining may have seen
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -121,7 +128,8 @@ class BoardSet:
         if not any(board.tables for board in boards):
             raise DataError("nothing to publish for the metrics and filters given; "
                             "`bench leaderboard --cross` shows what there is.")
-        return [board for board in boards if board.tables]
+        return mark_boards([board for board in boards if board.tables], self.published_groups,
+                           self.names)
 
     @property
     def prediction_source(self) -> ResultsStore | PublishedPredictions | None:
@@ -182,6 +190,10 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         if frame.empty:
             raise empty_store_error(store.path) if store else DataError("the records hold no "
                                                                       "score rows.")
+        # Records carry the contamination their board showed; the store's comes from the specs.
+        frame = with_contamination(frame, names) if records is None else recorded(frame)
+        if request.exclude_contaminated:
+            frame = exclude_contaminated(frame)
         selection = frame
         frame = _shifted_rows(frame, request, records is not None)
         if request.shift and request.targets:
@@ -226,10 +238,12 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         from bench.leaderboard.shift import shift_boards
 
         boards = shift_boards(groups, names, request.focus, date=request.date)
-        return BoardSet(request, boards, groups, names, store, options, predictions, publishing)
+        return BoardSet(request, mark_boards(boards, groups, names), groups, names, store,
+                        options, predictions, publishing)
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)
-    return BoardSet(request, boards, groups, names, store, options, predictions, publishing)
+    return BoardSet(request, mark_boards(boards, groups, names), groups, names, store, options,
+                    predictions, publishing)
 
 
 def _finite(frame: pd.DataFrame, where: object) -> pd.DataFrame:
