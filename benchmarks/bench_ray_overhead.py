@@ -32,7 +32,7 @@ def run_matrix(executor: str, args: argparse.Namespace) -> float:
     )
     request = RunRequest(models=args.models, sources=["wbc-usid-b,wbc-usid-c"], targets=["all"],
                          protocol=protocol, pretrained=False, executor=executor,
-                         ray_cpus=args.ray_cpus)
+                         executor_options={"cpus": args.ray_cpus} if executor == "ray" else {})
     started = time.perf_counter()
     results = run_benchmark(request)
     elapsed = time.perf_counter() - started
