@@ -1,7 +1,8 @@
 """The Slurm executor, through submitit's local executor: each job a process on this machine.
 
-The same scores and records as the local executor, a killed job submitted again and resumed
-from its checkpoint, and the options refused with a message before anything is submitted.
+The same scores and records as the local executor; a killed job submitted again, a warned one
+(time limit, preemption) requeued, both resuming from the last epoch; a job Slurm refuses
+stops the run and leaves its cells to resume. The options' checks: tests/test_user_errors.py.
 """
 
 from __future__ import annotations
@@ -81,7 +82,12 @@ def test_slurm_jobs_record_exactly_what_the_local_executor_records(tiny_world, t
 
 
 @pytest.mark.slow
-def test_a_killed_job_is_submitted_again_and_resumes_its_cell(tiny_world, tmp_path, bench_home):
+@pytest.mark.parametrize(("sent", "jobs"), [
+    (signal.SIGKILL, 2),  # killed (scancel -s KILL, its node lost): the driver submits it again
+    (signal.SIGUSR2, 1),  # Slurm's warning before the time limit or preemption: requeued
+], ids=["killed", "warned"])
+def test_a_job_stopped_midway_goes_on_from_its_last_epoch(sent, jobs, tiny_world, tmp_path,
+                                                           bench_home):
     pid_file = tmp_path / "pids"
     env = {**os.environ, "TINY_PID_FILE": str(pid_file)}
     argv = [sys.executable, "-m", "bench.cli", "run", "--executor", "slurm",
@@ -96,19 +102,19 @@ def test_a_killed_job_is_submitted_again_and_resumes_its_cell(tiny_world, tmp_pa
         assert driver.poll() is None, driver.communicate()
         time.sleep(0.05)
     job = int(pid_file.read_text().split()[0])  # the process training the cell
-    os.kill(job, signal.SIGKILL)
+    os.kill(job, sent)
     out, err = driver.communicate(timeout=600)
     assert driver.returncode == 0, err
-    assert "ended without a result" in out and "submitted again as job" in out
+    assert ("submitted again as job" in out) == (jobs == 2), out
     pids = [int(p) for p in pid_file.read_text().split()]
-    assert len(set(pids)) == 2 and pids[0] == job  # the cell went on in a second job
+    assert len(set(pids)) == 2 and pids[0] == job  # the cell went on in a second process
     store = bench.open_store()
     runs = store.runs()
     assert runs.status.tolist() == ["finished"]
     assert len(store.scores()) == 2 * 9
     assert [e["epoch"] for e in store.run(runs.id[0])["epoch_log"]] == [1, 2, 3]
-    logs = {path.read_text() for path in (bench_home / "slurm").glob("*/*_log.out")}
-    assert len(logs) == 2
+    logs = [path.read_text() for path in (bench_home / "slurm").glob("*/*_log.out")]
+    assert len(logs) == jobs
     assert any("resumed after epoch" in log for log in logs)  # from its checkpoint, not anew
 
 
