@@ -31,7 +31,7 @@ def main() -> None:
     jobs = run_matrix("slurm", args, {"cluster": "local", "gpus": 0, "cpus": args.cpus})
     print(json.dumps({
         "benchmark": "slurm_overhead",
-        "cells": 4,
+        "cells": 2 * sum(len(names.split(",")) for names in args.models),  # x two sources
         "models": args.models,
         "image_size": args.image_size,
         "epochs": args.epochs,
