@@ -226,8 +226,9 @@ def _outcome(job: Any, tries: int, time_limit: str) -> Outcome | BenchError | No
                             f"many times; give a longer --slurm-time and the same command with "
                             f"--retry-failed: it resumes from its last epoch. Its log: {log}")
         lines = [line for line in str(exc).splitlines() if line.strip()]
-        cause = next((line for line in reversed(lines) if "Error" in line), lines[-1:] or [""])
-        return RunError(f"Slurm job {job.job_id} failed: {str(cause).strip()}. Its log: {log}")
+        cause = next((line for line in reversed(lines) if "Error" in line),
+                     lines[-1] if lines else "no error text")
+        return RunError(f"Slurm job {job.job_id} failed: {cause.strip()}. Its log: {log}")
     except UncompletedJobError:  # no result: killed, its node lost, out of memory
         state = job.state
         if state.startswith("CANCELLED"):

@@ -2,7 +2,8 @@
 
 The same scores and records as the local executor; a killed job submitted again, a warned one
 (time limit, preemption) requeued, both resuming from the last epoch; a job Slurm refuses
-stops the run and leaves its cells to resume. The options' checks: tests/test_user_errors.py.
+stops the run and leaves its cells to resume; a cell's own failure and a job's crash recorded
+with their reasons. The options' checks: tests/test_user_errors.py.
 """
 
 from __future__ import annotations
@@ -139,3 +140,27 @@ def test_a_job_slurm_refuses_stops_the_run_and_leaves_its_cells_to_resume(tiny_w
     runs = bench.open_store().runs()
     assert runs.status.tolist() == ["running"]  # not failed: resumed once the setting is fixed
     assert list(bench_home.glob("runs/*")) and not list(bench_home.glob("runs/*/*.pt"))
+
+
+def test_a_cell_that_fails_in_its_job_is_recorded_failed_with_its_reason(tiny_world):
+    request = RunRequest(models=["nan"], sources=["colours-a"], targets=["colours-b"],
+                         protocol=QUICK, pretrained=False, executor="slurm",
+                         executor_options=REHEARSAL)
+    [result] = run_benchmark(request)
+    assert result.status == "failed" and "loss became nan" in result.detail
+    run = bench.open_store().run(result.cell.id)
+    assert run["status"] == "failed" and "loss became nan" in run["error"]
+
+
+def test_a_job_that_raises_is_told_with_its_error_and_its_log(tmp_path):
+    import submitit
+
+    from bench.engine.slurm_executor import _outcome
+
+    job = submitit.AutoExecutor(folder=tmp_path / "%j", cluster="local").submit(int, "twelve")
+    job.wait()
+    error = _outcome(job, 1, "4:00:00")
+    assert isinstance(error, bench.RunError)
+    assert (f"Slurm job {job.job_id} failed: ValueError: invalid literal for int() with base "
+            f"10: 'twelve'") in str(error)
+    assert str(job.paths.stdout) in str(error)
