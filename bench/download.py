@@ -125,7 +125,7 @@ def _specs_for(name: str) -> list:
 
 def download_datasets(name: str, *, progress: bool = True) -> list:
     """Fetch, verify and prepare an open data set (or a group of them); return the prepared."""
-    from bench.data import extract_archive, prepare_dataset
+    from bench.data import prepare_dataset
     from bench.data.archive import is_archive
     from bench.home import subdir
 
@@ -142,12 +142,7 @@ def download_datasets(name: str, *, progress: bool = True) -> list:
         folder = subdir("downloads", items[0].filename.rsplit(".", 1)[0] if len(items) == 1
                         else spec.name)
         files = [download(item, folder, progress=progress) for item in items]
-        if len(files) == 1:
-            source = files[0]
-        else:  # several archives: unpack them side by side and prepare from the folder
-            source = folder / "unpacked"
-            for file in files:
-                if is_archive(file):
-                    extract_archive(file, source / file.name.split(".")[0], progress=progress)
-        prepared.append(prepare_dataset(spec.name, source, progress=progress))
+        if len(files) > 1:  # several archives: unpacked side by side (a README is no data)
+            files = [file for file in files if is_archive(file)]
+        prepared.append(prepare_dataset(spec.name, files, progress=progress))
     return prepared

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from bench.errors import DuplicateNameError, PluginError, UnknownNameError
+from bench.errors import BenchError, DuplicateNameError, PluginError, UnknownNameError
 from bench.plugins import PluginSet, failure_notes
 from bench.specs import DatasetSpec, GeneratorSpec, ModelSpec, Spec
 
@@ -34,6 +34,9 @@ class Registry(Generic[S]):
     local_problems: list[str] = field(default_factory=list)
     # Plugins that failed, clashed or were disabled: named when a lookup misses.
     not_loaded: Callable[[], list[str]] | None = field(default=None, repr=False)
+    # Whether a bare name no spec has is tried on every family (``resnet18`` -> ``timm:resnet18``):
+    # for models, not for data sets, where a family argument is a path that must be explicit.
+    bare_family_names: bool = False
 
     def refresh(self) -> None:
         """Look again for specs found on this machine (a data set generated since the last look)."""
@@ -97,8 +100,21 @@ class Registry(Generic[S]):
         self.refresh()
         if self._local is not None and key in self._local._keys:
             return self._local.get(name)
+        if self.bare_family_names and not sep and (found := self._in_families(name)):
+            return found
         raise UnknownNameError(self.kind, name, self.names(),
                                self.not_loaded() if self.not_loaded else ())
+
+    def _in_families(self, name: str) -> S | None:
+        """The one family member ``name`` resolves to (``FAMILY:name``); None if not exactly one."""
+        found = []
+        for family in self._specs.values():
+            if family.resolve_argument is not None:
+                try:
+                    found.append(family.resolve_argument(name))
+                except BenchError:  # not a member of this family
+                    continue
+        return found[0] if len(found) == 1 else None  # type: ignore[return-value]
 
     def names(self) -> list[str]:
         self.refresh()
@@ -140,7 +156,7 @@ def build_registries(plugins: PluginSet) -> Registries:
     """Call every plugin's hooks and file what they return; problems are kept, not raised."""
     result = Registries(
         datasets=Registry("dataset", DatasetSpec),
-        models=Registry("model", ModelSpec),
+        models=Registry("model", ModelSpec, bare_family_names=True),
         generators=Registry("generator", GeneratorSpec),
     )
     records = {record.name: record for record in plugins.records}

@@ -67,6 +67,11 @@ def resume_command(run: Mapping[str, Any]) -> str:
     return shlex.join(args)
 
 
+def _whole(value: Any) -> int | None:
+    """An epoch count as stored (a float column with NaN for none) as a reader counts it."""
+    return None if value is None or value != value else int(value)
+
+
 def run_rows(store: ResultsStore, status: str | None = None) -> list[dict[str, Any]]:
     """One row per run: its cell, status, epochs and how long it took.
 
@@ -84,8 +89,10 @@ def run_rows(store: ResultsStore, status: str | None = None) -> list[dict[str, A
             "protocol": f"{row['protocol']} ({row['protocol_hash'][:8]})"
                         + (f" with {row['overrides']}" if row.get("overrides") else ""),
             "init": row.get("init") or "pretrained",
-            "status": shown, "epochs": row["epochs"], "best_epoch": row["best_epoch"],
-            "seconds": round(seconds, 1) if row["finished"] else None, "error": row["error"],
+            "status": shown, "epochs": _whole(row["epochs"]),
+            "best_epoch": _whole(row["best_epoch"]),
+            "seconds": round(seconds, 1) if row["finished"] else None,
+            "error": row["error"] if isinstance(row["error"], str) else None,
             "resume": resume_command(row) if shown == INTERRUPTED else None,
         })
     return rows

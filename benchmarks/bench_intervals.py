@@ -7,6 +7,7 @@ predictions, the bootstrap of every cell (all metrics and per-class values), and
 build, render). Prints JSON.
 
     python benchmarks/bench_intervals.py [--images 1000] [--resamples 1000] [--seeds 1]
+        [--marks significance|tiers]
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--marks", default="significance", choices=["significance", "tiers"])
     args = parser.parse_args()
     os.environ.setdefault("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
 
@@ -93,7 +95,7 @@ def main() -> None:
         started, cpu = time.perf_counter(), time.process_time()
         uncertainty = lb.group_bootstraps(groups, store, settings)
         boards = lb.build_boards(groups, names, layouts=("cross",), metrics=list(PAPER_METRICS),
-                                 uncertainty=uncertainty, intervals=True, marks="significance")
+                                 uncertainty=uncertainty, intervals=True, marks=args.marks)
         lb.render(boards, "md")
         board_seconds = time.perf_counter() - started
         board_cpu = time.process_time() - cpu
@@ -101,9 +103,10 @@ def main() -> None:
     print(json.dumps({
         "models": len(MODELS), "sources": len(DATASETS), "targets": len(DATASETS),
         "seeds": args.seeds, "images_per_target": args.images, "resamples": args.resamples,
+        "marks": args.marks,
         "predictions": predictions_written,
-        "cells": len(bootstrap.replicates),
-        "metrics_per_cell": len(next(iter(bootstrap.replicates.values()))),
+        "cells": len(bootstrap.draws),
+        "metrics_per_cell": len(next(iter(bootstrap.draws.values()))),
         "write_store_seconds": round(write_seconds, 2),
         "read_predictions_seconds_first_and_second": [round(t, 2) for t in reads],
         "bootstrap_seconds": round(bootstrap_seconds, 2),

@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from rar_writer import write_rar
 
 import bench
 from bench.cli import cli
@@ -63,7 +65,37 @@ CATALOGUE = {
     "run --image-size too small": Mistake(f"{RUN} --image-size 2", 2, ("--image-size 2",)),
     "run --image-size huge": Mistake(f"{RUN} --image-size 100000", 2, ("between 8 and 2048",)),
     "run --workers negative": Mistake(f"{RUN} --workers -1", 2, ("--workers -1",)),
-    "run --ray-cpus 0": Mistake(f"{RUN} --ray-cpus 0", 2, ("--ray-cpus 0",)),
+    "run --ray-cpus 0": Mistake(f"{RUN} --executor ray --ray-cpus 0", 2,
+                                ("--ray-cpus 0", "between 1 and 1024")),
+    # -- bench run: executors -----------------------------------------------------------------
+    "run --executor unknown": Mistake(f"{RUN} --executor dask", 2, ("'dask' is not one of",)),
+    "run an executor's option without it": Mistake(
+        f"{RUN} --slurm-partition gpu", 2,
+        ("--slurm-partition gpu", "an option of --executor slurm", "Add --executor slurm")),
+    "run --slurm-partition with a space": Mistake(
+        f"{RUN} --executor slurm --slurm-partition 'gpu a100'", 2,
+        ("--slurm-partition 'gpu a100'", "comma list without spaces", "sinfo -s")),
+    "run --slurm-time read as minutes": Mistake(
+        f"{RUN} --executor slurm --slurm-time 4", 2,
+        ("--slurm-time '4'", "too short", "4:00:00 for four hours")),
+    "run --slurm-time not a time": Mistake(
+        f"{RUN} --executor slurm --slurm-time soon", 2, ("--slurm-time 'soon'", "H:MM:SS")),
+    "run --slurm-time 75 minutes in an hour": Mistake(
+        f"{RUN} --executor slurm --slurm-time 1:75:00", 2, ("out of range",)),
+    "run --slurm-gpus negative": Mistake(f"{RUN} --executor slurm --slurm-gpus -1", 2,
+                                         ("--slurm-gpus -1", "between 0 and 16")),
+    "run --slurm-cpus 0": Mistake(f"{RUN} --executor slurm --slurm-cpus 0", 2,
+                                  ("--slurm-cpus 0", "CPUs per job")),
+    "run --slurm-logs a file": Mistake(f"{RUN} --executor slurm --slurm-logs {{text}}", 2,
+                                       ("--slurm-logs", "is a file; give a folder")),
+    "run --slurm-cluster unknown": Mistake(f"{RUN} --executor slurm --slurm-cluster mars", 2,
+                                           ("'mars' is not one of",)),
+    "run --slurm-gpus 0 with --device cuda": Mistake(
+        f"{RUN} --executor slurm --slurm-gpus 0 --device cuda", 2,
+        ("--device cuda with --slurm-gpus 0", "--device cpu")),
+    "run --executor slurm without Slurm": Mistake(
+        f"{RUN} --executor slurm", 1, ("sbatch and srun not on the PATH", "--slurm-cluster local"),
+        env={"PATH": "{folder}"}),
     "run --device unknown": Mistake(f"{RUN} --device tpu", 2, ("'tpu' is not one of",)),
     # -- bench run: names ---------------------------------------------------------------------
     "run --model empty": Mistake("run --model '' --source cells", 2, ("--model", "names nothing")),
@@ -119,12 +151,42 @@ CATALOGUE = {
     "evaluate a cell never trained": Mistake(
         "evaluate --model timm:test_resnet --source cells --target cells", 1,
         ("timm:test_resnet on cells", "`bench run --model timm:test_resnet --source cells`")),
+    "evaluate a bare timm name never trained": Mistake(
+        "evaluate --model test_resnet --source cells --target cells", 1,
+        ("timm:test_resnet on cells", "`bench run --model timm:test_resnet --source cells`")),
     "evaluate --target unknown": Mistake(
         "evaluate --model timm:test_resnet --source cells --target cels", 1,
         ("unknown dataset 'cels'", "Did you mean")),
     "evaluate --seeds 0": Mistake("evaluate --model timm:test_resnet --source cells --seeds 0", 2,
                                   ("--seeds 0", "must be at least 1")),
+    "evaluate --weights without the class order": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --target cells", 2,
+        ("does not state the order", "--class-order L,M,N,E,B")),
+    "evaluate --class-order missing a class": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --class-order L,M,N", 2,
+        ("--class-order 'L,M,N'", "each class once")),
+    "evaluate --weights with a --source": Mistake(
+        "evaluate --model timm:test_resnet --source cells --weights {tensors}", 1,
+        ("trained elsewhere", "Leave --source out")),
+    "evaluate without --source or --weights": Mistake("evaluate --model timm:test_resnet", 2,
+                                                     ("--source", "--weights FILE")),
     "runs list --status unknown": Mistake("runs list --status done", 2, ("'done' is not one of",)),
+    # -- bench weights ------------------------------------------------------------------------
+    "run offline without the pretrained weights": Mistake(
+        RUN.replace(" --no-pretrained", ""), 1,
+        ("needs its pretrained weights", "HF_HUB_OFFLINE is set", "Nothing was trained",
+         "`bench weights download timm:test_resnet --to DIR`", "--no-pretrained"),
+        env={"HF_HUB_OFFLINE": "1"}),
+    "weights download a family": Mistake("weights download timm", 1,
+                                         ("is a family of models", "timm:<name>")),
+    "weights download offline": Mistake("weights download timm:test_resnet", 1,
+                                        ("cannot fetch timm/test_resnet", "HF_HUB_OFFLINE is set",
+                                         "needs the network"), env={"HF_HUB_OFFLINE": "1"}),
+    "weights pack an empty folder": Mistake("weights pack w.tar --from {empty_folder}", 1,
+                                            ("holds no weights", "bench weights download")),
+    "weights unpack a file that is no archive": Mistake(
+        "weights unpack {text}", 1, ("cannot read", "archive", "Nothing was unpacked")),
+    "weights unpack a missing file": Mistake("weights unpack {missing}", 1, ("does not exist",)),
     # -- bench leaderboard: options before data ---------------------------------------------
     "leaderboard --metric unknown": Mistake("leaderboard --metric nosuch", 1,
                                             ("unknown metric 'nosuch'", "Known metrics")),
@@ -148,6 +210,9 @@ CATALOGUE = {
     "leaderboard --out on a full disk": Mistake(
         "leaderboard --reference zedda2024 --format md --out /dev/full", 1,
         ("No space left on device", "free some space")),
+    "leaderboard --plot-scale unknown": Mistake(
+        "leaderboard --reference zedda2024 --plots {new_folder} --plot-scale 0-1", 2,
+        ("'0-1' is not one of", "auto", "0-100")),
     "leaderboard --plots a file": Mistake("leaderboard --reference zedda2024 --plots {text}", 2,
                                           ("is a file",)),
     "leaderboard on an empty store": Mistake("leaderboard", 1,
@@ -172,6 +237,36 @@ CATALOGUE = {
         "leaderboard --reference zedda2024 --unofficial", 2, ("goes with --publish",)),
     "leaderboard --strict without --check": Mistake(
         "leaderboard --reference zedda2024 --strict", 2, ("--strict", "give --check too")),
+    "leaderboard --marks tiers on a published board": Mistake(
+        "leaderboard --reference zedda2024 --marks tiers", 1, ("need the results store",)),
+    "leaderboard --marks unknown": Mistake("leaderboard --marks best", 2, ("'best'", "tiers")),
+    "leaderboard --agreement on an empty store": Mistake("leaderboard --agreement", 1,
+                                                         ("holds no finished runs",)),
+    # -- bench compare ------------------------------------------------------------------------
+    "compare --models and --sources together": Mistake(
+        "compare --models a,b --sources c,d --target x", 2, ("either --models",)),
+    "compare --sources without --model": Mistake("compare --sources c,d --target x", 2,
+                                                 ("needs --model M",)),
+    "compare --sources one name": Mistake("compare --sources c --model m --target x", 2,
+                                          ("exactly two names",)),
+    "compare --models without --source": Mistake("compare --models a,b --target x", 2,
+                                                 ("needs --source S",)),
+    "compare on an empty store": Mistake("compare --sources c,d --model m --target x", 1,
+                                         ("holds no finished runs",)),
+    # -- bench site ---------------------------------------------------------------------------
+    "site build --store missing": Mistake("site build {new_folder} --store {missing}", 1,
+                                          ("no results store at", "--records")),
+    "site build --records and --store": Mistake(
+        "site build {new_folder} --records {text} --store {missing}", 2, ("give one of them",)),
+    "site build --records not records": Mistake("site build {new_folder} --records {text}", 1,
+                                                ("no column run_id",)),
+    "site build into a foreign folder": Mistake("site build {non_utf8_cells}", 1,
+                                                ("not a site built by bench",)),
+    "site build --resamples too few": Mistake("site build {new_folder} --resamples 3", 1,
+                                              ("--resamples must be at least 10",)),
+    "site build --date not a date": Mistake("site build {new_folder} --date 2026-13-45", 2,
+                                            ("YYYY-MM-DD",)),
+    "site verify not a site": Mistake("site verify {empty_folder}", 1, ("holds no site.json",)),
     # -- bench datasets -----------------------------------------------------------------------
     "datasets prepare unknown": Mistake("datasets prepare rabin", 1,
                                         ("unknown dataset 'rabin'", "Did you mean: raabin")),
@@ -191,6 +286,20 @@ CATALOGUE = {
                                           ("not prepared", "bench datasets prepare raabin")),
     "datasets show --per-class 0": Mistake("datasets show cells --per-class 0", 2,
                                            ("--per-class",)),
+    "datasets prepare a tar whose links lead outside": Mistake(
+        "datasets prepare pbc --from {link_chain_tar}", 1, ("refusing to extract", "outside",
+                                                              "not a file the publisher ships")),
+    "datasets prepare a damaged RAR": Mistake("datasets prepare pbc --from {damaged_rar}", 1,
+                                              ("not a readable archive", "Download it again")),
+    "datasets prepare a RAR without a RAR tool": Mistake(
+        "datasets prepare raabin-cropped --from {train_rar}", 1,
+        ("RAR archive", "libarchive-tools", "extract it yourself"), env={"PATH": "{folder}"}),
+    "datasets prepare two --from with one top folder": Mistake(
+        "datasets prepare raabin-cropped --from {train_folder} --from {other_train_folder}", 1,
+        ("both hold a folder named 'Train'", "Rename one")),
+    "datasets prepare an unconfirmed layout it cannot read": Mistake(
+        "datasets prepare ldwbc --from {folder}", 1,
+        ("layout unconfirmed", "path,label", "folder:PATH")),
     "datasets verify unknown": Mistake("datasets verify nosuch", 1, ("unknown dataset",)),
     "datasets download unknown": Mistake("datasets download nosuch", 1, ("unknown dataset",)),
     # -- bench generate -------------------------------------------------------------------
@@ -298,6 +407,15 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "run_id,model,source,seed,protocol,protocol_hash,source_fingerprint,target,"
         "target_fingerprint,metric,value,init,overrides\n"
         "abc,m,d1,0,quick,0123456789abcdef,f1,d1,f1,accuracy,nan,pretrained,\n")
+    with tarfile.open(root / "links.tar", "w") as bundle:  # each link inside, the chain not
+        for name, target in (("PBC/here", "."), ("PBC/up", "here/../..")):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            bundle.addfile(link)
+    (root / "damaged.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(range(40)))
+    write_rar(root / "Train.rar", {"Train/Basophil/0.png": b"not read: no tool unpacks it"})
+    _write_cells(root / "Train")
+    _write_cells(root / "other" / "Train")
     return {
         "missing": str(root / "missing.pt"),
         "missing_toml": str(root / "missing.toml"),
@@ -314,6 +432,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "non_utf8": str(root / os.fsdecode(b"weights-\xff.pt")),
         "non_utf8_cells": str(root / "non_utf8_cells"),
         "nan_records": str(root / "nan.scores.csv"),
+        "link_chain_tar": str(root / "links.tar"),
+        "damaged_rar": str(root / "damaged.rar"),
+        "train_rar": str(root / "Train.rar"),
+        "train_folder": str(root / "Train"),
+        "other_train_folder": str(root / "other" / "Train"),
     }
 
 
@@ -438,3 +561,61 @@ def test_removing_a_data_set_a_run_trains_on(template_home, bench_home):
     assert f"in use by a run still training: run {training.id}" in message
     assert "--force" in message
     assert snapshot(bench_home) == before
+
+
+def _on_a_small_disk(home: Path, megabytes: int, command: str) -> subprocess.CompletedProcess:
+    """``command`` with BENCH_HOME on a real tmpfs of ``megabytes`` (a user namespace mount);
+    it prints ``exit=N`` and then every file left in the home but the store."""
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1) to mount a small file system")
+    home.mkdir()
+    quoted = shlex.quote(str(home))
+    script = (f"mount -t tmpfs -o size={megabytes}m tmpfs {quoted} || exit 99; "
+              f"export BENCH_HOME={quoted}; {command}; echo exit=$?; "
+              f"find {quoted} -type f ! -name 'results.sqlite*'")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                            text=True, env=os.environ.copy())
+    if result.returncode == 99:
+        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+    return result
+
+
+def test_a_full_disk_while_caching_a_data_set(tmp_path):
+    """Issue 24: a cache bigger than the disk is refused when its blocks are reserved."""
+    cells = tmp_path / "cells"
+    _write_cells(cells)
+    (cells / "bench-dataset.toml").write_text('name = "cells"\n')
+    bench_cli = f"{shlex.quote(sys.executable)} -m bench.cli"
+    result = _on_a_small_disk(tmp_path / "home", 1, f"{bench_cli} datasets prepare "
+                              f"folder:{shlex.quote(str(cells))} --cache-size 256")
+    message = " ".join(result.stderr.split())
+    assert "exit=1" in result.stdout, result.stdout + message
+    assert "no space left on the disk of" in message and "256 px cache of cells" in message
+    assert "5.9 MB needed" in message and "BENCH_HOME" in message
+    assert "Traceback" not in message and "Bus error" not in message
+    assert not result.stdout.split("exit=1")[1].strip()  # nothing half-written is left
+
+
+def test_a_full_disk_while_caching_a_shifted_test_set(tmp_path):
+    """Issue 24: the shift cache was a sparse memory map and died with "Bus error" (exit 135)
+    when the disk filled; now its blocks are reserved first and the error names the fix."""
+    cells = tmp_path / "cells"
+    _write_cells(cells)
+    (cells / "bench-dataset.toml").write_text('name = "cells"\n')
+    code = (f"import bench\n"
+            f"from bench.data import prepare_dataset\n"
+            f"from bench.shifts.dataset import load_shifted\n"
+            f"prepare_dataset('folder:{cells}', progress=False, cache_size=16)\n"
+            f"try:\n"
+            f"    load_shifted('cells~blur:1').split('test', 300)\n"
+            f"except bench.DataError as exc:\n"
+            f"    raise SystemExit(f'Error: {{exc}}')\n")
+    (tmp_path / "shift.py").write_text(code)
+    result = _on_a_small_disk(tmp_path / "home", 1, f"{shlex.quote(sys.executable)} "
+                              f"{shlex.quote(str(tmp_path / 'shift.py'))}")
+    message = " ".join(result.stderr.split())
+    assert "exit=1" in result.stdout, result.stdout + message
+    assert "no space left on the disk of" in message and "cache of cells~blur:1" in message
+    assert "Traceback" not in message and "Bus error" not in message
+    left = result.stdout.split("exit=1")[1].split()
+    assert left and not [path for path in left if "/shifted/" in path], left  # prepared only

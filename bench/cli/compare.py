@@ -1,4 +1,4 @@
-"""`bench compare`: two models on the same test images, paired bootstrap and McNemar."""
+"""`bench compare`: two models, or one model from two sources, paired on the same test images."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ import click
 
 from bench.cli.leaderboard import MetricOption
 from bench.cli.output import console
-from bench.errors import DataError
+from bench.errors import OptionError
 
 
 @click.command("compare")
-@click.option("--models", required=True, metavar="A,B", help="The two models to compare.")
-@click.option("--source", required=True, help="Training data set of both.")
-@click.option("--target", required=True, help="Test data set of both.")
+@click.option("--models", metavar="A,B", help="Two models trained on --source.")
+@click.option("--sources", metavar="A,B",
+              help="Two training data sets of one --model (a source comparison).")
+@click.option("--model", metavar="M", help="The model of a source comparison.")
+@click.option("--source", help="Training data set of both models (with --models).")
+@click.option("--target", "targets", multiple=True, metavar="T[,T]",
+              help="Test data set; with --sources also several, `all` (every target both "
+                   "were tested on) or `other` (each source's model on the other source's "
+                   "test split, paired by image key).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]", cls=MetricOption,
               help="Metrics to compare ({metrics}; default: every stored one); per class: "
                    "recall:B.")
@@ -26,37 +32,58 @@ from bench.errors import DataError
               help="Confidence level of the difference's interval.")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Results store to read (default: the data home's results.sqlite).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def compare_command(models: str, source: str, target: str, metrics: tuple[str, ...],
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON instead of tables (--sources: a list, one per target).")
+def compare_command(models: str | None, sources: str | None, model: str | None,
+                    source: str | None, targets: tuple[str, ...], metrics: tuple[str, ...],
                     protocol: str | None, resamples: int, level: float,
                     store_path: Path | None, as_json: bool) -> None:
-    """Is A really better than B? Paired on the same test images of TARGET.
+    """Is A really better than B? Paired on the same test images.
 
-    Per metric: A, B, the difference A - B with its paired bootstrap interval and p-value;
-    McNemar's exact test on right/wrong per image, for each pair of seeds.
+    `--models A,B --source S --target T`: two models trained on S. `--sources A,B --model M
+    --target T`: M trained on A against M trained on B (does training on A generalise
+    better?). Per metric: A, B, the difference A - B with its interval and p-value, over the
+    recipes when both cells have 2 or more seeds (Welch's t), else over these trained models
+    (paired bootstrap); McNemar's exact test on right/wrong per image, per pair of seeds.
     """
     import bench.leaderboard as lb
     from bench.cli.leaderboard import _names_list
     from bench.metrics import resolve_metrics
     from bench.store import open_store
 
-    pair = _names_list([models])
+    if bool(models) == bool(sources):
+        raise OptionError("give either --models A,B (with --source) or --sources A,B (with "
+                          "--model), not both or neither.")
+    pair = _names_list([models or sources or ""])
     if len(pair) != 2:
-        raise DataError(f"--models takes exactly two models, A,B (got {models!r}).")
+        option = "--models" if models else "--sources"
+        raise OptionError(f"{option} takes exactly two names, A,B (got {models or sources!r}).")
+    wanted = _names_list(targets)
+    if models and (source is None or len(wanted) != 1 or model is not None):
+        raise OptionError("--models A,B needs --source S and one --target T (and no --model).")
+    if sources and (model is None or not wanted or source is not None):
+        raise OptionError("--sources A,B needs --model M and --target (a data set, several, "
+                          "`all` or `other`), and no --source.")
     if store_path is not None and not store_path.is_file():
-        raise DataError(f"no results store at {store_path}; give the path of a results.sqlite.")
+        raise OptionError(f"no results store at {store_path}; give the path of a "
+                          "results.sqlite.")
     chosen = [m if ":" in m else resolve_metrics([m])[0] for m in _names_list(metrics)]
-    result = lb.compare_models(
-        open_store(store_path), lb.Names.from_registries(), pair[0], pair[1], source, target,
-        protocol=protocol, metrics=chosen,
-        settings=lb.IntervalSettings(resamples=resamples, level=level),
-    )
+    settings = lb.IntervalSettings(resamples=resamples, level=level)
+    store, names = open_store(store_path), lb.Names.from_registries()
+    if models:
+        results = [lb.compare_models(store, names, pair[0], pair[1], source or "", wanted[0],
+                                     protocol=protocol, metrics=chosen, settings=settings)]
+    else:
+        results = lb.compare_sources(store, names, model or "", pair[0], pair[1], wanted,
+                                     protocol=protocol, metrics=chosen, settings=settings)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        data = [result.to_dict() for result in results]
+        click.echo(json.dumps(data[0] if models else data, indent=2))
         return
     from bench.leaderboard.render_compare import print_comparison
 
-    print_comparison(result, console)
+    for result in results:
+        print_comparison(result, console)
 
 
 COMMANDS = [compare_command]

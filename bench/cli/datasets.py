@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import click
+from rich.text import Text
 
-from bench.cli.output import WholeHelpGroup, click_echo, console, emit_table
-from bench.data.catalogue import SPLIT_NAMES, catalogue, count_rows
+from bench.cli.output import WholeHelpGroup, click_echo, console, emit_line, emit_table
+from bench.data.catalogue import SPLIT_NAMES, UNCONFIRMED_LAYOUT, catalogue, count_rows
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -19,6 +20,11 @@ def _print_findings(findings: list[dict[str, str]], limit: int = 20) -> None:
         console.print(f"[{style}]{finding['severity']}:[/] {finding['message']}", highlight=False)
     if len(findings) > limit:
         console.print(f"... and {len(findings) - limit} more (see audit.json)")
+
+
+def _print_count_warning(info: dict) -> None:
+    if info.get("count_warning"):
+        console.print(f"[yellow]warning:[/] {info['count_warning']}", highlight=False)
 
 
 def _print_counts(title: str, counts: dict, paper: dict | None) -> None:
@@ -35,19 +41,26 @@ def datasets_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_datasets(as_json: bool) -> None:
     """List every data set: counts per class and split, image size, download and licence."""
-    emit_table(catalogue(), ["name", "prepared", "per_class", "per_split", "image_size",
-                                "download", "licence"], title="Data sets", as_json=as_json)
+    rows = catalogue()
+    emit_table(rows, ["name", "prepared", "per_class", "per_split", "image_size", "layout",
+                      "download", "licence"], title="Data sets", as_json=as_json)
+    unconfirmed = [row["name"] for row in rows if row["layout"] == "unconfirmed"]
+    if unconfirmed and not as_json:
+        emit_line(Text(f"{', '.join(unconfirmed)}: {UNCONFIRMED_LAYOUT}."))
 
 
 @datasets_group.command("prepare")
 @click.argument("name")
-@click.option("--from", "source", type=click.Path(path_type=Path),
-              help="The official download: its folder, .zip or .tar[.gz] (as the publisher ships "
-                   "it). Not needed for generated and folder: data sets, or to re-prepare.")
+@click.option("--from", "sources", type=click.Path(path_type=Path), multiple=True,
+              help="The official download: its folder, .zip, .rar or .tar[.gz] (as the publisher "
+                   "ships it; archives inside are unpacked too). Give it once per file of a data "
+                   "set published in several (--from Train.rar --from TestA.rar). Not needed for "
+                   "generated and folder: data sets, or to re-prepare.")
 @click.option("--cache-size", type=click.IntRange(8, 2048), default=None,
               help="Side in pixels of the decoded cache built now (default: the protocol's).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def prepare_command(name: str, source: Path | None, cache_size: int | None, as_json: bool) -> None:
+def prepare_command(name: str, sources: tuple[Path, ...], cache_size: int | None,
+                    as_json: bool) -> None:
     """Find, map, audit and split a data set, and build its decoded cache.
 
     NAME is a data set name or alias, a group of data sets published in one download
@@ -59,7 +72,7 @@ def prepare_command(name: str, source: Path | None, cache_size: int | None, as_j
     from bench.data.catalogue import datasets_in_group
 
     names = [spec.name for spec in datasets_in_group(name)] or [name]
-    prepared = [prepare_dataset(each, source, progress=True, cache_size=cache_size)
+    prepared = [prepare_dataset(each, list(sources) or None, progress=True, cache_size=cache_size)
                 for each in names]
     if as_json and len(prepared) > 1:
         click_echo(json.dumps([_summary(dataset) for dataset in prepared], indent=2))
@@ -81,6 +94,7 @@ def _summary(dataset) -> dict:
         "image_size": info["image_size"],
         "dropped": info["dropped"],
         "paper_differences": info["paper_differences"],
+        "count_warning": info.get("count_warning"),
         "findings": audit.get("findings", []),
     }
 
@@ -97,6 +111,7 @@ def _print_prepared(dataset, as_json: bool) -> None:
     _print_counts(f"{dataset.spec.label}: images per class and split", info["counts"],
                   info["paper_counts"] or None)
     console.print(f"fingerprint {dataset.fingerprint}", highlight=False)
+    _print_count_warning(info)
     dropped = info["dropped"]
     if dropped["classes"]:
         console.print("dropped classes: " + ", ".join(
@@ -132,6 +147,7 @@ def show_command(name: str, grid_path: Path | None, per_class: int, as_json: boo
             "count_rows": count_rows(dataset.counts(), paper),
             "image_size": dataset.info["image_size"],
             "dropped": dataset.info["dropped"],
+            "count_warning": dataset.info.get("count_warning"),
             "grid": str(grid),
             "audit": audit,
         }, indent=2))
@@ -139,6 +155,7 @@ def show_command(name: str, grid_path: Path | None, per_class: int, as_json: boo
     _print_counts(f"{dataset.spec.label}: images per class and split", dataset.counts(), paper)
     console.print(f"fingerprint {dataset.fingerprint}", highlight=False)
     console.print(f"split rule {dataset.info['split_rule']}", highlight=False)
+    _print_count_warning(dataset.info)
     console.print(f"sample grid written to {grid}", highlight=False)
     findings = audit.get("findings", [])
     if findings:

@@ -83,8 +83,15 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Shift-suite layout: per model and source, the score at each severity of "
                    "each shift (targets NAME~SHIFT:LEVEL) and the mean relative drop; --plots "
                    "draws score against severity.")
+@click.option("--agreement", is_flag=True,
+              help="Rank agreement: Kendall's τ between the models' rankings for every pair of "
+                   "data sets (--cross: of targets), with a bootstrap interval; --metric picks "
+                   "the score (default f1).")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
+@click.option("--exclude-contaminated", "exclude_contaminated", is_flag=True,
+              help="Leave out cells (marked †) whose model was pretrained on their source or "
+                   "target, by the model's declared pretraining data.")
 @click.option("--compare", metavar="BOARD",
               help="Show our scores beside a published board (zedda2024), with the difference.")
 @click.option("--reference", metavar="BOARD",
@@ -97,10 +104,14 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write heat maps, confusion matrices and reliability diagrams (PNG and SVG) "
                    "into this folder.")
+@click.option("--plot-scale", type=click.Choice(["auto", "0-100"]), default="auto",
+              show_default=True,
+              help="Colour scale of the heat maps: auto (the scores' range, at least 10 points "
+                   "wide) or 0-100 (the same on every figure, to compare figures).")
 @click.option("--publish", "do_publish", is_flag=True,
-              help="Write Markdown boards (same, cross, summary), their score records and test "
-                   "predictions to --out-dir, after the checks of --check; refuses boards they "
-                   "do not accept.")
+              help="Write Markdown boards (same, cross, summary, and the --shift table of the "
+                   "selection's shifted targets), their score records and test predictions to "
+                   "--out-dir, after the checks of --check; refuses boards they do not accept.")
 @click.option("--unofficial", is_flag=True,
               help="With --publish: write boards --check refuses (recipe overrides, demo or "
                    "generated sets, unpublished fingerprints), marked unofficial in their "
@@ -129,13 +140,15 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 @click.option("--ci", "intervals", is_flag=True,
               help="Show bootstrap confidence intervals: 96.1 [95.0, 97.1].")
 @click.option("--resamples", type=int, default=1000, show_default=True,
-              help="Bootstrap resamples for --ci and --marks significance.")
+              help="Bootstrap resamples for --ci, --marks and --agreement.")
 @click.option("--level", type=float, default=0.95, show_default=True,
               help="Confidence level of the intervals.")
-@click.option("--marks", type=click.Choice(["paper", "significance"]), default="paper",
-              show_default=True,
-              help="paper: bold best, underlined second; significance: bold best and every "
-                   "model not significantly worse (paired bootstrap, Holm over the column).")
+@click.option("--marks", type=click.Choice(["paper", "significance", "tiers"]),
+              default="paper", show_default=True,
+              help="paper: bold best, underlined second; significance: bold every model that "
+                   "no other beats significantly (all pairs, paired tests on the same test "
+                   "images, Holm); tiers: the same, and each cell's rank tier and rank interval "
+                   "(T2 (2–4)). Both need 3 seeds per cell.")
 @click.option("--per-class", "per_class", is_flag=True,
               help="Add a table of per-class precision and recall (e.g. basophil recall).")
 @click.option("--cost", is_flag=True,
@@ -148,18 +161,21 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
 def leaderboard_command(
     cross: bool,
     shift: bool,
+    agreement: bool,
     metrics: tuple[str, ...],
     protocol: str | None,
     models: tuple[str, ...],
     sources: tuple[str, ...],
     targets: tuple[str, ...],
     summary: bool,
+    exclude_contaminated: bool,
     compare: str | None,
     reference: str | None,
     fmt: str | None,
     as_json: bool,
     out: Path | None,
     plots_dir: Path | None,
+    plot_scale: str,
     do_publish: bool,
     out_dir: Path,
     store_path: Path | None,
@@ -200,7 +216,8 @@ def leaderboard_command(
         models=_names_list(models), sources=_names_list(sources), targets=_names_list(targets),
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
-        second=second, shift=shift, cost=cost,
+        second=second, shift=shift, cost=cost, plot_scale=plot_scale, agreement=agreement,
+        exclude_contaminated=exclude_contaminated,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

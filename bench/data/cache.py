@@ -6,15 +6,21 @@ A cache is built once per size, in a temporary folder renamed into place when co
 is tied to the manifest fingerprint it was built from and to the sha256 of its pixels
 (``cache.json``): ``verify`` recomputes that hash and ``prepare`` rebuilds a cache that fails
 it, so a damaged cache is named and repaired, never read as data.
+
+Its blocks are reserved on disk when the file is created (``posix_fallocate``), and rows are
+written with ``pwrite``, never through a memory map: a full disk is an error at creation, not
+a "Bus error" that kills the process halfway (a sparse file's page fault has nowhere to go).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +36,7 @@ from bench.errors import DataError
 IMAGES = "images.npy"
 INFO = "cache.json"
 GATHER_ROWS = 64  # rows copied at a time when reordering: bounds memory, keeps writes large
+ZEROS = 1 << 23  # bytes written at a time where the file system cannot reserve blocks
 
 
 def cache_order(rows: Sequence[ManifestRow]) -> list[ManifestRow]:
@@ -48,12 +55,56 @@ def split_offsets(rows: Sequence[ManifestRow]) -> dict[str, tuple[int, int]]:
 
 
 def create_images_file(path: Path, count: int, size: int) -> int:
-    """Create an all-zero ``(count, size, size, 3)`` uint8 ``.npy``; return its data offset."""
+    """Create an all-zero ``(count, size, size, 3)`` uint8 ``.npy``; return its data offset.
+
+    Every block is reserved now, so a disk too small fails here (``OSError`` ENOSPC) and
+    never while the rows are written.
+    """
     images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8,
                                        shape=(count, size, size, 3))
     offset = images.offset
     del images
+    length = offset + count * size * size * 3
+    with path.open("r+b") as stream:
+        try:
+            os.posix_fallocate(stream.fileno(), 0, length)
+        except (AttributeError, OSError) as exc:  # no fallocate here (macOS, some file systems)
+            if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            stream.seek(offset)
+            for start in range(offset, length, ZEROS):
+                stream.write(bytes(min(ZEROS, length - start)))
     return offset
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:,.1f} MB"
+
+
+@contextlib.contextmanager
+def disk_space_for(folder: Path, what: str, needed: int) -> Iterator[None]:
+    """Turn a full disk while writing ``what`` into one message: the cause and the fix.
+
+    The caller removes its unfinished files on the way out (``release``), so the message can
+    say that nothing half-written is left.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        sizes = [f"{_megabytes(needed)} needed"] if needed else []
+        with contextlib.suppress(OSError):
+            sizes.append(f"{_megabytes(shutil.disk_usage(folder).free)} free")
+        raise DataError(
+            f"no space left on the disk of {folder} for {what}"
+            f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; the unfinished cache was "
+            f"removed. Free some space, or point BENCH_HOME at a disk with room, then run the "
+            f"same command again."
+        ) from exc
 
 
 def cache_info(folder: DatasetFolder, size: int) -> dict | None:
@@ -185,11 +236,13 @@ def build_cache(folder: DatasetFolder, rows: Sequence[ManifestRow], root: Path, 
     ordered = cache_order(rows)
     folder.remove_leftovers()  # what a killed build of this data set left behind
     staging = folder.temporary(f"cache-{size}")
+    what = f"the {size} px cache of {label or folder.root.name}"
     try:
-        create_images_file(staging / IMAGES, len(ordered), size)  # workers fill it
-        paths = [root / row.path for row in ordered]
-        facts = decode_into(paths, staging / IMAGES, size, progress=progress,
-                            description=f"Caching {label or folder.root.name} at {size} px")
+        with disk_space_for(folder.root, what, len(ordered) * size * size * 3):
+            create_images_file(staging / IMAGES, len(ordered), size)  # workers fill it
+            paths = [root / row.path for row in ordered]
+            facts = decode_into(paths, staging / IMAGES, size, progress=progress,
+                                description=f"Caching {label or folder.root.name} at {size} px")
         changed = [row.path for row, fact in zip(ordered, facts, strict=True)
                    if fact.sha256 != row.sha256]
         if changed:
@@ -198,7 +251,8 @@ def build_cache(folder: DatasetFolder, rows: Sequence[ManifestRow], root: Path, 
                 f"data set was prepared (e.g. {changed[0]}). Run `bench datasets verify "
                 f"{folder.root.name}`, then prepare it again with --from."
             )
-        _commit(staging, folder, size, ordered, fingerprint, content_hash(staging / IMAGES))
+        with disk_space_for(folder.root, what, 0):
+            _commit(staging, folder, size, ordered, fingerprint, content_hash(staging / IMAGES))
     finally:
         release(staging)
 
@@ -215,19 +269,21 @@ def commit_from_staging(folder: DatasetFolder, staging: Path, staging_rows: dict
     target = work / f"cache-{size}"
     target.mkdir()
     row_bytes = size * size * 3
-    target_offset = create_images_file(target / IMAGES, len(ordered), size)
-    source_offset, _ = _data_offset(staging)
-    sources = [staging_rows[row.path] for row in ordered]
-    digest = ContentHash()  # hashed as written: no second pass over the cache
-    with staging.open("rb") as source, (target / IMAGES).open("r+b") as sink:
-        sink.seek(target_offset)
-        for start in range(0, len(sources), GATHER_ROWS):
-            block = b"".join(
-                os.pread(source.fileno(), row_bytes, source_offset + index * row_bytes)
-                for index in sources[start : start + GATHER_ROWS])
-            digest.update(block)
-            sink.write(block)
-    _commit(target, folder, size, ordered, fingerprint, digest.hexdigest())
+    with disk_space_for(folder.root, f"the {size} px cache of {folder.root.name}",
+                        len(ordered) * row_bytes):
+        target_offset = create_images_file(target / IMAGES, len(ordered), size)
+        source_offset, _ = _data_offset(staging)
+        sources = [staging_rows[row.path] for row in ordered]
+        digest = ContentHash()  # hashed as written: no second pass over the cache
+        with staging.open("rb") as source, (target / IMAGES).open("r+b") as sink:
+            sink.seek(target_offset)
+            for start in range(0, len(sources), GATHER_ROWS):
+                block = b"".join(
+                    os.pread(source.fileno(), row_bytes, source_offset + index * row_bytes)
+                    for index in sources[start : start + GATHER_ROWS])
+                digest.update(block)
+                sink.write(block)
+        _commit(target, folder, size, ordered, fingerprint, digest.hexdigest())
 
 
 def open_split(folder: DatasetFolder, size: int, split: str) -> np.ndarray:

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from bench.data.prepared import PreparedDataset
 
 SPLIT_NAMES = ("train", "val", "test")
+# Said of every data set whose plugin sets layout_confirmed=False: whatever the user received
+# can be prepared under the data set's name, or as their own data set.
+UNCONFIRMED_LAYOUT = (
+    "layout unconfirmed: no public source shows how this download is laid out. Prepare what "
+    "you received with --from: the folder holding its class folders, or a `path,label` CSV of "
+    "its images (paths relative to the CSV, labels such as lymphocyte or eos); or "
+    "prepare it as your own data set, `bench datasets prepare folder:PATH`, with a "
+    "bench-dataset.toml mapping its folder names onto the five classes")
 
 
 def datasets_in_group(name: str) -> list:
@@ -39,6 +47,12 @@ def _size(size: list[int] | tuple[int, int] | None) -> str | None:
     return "x".join(map(str, size)) if size else None
 
 
+def _published_whole(spec) -> dict[str, int]:
+    parts = (spec.published_counts or {}).values()
+    return {label: sum(part.get(label, 0) for part in parts) for label in CLASSES} if parts \
+        else {}
+
+
 def catalogue() -> list[dict]:
     """One row per registered data set, prepared or not (counts from the paper until prepared)."""
     registry = get_registries().datasets
@@ -51,7 +65,7 @@ def catalogue() -> list[dict]:
                          for split in SPLIT_NAMES}
             size = _size(info["image_size"]["most_common"])
         else:
-            per_class, per_split = dict(spec.paper_counts or {}), None
+            per_class, per_split = dict(spec.paper_counts or _published_whole(spec)), None
             size = _size(spec.image_size) and f"{_size(spec.image_size)} (published)"
         rows.append({
             "name": spec.name + (":PATH" if spec.resolve_argument else ""),
@@ -61,13 +75,17 @@ def catalogue() -> list[dict]:
             "kind": spec.kind,  # benchmark sets make `all`; generated ones join `all+generated`
             "prepared": info is not None,
             "counts": info["counts"] if info else None,
-            "per_class": (_per_class(per_class) + ("" if info else " (paper)")) if per_class
-            else None,
+            "per_class": (_per_class(per_class) + (
+                "" if info else " (paper)" if spec.paper_counts else " (published)"))
+            if per_class else None,
             "per_split": " / ".join(f"{s} {per_split[s]}" for s in SPLIT_NAMES)
             if per_split else None,
             "fingerprint": info["fingerprint"] if info else None,
             "image_size": size,
             "download": spec.homepage or spec.download_hint or None,
+            "layout": "confirmed" if spec.layout_confirmed else "unconfirmed",
+            "how_to_prepare": (spec.download_hint if spec.layout_confirmed
+                               else f"{spec.download_hint}; {UNCONFIRMED_LAYOUT}"),
             "citation": spec.citation,
             "licence": spec.licence,
             "description": spec.description,

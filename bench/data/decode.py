@@ -125,6 +125,19 @@ def _too_large(what: str) -> str:
             f"decodes, so a decompression bomb or not a cell crop; skipped")
 
 
+def decode_native(data: bytes) -> np.ndarray:
+    """A usable source file as published: RGB uint8 at its own resolution (no crop, no resize).
+
+    What shifts are applied to before the image is resized (suites at native resolution).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            rgb, _ = _to_rgb(image)
+            return np.asarray(rgb, dtype=np.uint8)
+
+
 def decode_file(path: Path, size: int) -> tuple[ImageFacts, np.ndarray | None]:
     """:func:`decode_bytes` on a file; the file is read once for both hash and pixels."""
     return decode_bytes(path.read_bytes(), size, path.suffix)

@@ -19,10 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from bench.data.archive import UNSUPPORTED_SUFFIXES, extract_archive, is_archive
+from bench.data.archive import is_archive
 from bench.data.audit import FileRecord, run_audit
-from bench.data.cache import cache_info, cache_problem, commit_from_staging, create_images_file
+from bench.data.cache import (
+    cache_info,
+    cache_problem,
+    commit_from_staging,
+    create_images_file,
+    disk_space_for,
+)
+from bench.data.catalogue import UNCONFIRMED_LAYOUT
 from bench.data.classes import ClassMapper
+from bench.data.counts import count_warning
 from bench.data.decode import RESIZE_RULE, ImageFacts
 from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.data.manifest import ManifestRow, count_table, fingerprint, render_manifest
@@ -34,44 +42,38 @@ from bench.data.prepared import (
     read_prepared,
     resolve_spec,
 )
+from bench.data.scan import scan_csv
+from bench.data.sources import materialise_sources, recorded_sources
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError, PluginError
+from bench.host import get_registries
 from bench.labels import CLASSES
 from bench.protocol import Protocol, default_protocol
 from bench.specs import DatasetSpec, SourceImage
 
 
-def _resolve_source(spec: DatasetSpec, requested: str, source: Path | None,
-                    existing: PreparedDataset | None) -> Path:
-    if source is None and existing is not None:
-        source = Path(existing.info["source"])
-    if source is None and spec.default_source is not None:
-        source = Path(spec.default_source)
-    if source is None:
+def _resolve_sources(spec: DatasetSpec, requested: str,
+                     source: Path | Sequence[Path] | None,
+                     existing: PreparedDataset | None) -> list[Path]:
+    if isinstance(source, (str, os.PathLike)):
+        sources = [Path(source)]
+    else:
+        sources = [Path(each) for each in source or ()]
+    if not sources and existing is not None:
+        sources = recorded_sources(existing.info)
+    if not sources and spec.default_source is not None:
+        sources = [Path(spec.default_source)]
+    if not sources:
         hint = f"Download it from: {spec.download_hint}. " if spec.download_hint else ""
         raise DataError(
             f"data set {spec.label} is prepared from its official download, which bench never "
             f"fetches itself. {hint}Then run: {prepare_command(spec, requested)}"
         )
-    source = Path(source).expanduser().resolve()
-    if not source.exists():
-        raise DataError(f"{source} does not exist (expected the {spec.label} download)")
-    return source
-
-
-def materialise_source(source: Path, folder: DatasetFolder, progress: bool) -> Path:
-    """Return what the plugin scans: the folder (or file), archives extracted first."""
-    if source.is_dir():
-        return source
-    if is_archive(source):
-        return extract_archive(source, folder.extracted, progress=progress)
-    if source.name.lower().endswith(UNSUPPORTED_SUFFIXES):
-        raise DataError(
-            f"{source.name} is a {source.suffix} archive, which bench does not unpack. Extract "
-            f"it first (e.g. `unrar x {source.name}` or `7z x {source.name}`) and pass the "
-            f"extracted folder with --from."
-        )
-    return source  # a single file (e.g. a CSV): the plugin's scan decides
+    resolved = list(dict.fromkeys(Path(each).expanduser().resolve() for each in sources))
+    for each in resolved:
+        if not each.exists():
+            raise DataError(f"{each} does not exist (expected the {spec.label} download)")
+    return resolved
 
 
 def _data_root(images: Sequence[SourceImage], plugin_hint: str) -> Path:
@@ -87,8 +89,20 @@ def _data_root(images: Sequence[SourceImage], plugin_hint: str) -> Path:
     return roots.pop()
 
 
+def _scan_download(spec: DatasetSpec, where: Path) -> list[SourceImage]:
+    """The plugin's scan; for a layout no public source confirms, a CSV or the how-to as well."""
+    if spec.layout_confirmed:
+        return list(spec.scan(where))
+    if where.is_file() and where.suffix.lower() == ".csv":
+        return scan_csv(where)
+    try:
+        return list(spec.scan(where))
+    except DataError as exc:
+        raise DataError(f"{exc} {spec.label}: {UNCONFIRMED_LAYOUT}.") from exc
+
+
 def _scan(spec: DatasetSpec, where: Path) -> tuple[list[SourceImage], Path]:
-    images = sorted(spec.scan(where), key=lambda image: image.relpath)
+    images = sorted(_scan_download(spec, where), key=lambda image: image.relpath)
     if not images:
         expected = spec.download_hint or spec.description
         raise DataError(f"found no images for {spec.label} in {where}. Expected: {expected}")
@@ -185,9 +199,11 @@ def _decode_and_split(spec: DatasetSpec, kept: Sequence[SourceImage], mapper: Cl
                       rule: SplitRule, staging: Path, size: int, progress: bool,
                       workers: int | None) -> tuple[list[FileRecord], list[ManifestRow]]:
     """Hash and decode every kept file into ``staging``; split the usable ones."""
-    create_images_file(staging, len(kept), size)
-    facts = decode_into([image.path for image in kept], staging, size, progress=progress,
-                        description=f"Preparing {spec.label}", workers=workers)
+    with disk_space_for(staging.parent.parent, f"the {size} px cache of {spec.label}",
+                        len(kept) * size * size * 3):
+        create_images_file(staging, len(kept), size)
+        facts = decode_into([image.path for image in kept], staging, size, progress=progress,
+                            description=f"Preparing {spec.label}", workers=workers)
     records = [FileRecord(image.relpath, fact) for image, fact in zip(kept, facts, strict=True)]
     usable = [(image, record.facts) for image, record in zip(kept, records, strict=True)
               if record.facts.status == "ok"]
@@ -211,14 +227,17 @@ def ensure_prepared(name: str) -> PreparedDataset:
     return load_prepared(name)
 
 
-def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = True,
-                    cache_size: int | None = None, workers: int | None = None,
+def prepare_dataset(name: str, source: Path | Sequence[Path] | None = None, *,
+                    progress: bool = True, cache_size: int | None = None,
+                    workers: int | None = None,
                     protocol: Protocol | None = None) -> PreparedDataset:
-    """Prepare a data set from its official download (folder, .zip or .tar[.gz]).
+    """Prepare a data set from its official download (folder, file, .zip, .rar or .tar[.gz]).
 
-    ``source=None`` reuses the last source, or the spec's ``default_source``. Running it again
-    on an unchanged download does nothing new. ``workers`` defaults to every core. The split
-    rule and cache size come from ``protocol`` (default: the paper's).
+    ``source`` may list several downloads (``[Train.rar, TestA.rar]``): they are scanned side
+    by side, each under the name of its top folder. ``source=None`` reuses the last sources,
+    or the spec's ``default_source``. Running it again on an unchanged download does nothing
+    new. ``workers`` defaults to every core. The split rule and cache size come from
+    ``protocol`` (default: the paper's).
     """
     spec = resolve_spec(name)
     protocol = protocol or default_protocol()
@@ -230,8 +249,9 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
         existing = read_prepared(spec, folder)
     except BenchError:
         existing = None  # a torn previous run: prepare from scratch
-    source_path = _resolve_source(spec, name, source, existing)
-    images, root = _scan(spec, materialise_source(source_path, folder, progress))
+    sources = _resolve_sources(spec, name, source, existing)
+    scanned = materialise_sources(sources, folder, progress)
+    images, root = _scan(spec, scanned)
     mapper = ClassMapper(spec.class_map)
     mapper.check({image.source_class for image in images}, how_to_fix=(
         f"If --from points at the right download, the {spec.name} plugin needs to learn this "
@@ -273,9 +293,10 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
             "display_name": spec.label,
             "requested_as": name,
             "synthetic": spec.synthetic,
-            "source": str(source_path),
+            "source": str(sources[0] if len(sources) == 1 else scanned),
+            "sources": [str(each) for each in sources],
             "root": str(root),
-            "from_archive": source_path.is_file() and is_archive(source_path),
+            "from_archive": any(is_archive(each) for each in sources),
             "source_signature": signature,
             "protocol": protocol.name,
             "split_rule": rule.as_dict(),
@@ -294,6 +315,9 @@ def prepare_dataset(name: str, source: Path | None = None, *, progress: bool = T
             },
             "paper_counts": dict(spec.paper_counts or {}),
             "paper_differences": _paper_differences(spec, counts),
+            "count_warning": count_warning(
+                spec, {label: sum(counts[label].values()) for label in CLASSES},
+                get_registries().datasets),
             "class_map": {c: mapper.label(c) for c in sorted({i.source_class for i in images})},
             "findings": len(audit["findings"]),
             "prepared_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -14,8 +14,8 @@ from bench.data.cache import cache_problem
 from bench.data.layout import DatasetFolder
 from bench.data.manifest import fingerprint, parse_manifest
 from bench.data.parallel import available_cores
-from bench.data.prepare import materialise_source
 from bench.data.prepared import prepare_command, resolve_spec
+from bench.data.sources import materialise_sources, recorded_sources
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
 from bench.generated import ANNOTATIONS_FILE
@@ -126,7 +126,7 @@ def verify_dataset(name: str, *, progress: bool = True) -> VerifyReport:
     known = {r.path for r in rows} | excluded
     dropped = {c for c, label in info.get("class_map", {}).items() if label is None}
     try:
-        scanned = spec.scan(materialise_source(Path(info["source"]), folder, progress))
+        scanned = spec.scan(materialise_sources(recorded_sources(info), folder, progress))
         new = [i.relpath for i in scanned
                if i.relpath not in known and i.source_class not in dropped]
         report.add("new files", sorted(new), "no files the manifest does not know", "new")

@@ -101,7 +101,7 @@ def _state(store: ResultsStore, cell: Cell, max_epochs: int, retry_failed: bool,
 
 def _split_sizes(name: str) -> dict[str, int]:
     from bench.data import load_prepared
-    from bench.data.shifted import open_target
+    from bench.shifts.dataset import open_target
 
     counts = open_target(name, load_prepared).counts()
     return {split: sum(per_class.get(split, 0) for per_class in counts.values())

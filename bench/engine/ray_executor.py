@@ -18,8 +18,7 @@ from bench.errors import BenchError, RunError
 from bench.home import data_home
 
 if TYPE_CHECKING:
-    from bench.engine.executors import Result
-    from bench.engine.plans import CellPlan, Claimed, Outcome
+    from bench.engine.plans import CellPlan, Claimed, Outcome, Result
     from bench.engine.progress import Listener
 
 TASK_RETRIES = 3  # a worker lost mid-cell (machine gone, OOM-killed) is retried this often

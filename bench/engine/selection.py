@@ -20,7 +20,7 @@ ALL_GENERATED = "all+generated"  # `all` and the generated sets (the demo's amon
 def open_dataset(name: str):
     """Read a prepared data set; a generated one that lies here is prepared on first use."""
     from bench.data import ensure_prepared
-    from bench.data.shifted import open_target
+    from bench.shifts.dataset import open_target
 
     return open_target(name, ensure_prepared)  # NAME~SHIFT:LEVEL: a shifted test set
 
@@ -28,7 +28,7 @@ def open_dataset(name: str):
 def expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[str]]
            ) -> list[str]:
     """Names, comma lists and keywords (``everything``: `all` and the like -> their names)."""
-    from bench.data.shifted import expand_names, is_shifted
+    from bench.shifts.names import expand_names, is_shifted
 
     names: list[str] = []
     for item in requested:

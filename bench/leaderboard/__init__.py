@@ -18,7 +18,7 @@ from __future__ import annotations
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
 from bench.leaderboard.check import Problem, check_submission, failures
 from bench.leaderboard.compare import compare_table
-from bench.leaderboard.comparison import Comparison, compare_models
+from bench.leaderboard.comparison import Comparison, compare_cells, compare_models, compare_sources
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
@@ -65,7 +65,9 @@ __all__ = [
     "build_boards",
     "check_submission",
     "comparable_groups",
+    "compare_cells",
     "compare_models",
+    "compare_sources",
     "compare_table",
     "cross_dataset_table",
     "drop_table",

@@ -97,14 +97,25 @@ def context(group: ScoreGroup, names: Names, *, version: str, date: str,
 
 
 def with_intervals(cells: CellIndex, bootstrap: Bootstrap) -> CellIndex:
-    """Attach each cell's bootstrap interval (in percent, like the mean)."""
+    """Attach each cell's interval (in percent, like the mean) and what it is about."""
     out = {}
     for (model, source, target, metric), value in cells.items():
-        interval = bootstrap.interval((model, source, target), metric)
-        if interval is not None:
-            value = dataclasses.replace(value, ci_low=100 * interval[0], ci_high=100 * interval[1])
+        found = bootstrap.estimate((model, source, target), metric)
+        if found is not None:
+            value = dataclasses.replace(value, ci_low=100 * found.low, ci_high=100 * found.high,
+                                        ci_unit=found.unit)
         out[(model, source, target, metric)] = value
     return out
+
+
+def interval_note(table: Table, bootstrap: Bootstrap) -> str:
+    """The [low, high] note of a table: what its intervals are, for the units its cells have."""
+    cells = [v for row in table.rows for v in row.cells.values()]
+    units = {v.ci_unit for v in cells if v.ci_unit}
+    note = f"[low, high]: {bootstrap.settings.describe(units or ('model',))}."
+    if any(not v.missing and v.ci_low is None for v in cells):
+        note += " Cells without one have no stored test predictions."
+    return note
 
 
 def build_board(
@@ -158,21 +169,16 @@ def build_board(
             table = cross_dataset_table(cross, metrics, names, published=published,
                                         second=second)
         if intervals and bootstrap is not None:
-            note = f"[low, high]: {bootstrap.settings.describe()}."
-            cells = [v for row in table.rows for v in row.cells.values()]
-            if any(not v.missing and v.ci_low is None for v in cells):
-                note += " Cells without one have no stored test predictions."
-            table = dataclasses.replace(table, notes=(*table.notes, note))
-        if marks == "significance" and bootstrap is not None:
-            table = significance_marks(table, bootstrap)
+            table = dataclasses.replace(table, notes=(*table.notes,
+                                                      interval_note(table, bootstrap)))
+        if marks in ("significance", "tiers") and bootstrap is not None:
+            table = significance_marks(table, bootstrap, tiers=marks == "tiers")
         tables.append(mark_leakage(table, leakage or {}, names))
         if per_class and not published:
             per = per_class_table(group.cross, names, cross=layout == "cross",
                                   bootstrap=bootstrap if intervals else None)
             if intervals and bootstrap is not None:
-                per = dataclasses.replace(
-                    per, notes=(*per.notes, f"[low, high]: {bootstrap.settings.describe()}.")
-                )
+                per = dataclasses.replace(per, notes=(*per.notes, interval_note(per, bootstrap)))
             tables.append(per)
         if compare is not None:
             paper_name = compare.slug or "paper"
@@ -196,11 +202,14 @@ def build_board(
         heading = f"Leaderboard, protocol {group.protocol} ({group.protocol_hash})"
         if group.changes:
             heading += f", {'; '.join(group.changes)}"
+    board_context = context(group, names, version=version or bench_version(),
+                            date=date or today(), unofficial=unofficial)
+    if bootstrap is not None and (intervals or marks != "paper"):
+        board_context = dataclasses.replace(board_context, uncertainty=bootstrap.unit_text())
     return Board(
         title=heading,
         slug=group.slug,
-        context=context(group, names, version=version or bench_version(), date=date or today(),
-                        unofficial=unofficial),
+        context=board_context,
         tables=tuple(tables),
         notes=group.notes,
     )

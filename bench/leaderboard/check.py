@@ -274,8 +274,8 @@ def _check_fingerprints(row: dict, published: Mapping[str, PublishedSplit], foun
                             f"come from {split.how() or 'its prepare command'})",
                       topics.FINGERPRINTS)
         else:
-            expected = derived_fingerprint(split.fingerprint, shifted[1]) if shifted \
-                else split.fingerprint
+            expected = derived_fingerprint(split.fingerprint, shifted[1], fingerprint) \
+                if shifted else split.fingerprint
             if fingerprint != expected:
                 how = (f"its base {split.dataset} prepared with {split.how()} and the shift "
                        "suite of this bench" if shifted else split.how())
@@ -376,7 +376,8 @@ def check_board(records: Path, board: Path, request: BoardRequest,
     submitted, version, date = read
     unofficial = _UNOFFICIAL.search(submitted)
     try:
-        board_set = make_boards(dataclasses.replace(request, date=date), names=names,
+        # The cross layout shows every row; the published boards have every layout anyway.
+        board_set = make_boards(dataclasses.replace(request, date=date, cross=True), names=names,
                                 records=read_records([records]), predictions=predictions)
         built = board_set.published(version, unofficial=unofficial["reasons"]
                                     if unofficial else "")
@@ -386,7 +387,7 @@ def check_board(records: Path, board: Path, request: BoardRequest,
     by_slug = {b.slug: b for b in built}
     # One edition of a data set published with several splits: alone, it has no edition suffix.
     by_slug.update({f"{g.slug}-{edition(g.fingerprints)}": by_slug[g.slug]
-                    for g in board_set.groups if g.slug in by_slug})
+                    for g in board_set.published_groups if g.slug in by_slug})
     if stem not in by_slug:
         return [Problem(str(board), 0, f"the records give the board(s) "
                                        f"{', '.join(sorted(by_slug))}, not {stem}: one board's "

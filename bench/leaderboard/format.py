@@ -34,6 +34,8 @@ def cell_text(
     if value.mean is None:
         return missing
     text = number(value.mean, column.kind)
+    if column.kind == "correlation" and value.ci_low is not None and value.ci_high is not None:
+        text += f" [{number(value.ci_low, 'correlation')}, {number(value.ci_high, 'correlation')}]"
     if column.kind == "score":
         digits = DECIMALS["score"]
         if value.ci_low is not None and value.ci_high is not None:
@@ -42,8 +44,12 @@ def cell_text(
             text += f" {plus_minus} {value.std:.{digits}f}"
         if value.n and typical_n and value.n != typical_n:
             text += f" (n={value.n})"
-    if value.leaked:
-        text += "†"  # explained by the table's leakage footnote (bench.leaderboard.leakage)
+        if value.tier is not None:
+            ranks = (f"{value.rank_low}" if value.rank_low == value.rank_high
+                     else f"{value.rank_low}–{value.rank_high}")
+            text += f" T{value.tier} ({ranks})"
+    if value.leaked or value.contaminated:  # the model may have seen these test images:
+        text += "†"  # the table's footnotes say how (bench.leaderboard.leakage, .contamination)
     return text
 
 
@@ -68,7 +74,7 @@ def column_groups(table: Table) -> list[tuple[str, int]]:
 def legend_parts(table: Table) -> list[tuple[str, str, str]]:
     """(style, term, meaning): each renderer prints the term in the style it explains."""
     parts = []
-    if table.has_marks and table.marks == "significance":
+    if table.has_marks and table.marks in ("significance", "tiers"):
         parts.append(("best", "Bold", "best in its column, or not significantly worse than it"))
         if any(row.value(c).mark == "second" for row in table.rows for c in table.columns):
             parts.append(("second", "Underlined", SECOND_RULES[table.second_rule]))
@@ -114,5 +120,7 @@ def context_lines(context: Context, *, text: Callable[[str], str] = str,
     lines.append(("Split fingerprints", fingerprints))
     if context.origin:
         lines.append(("Source", text(context.origin)))
+    if context.uncertainty:
+        lines.append(("Intervals", text(context.uncertainty)))
     lines.append(("Rendered by", text(rendered_text(context))))
     return lines

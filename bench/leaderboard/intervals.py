@@ -3,14 +3,19 @@
 Every metric of the table (``bench.metrics``) is a function of a few sums over the test
 images (the confusion counts and the metrics' own per-image terms), so one resample is one row
 of a count matrix ``W`` (resamples x images) and all resamples of a run are one matrix product
-``W @ features``.
-Images are resampled within each class (the class counts of the test split stay fixed), and
-``W`` depends only on the target's test split and the seed, so every run tested on a target
-sees the same resamples: differences between two models are paired by construction.
+``W @ features``. Images are resampled within each class (the class counts of the test split
+stay fixed), and ``W`` depends only on the target's test split and the seed, so every run
+tested on a target sees the same resamples: differences between two models are paired by
+construction.
 
-With several seeds per cell the bootstrap is hierarchical: each resample draws the seeds with
-replacement, then scores each drawn seed on the same resampled test images, and averages. The
-interval thus holds training variation (seeds) and test sampling (images) together.
+A class whose test images are all right or all wrong (a model never wrong on basophils, or
+one that predicts a single class) resamples to the same counts every time; the bootstrap
+alone would give it a zero-width interval. ``boundary_counts`` lets such a class move, by
+the Jeffreys posterior of an outcome not seen in its n images.
+
+Per cell and metric the result is a ``recipe.CellDraws``: each seed's score and the replicates
+of their mean. The interval is over the test images for one seed (this trained model) and over
+the recipe for several (``recipe``: the seeds' spread plus the test variation they share).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.errors import DataError
-from bench.metrics import features, metrics_from_sums
+from bench.leaderboard.recipe import RECIPE_SEEDS, TEST_SEEDS, CellDraws, Estimate, estimate
+from bench.metrics import METRICS, K, features, metrics_from_sums
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from bench.store import ResultsStore
 
 CellKey = tuple[str, str, str]  # (model, source, target)
+RUNS_PER_PRODUCT = 8  # runs whose features share one matrix product (speed against memory)
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,21 @@ class IntervalSettings:
             raise DataError(f"--level must lie strictly between 0 and 1 (got {self.level}); "
                             "0.95 gives 95 % intervals.")
 
-    def describe(self) -> str:
-        return (f"{self.level * 100:g} % percentile bootstrap interval, {self.resamples:,} "
-                "resamples of the test images stratified by class; with several seeds the seeds "
-                "are resampled too (hierarchical bootstrap); it replaces ± std")
+    def describe(self, units: Iterable[str] = ("model",)) -> str:
+        """What the intervals of a table are, for the units (``recipe.Unit``) its cells have."""
+        level = f"{self.level * 100:g} %"
+        parts = []
+        if "recipe" in units:
+            parts.append(
+                f"cells of several seeds: {level} interval over the recipe, mean ± t·√(s²/k + C) "
+                "(s² the variance of the k seeds' scores, C the test-image variation the seeds "
+                "share, from the bootstrap; t with k - 1 degrees of freedom)")
+        if "model" in units:
+            parts.append(
+                f"{'cells of one seed' if parts else 'one seed per cell'}: {level} percentile "
+                f"bootstrap over the test images ({self.resamples:,} resamples stratified by "
+                "class), about this trained model, not the recipe")
+        return "; ".join(parts)
 
 
 def stable_seed(*parts: object) -> int:
@@ -77,25 +95,40 @@ def resample_weights(labels: np.ndarray, resamples: int, seed: int) -> np.ndarra
     return weights
 
 
-@dataclass
-class Bootstrap:
-    """Replicates per cell and metric (fractions), all drawn from the same test resamples."""
+def boundary_counts(labels: np.ndarray, predicted: np.ndarray, resamples: int, seed: int
+                    ) -> np.ndarray:
+    """Confusion-count changes (resamples x K*K) for classes all right or all wrong.
 
-    settings: IntervalSettings
-    replicates: dict[CellKey, dict[str, np.ndarray]] = field(default_factory=dict)
-    runs: dict[CellKey, tuple[str, ...]] = field(default_factory=dict)
-
-    def get(self, key: CellKey, metric: str) -> np.ndarray | None:
-        return self.replicates.get(key, {}).get(metric)
-
-    def interval(self, key: CellKey, metric: str) -> tuple[float, float] | None:
-        """The percentile interval of a cell's metric, as fractions; None without predictions."""
-        values = self.get(key, metric)
-        if values is None:
-            return None
-        tail = (1 - self.settings.level) / 2
-        low, high = np.quantile(values, [tail, 1 - tail])
-        return float(low), float(high)
+    Resampling such a class (5 basophils all right, or a model that predicts one class, so
+    every other class is all wrong) always gives the same recall, so the bootstrap would claim
+    the model can never do otherwise there. Per such class of n images, each resample turns M
+    of them to the outcome never seen, M ~ Binomial(n, q) with q ~ Beta(1/2, n + 1/2), the
+    Jeffreys posterior of the rate of an outcome not seen in n trials (Brown, Cai and DasGupta
+    2001): all right, M become errors spread evenly over the other classes; all wrong, M of
+    the errors (drawn in proportion to where they went) become right. Seeded by the class and
+    its counts, not by the run: two runs alike in that class move alike, so their paired
+    difference there stays zero (as McNemar would have it).
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    out = np.zeros((resamples, K * K))
+    for label in (int(c) for c in np.unique(labels)):
+        guesses = predicted[labels == label]
+        n, right = len(guesses), int((guesses == label).sum())
+        if 0 < right < n:
+            continue
+        counts = np.bincount(guesses, minlength=K)
+        rng = np.random.default_rng(stable_seed(seed, "boundary", label, *counts.tolist()))
+        moved = rng.binomial(n, rng.beta(0.5, n + 0.5, resamples))
+        others = [c for c in range(K) if c != label]
+        if right == n:  # all right: some become errors
+            out[:, label * K + label] -= moved
+            out[:, [label * K + c for c in others]] += rng.multinomial(
+                moved, [1 / len(others)] * len(others))
+        else:  # all wrong: some become right
+            out[:, label * K + label] += moved
+            out[:, [label * K + c for c in others]] -= np.array(
+                [rng.multivariate_hypergeometric(counts[others], m) for m in moved.tolist()])
+    return out
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,88 @@ def split_predictions(arrays: Mapping[str, Any]) -> dict[tuple[str, str], RunPre
     return out
 
 
+def replicate_runs(runs: Sequence[RunPredictions], weights: np.ndarray, seed: int
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per metric: each run's score (runs,) and its values on the resamples (runs, resamples).
+
+    ``runs`` were tested on the same images, in the same order; ``weights`` are the resamples
+    of those images (``resample_weights``) and ``seed`` the one they were drawn with.
+    """
+    present = sorted(set(runs[0].labels.tolist()))
+    points: dict[str, list[float]] = {}
+    replicates: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(runs), RUNS_PER_PRODUCT):
+        chunk = runs[start:start + RUNS_PER_PRODUCT]
+        tables = [features(run.labels, run.predicted, run.probabilities) for run in chunk]
+        width = tables[0].shape[1]
+        every = weights @ np.concatenate(tables, axis=1)  # one product for several runs
+        for index, (run, table) in enumerate(zip(chunk, tables, strict=True)):
+            sums = every[:, index * width:(index + 1) * width]
+            sums[:, : K * K] += boundary_counts(run.labels, run.predicted, len(weights), seed)
+            point = metrics_from_sums(table.sum(axis=0), present)
+            for metric, values in metrics_from_sums(sums, present).items():
+                points.setdefault(metric, []).append(float(point[metric][0]))
+                replicates.setdefault(metric, []).append(values)
+    return ({m: np.array(v) for m, v in points.items()},
+            {m: np.stack(v) for m, v in replicates.items()})
+
+
+@dataclass
+class Bootstrap:
+    """Per cell and metric: the seeds' scores and the paired replicates of their mean."""
+
+    settings: IntervalSettings
+    draws: dict[CellKey, dict[str, CellDraws]] = field(default_factory=dict)
+    runs: dict[CellKey, tuple[str, ...]] = field(default_factory=dict)
+
+    def cell(self, key: CellKey, metric: str) -> CellDraws | None:
+        return self.draws.get(key, {}).get(metric)
+
+    def get(self, key: CellKey, metric: str) -> np.ndarray | None:
+        """Replicates of the cell's score (fractions), None without predictions.
+
+        Over the test images, and with several seeds their spread added
+        (``CellDraws.replicates``); paired across the cells of a target.
+        """
+        cell = self.cell(key, metric)
+        return None if cell is None else cell.replicates(stable_seed(self.settings.seed, *key,
+                                                                     metric))
+
+    def estimate(self, key: CellKey, metric: str) -> Estimate | None:
+        """The cell's interval: this trained model (one seed) or the recipe (several)."""
+        cell = self.cell(key, metric)
+        if cell is None:
+            return None
+        return estimate(cell, self.settings.level, bounds(metric))
+
+    def interval(self, key: CellKey, metric: str) -> tuple[float, float] | None:
+        """The interval of a cell's metric, as fractions; None without predictions."""
+        found = self.estimate(key, metric)
+        return None if found is None else (found.low, found.high)
+
+    def unit_text(self) -> str:
+        """What the board's intervals and marks are about, for its header."""
+        seeds = sorted({len(runs) for runs in self.runs.values()})
+        if not seeds:
+            return ""
+        several = [k for k in seeds if k >= RECIPE_SEEDS]
+        if not several:
+            return ("this trained model: one seed per cell, so each interval covers the test "
+                    "images only, not the recipe (another seed scores differently); "
+                    f"significance marks and tiers need {TEST_SEEDS} seeds")
+        counts = ", ".join(map(str, several))
+        text = (f"the recipe: {counts} seeds per cell, each interval over the seeds and the "
+                "test images")
+        if 1 in seeds:
+            text += "; this trained model where a cell has one seed (n=1)"
+        return text
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The range a metric's values lie in (the table's; per-class values are fractions)."""
+    return METRICS[metric].bounds if metric in METRICS else (0.0, 1.0)
+
+
 def bootstrap_cells(
     frame: pd.DataFrame,
     predictions: Mapping[tuple[str, str], RunPredictions],
@@ -130,15 +245,14 @@ def bootstrap_cells(
     settings = settings or IntervalSettings()
     result = Bootstrap(settings)
     runs = frame[["model", "source", "target", "target_fingerprint", "run_id"]].drop_duplicates()
-    per_run: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    per_run: dict[tuple[str, str], tuple[dict[str, float], dict[str, np.ndarray]]] = {}
     for (target, fingerprint), rows in runs.groupby(["target", "target_fingerprint"], sort=True):
         ids = sorted({r for r in rows["run_id"] if (r, target) in predictions})
         if not ids:
             continue
         reference = predictions[(ids[0], target)]
-        weights = resample_weights(reference.labels, settings.resamples,
-                                   stable_seed(settings.seed, target, fingerprint))
-        present = sorted(set(reference.labels.tolist()))
+        seed = stable_seed(settings.seed, target, fingerprint)
+        weights = resample_weights(reference.labels, settings.resamples, seed)
         for run_id in ids:
             run = predictions[(run_id, target)]
             if run.paths != reference.paths or not np.array_equal(run.labels, reference.labels):
@@ -147,8 +261,11 @@ def bootstrap_cells(
                     "under the same split fingerprint; the store is inconsistent. Re-run one "
                     "of them (`bench run --retry-failed` after removing it) or leave it out."
                 )
-            sums = weights @ features(run.labels, run.predicted, run.probabilities)
-            per_run[(run_id, target)] = metrics_from_sums(sums, present)
+        points, replicates = replicate_runs([predictions[(r, target)] for r in ids], weights,
+                                            seed)
+        for index, run_id in enumerate(ids):
+            per_run[(run_id, target)] = ({m: float(v[index]) for m, v in points.items()},
+                                         {m: v[index] for m, v in replicates.items()})
     cells = runs.groupby(["model", "source", "target"], sort=True)["run_id"]
     for (model, source, target), ids in cells:
         have = sorted({r for r in ids if (r, target) in per_run})
@@ -156,37 +273,28 @@ def bootstrap_cells(
             continue
         key = (str(model), str(source), str(target))
         result.runs[key] = tuple(have)
-        result.replicates[key] = combine_seeds(
-            [per_run[(r, target)] for r in have], settings, stable_seed(settings.seed, *key)
-        )
+        seeds = [per_run[(r, target)] for r in have]
+        metrics = set.intersection(*(set(points) for points, _ in seeds))
+        result.draws[key] = {
+            metric: CellDraws.from_seeds(np.array([points[metric] for points, _ in seeds]),
+                                         np.stack([reps[metric] for _, reps in seeds]))
+            for metric in sorted(metrics)
+        }
     return result
 
 
-def combine_seeds(
-    runs: Sequence[Mapping[str, np.ndarray]], settings: IntervalSettings, seed: int
-) -> dict[str, np.ndarray]:
-    """Hierarchical step: per resample, draw the seeds with replacement and average them."""
-    if len(runs) == 1:
-        return dict(runs[0])
-    draw = np.random.default_rng(seed).integers(0, len(runs), size=(settings.resamples,
-                                                                      len(runs)))
-    columns = np.arange(settings.resamples)
-    metrics = set.intersection(*(set(run) for run in runs))
-    out = {}
-    for metric in sorted(metrics):
-        stacked = np.stack([run[metric] for run in runs])  # seeds x resamples
-        out[metric] = stacked[draw, columns[:, None]].mean(axis=1)
-    return out
-
-
 def group_bootstraps(
-    groups: Iterable[ScoreGroup], store: ResultsStore, settings: IntervalSettings
+    groups: Iterable[ScoreGroup], store: ResultsStore, settings: IntervalSettings, *,
+    required: bool = True,
 ) -> dict[str, Bootstrap]:
-    """One bootstrap per comparable group (keyed by its slug), from the store's predictions."""
+    """One bootstrap per comparable group (keyed by its slug), from the store's predictions.
+
+    ``required``: a store without any predictions is an error (intervals were asked for).
+    """
     groups = list(groups)
     ids = sorted({r for group in groups for r in group.cross["run_id"]})
     predictions = split_predictions(store.prediction_arrays(ids))
-    if ids and not predictions:
+    if ids and not predictions and required:
         raise DataError(
             "none of the runs on this board has stored test predictions, and intervals and "
             "significance marks are computed from them. `bench run` stores them; results "

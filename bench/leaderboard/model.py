@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Mark = Literal["best", "second", "not_worse"]  # not_worse: not significantly below best
-ColumnKind = Literal["score", "delta", "rank", "count"]
+ColumnKind = Literal["score", "delta", "rank", "count", "correlation"]
 Better = Literal["higher", "lower"]
 SecondRule = Literal["distinct", "paper"]
 
@@ -25,7 +25,7 @@ SECOND_RULES: dict[str, str] = {
              "broken on the data set's other metrics",
 }
 
-DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0}
+DECIMALS: dict[str, int] = {"score": 1, "delta": 1, "rank": 2, "count": 0, "correlation": 2}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class Value:
     ci_low: float | None = None  # bootstrap interval, same unit as mean (percent)
     ci_high: float | None = None
     leaked: bool = False  # the source's train split holds some of the target's test images
+    ci_unit: str | None = None  # what the interval is about: "model" (one seed) or "recipe"
+    tier: int | None = None  # rank tier in its column (--marks tiers; see ranking)
+    rank_low: int | None = None  # the interval of its rank in the column
+    rank_high: int | None = None
+    contaminated: bool = False  # the model's pretraining data cover the source or the target
 
     @property
     def missing(self) -> bool:
@@ -82,7 +87,7 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
     typical_n: int = 0  # cells backed by another number of runs say so
-    marks: Literal["paper", "significance"] = "paper"  # what bold means (see legend_parts)
+    marks: Literal["paper", "significance", "tiers"] = "paper"  # what bold means (legend_parts)
     second_rule: SecondRule = "distinct"  # where the underline goes (SECOND_RULES)
 
     @property
@@ -119,6 +124,7 @@ class Context:
     origin: str = ""  # where the figures come from, for published boards
     recipe: str = ""  # how the recipe differs from the named protocol; "" when it does not
     unofficial: str = ""  # why `--check` does not accept the board, when it was published anyway
+    uncertainty: str = ""  # what the intervals and marks are about (a trained model, the recipe)
 
 
 @dataclass(frozen=True)

@@ -1,46 +1,23 @@
-"""Paired comparisons on the same test images: bootstrap differences, McNemar, Holm.
+"""Paired comparisons on the same test images: McNemar's exact test, and the columns' marks.
 
-Two models tested on one target share its bootstrap resamples (see ``intervals``), so the
-difference of their replicates is the paired bootstrap of the difference. McNemar's exact test
-looks only at the images where exactly one of the two is right.
+Marks and tiers come from ``ranking`` (all-pairs tests, Holm) on the cells' bootstrap draws
+(``intervals``): every model tested on a target sees the same resamples, so each difference
+is paired by construction. McNemar's exact test looks only at the images where exactly one
+of two models is right.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
 from bench.leaderboard.intervals import Bootstrap
 from bench.leaderboard.model import Row, Table
+from bench.leaderboard.ranking import DEFAULT_ALPHA, rank_column
+from bench.leaderboard.recipe import TEST_SEEDS
 from bench.leaderboard.tables import displayed
-
-DEFAULT_ALPHA = 0.05
-
-
-def bootstrap_p(difference: np.ndarray) -> float:
-    """Two-sided p-value of "no difference" from paired replicates of a difference.
-
-    Twice the smaller tail beyond zero, with the +1 correction so that a finite number of
-    resamples never claims p = 0 (Davison and Hinkley 1997).
-    """
-    difference = np.asarray(difference)
-    tails = min(int((difference <= 0).sum()), int((difference >= 0).sum()))
-    return min(1.0, 2 * (tails + 1) / (len(difference) + 1))
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone), in the order given."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,16 +48,17 @@ def _cell_key(table: Table, row: Row, target: str) -> tuple[str, str, str]:
 
 
 def significance_marks(
-    table: Table, bootstrap: Bootstrap, alpha: float = DEFAULT_ALPHA
+    table: Table, bootstrap: Bootstrap, alpha: float = DEFAULT_ALPHA, *, tiers: bool = False,
 ) -> Table:
-    """Mark, per column, the best value and every row not significantly worse than it.
+    """Mark, per column, the best value and every row that no other row beats significantly.
 
-    Each other row is tested against the best with the paired bootstrap of the column's
-    metric; Holm's correction runs over the rows of the column. A column where some ranked
-    cell has no stored predictions keeps the paper's marks, and a note says so.
+    All pairs of rows are tested (``ranking``), Holm over the column's pairs. With ``tiers``,
+    each cell also gets its rank tier and rank interval. A column keeps the paper's marks when
+    some ranked cell has no stored predictions, or fewer than ``TEST_SEEDS`` seeds: with fewer,
+    a test would compare the trained models at hand, not the recipes, and seeds differ.
     """
-    marks: dict[tuple[int, str], str | None] = {}
-    kept_paper = []
+    marks: dict[tuple[int, str], dict[str, object]] = {}
+    no_predictions, few_seeds = [], []
     for column in table.columns:
         if column.better is None or column.kind != "score" or not column.metric:
             continue
@@ -90,36 +68,54 @@ def significance_marks(
         ]
         if not ranked:
             continue
-        replicates = {
-            i: bootstrap.get(_cell_key(table, table.rows[i], column.target), column.metric)
-            for i, _ in ranked
-        }
-        if any(r is None for r in replicates.values()):
-            kept_paper.append(column.label if not column.group
-                              else f"{column.group} {column.label}")
+        cells = [bootstrap.cell(_cell_key(table, table.rows[i], column.target), column.metric)
+                 for i, _ in ranked]
+        name = column.label if not column.group else f"{column.group} {column.label}"
+        if any(cell is None for cell in cells):
+            no_predictions.append(name)
             continue
+        if any(cell.seeds < TEST_SEEDS for cell in cells):  # type: ignore[union-attr]
+            few_seeds.append(name)
+            continue
+        ranking = rank_column(cells, higher_is_better=column.better == "higher",  # type: ignore[arg-type]
+                              alpha=alpha)
         sign = 1.0 if column.better == "higher" else -1.0
         best_shown = max(sign * displayed(v.mean) for _, v in ranked)  # type: ignore[arg-type]
-        best = [i for i, v in ranked if sign * displayed(v.mean) == best_shown]  # type: ignore[arg-type]
-        others = [i for i, _ in ranked if i not in best]
-        pvalues = [bootstrap_p(sign * (replicates[best[0]] - replicates[i])) for i in others]
-        for i in best:
-            marks[(i, column.key)] = "best"
-        for i, adjusted in zip(others, holm(pvalues), strict=True):
-            marks[(i, column.key)] = "not_worse" if adjusted >= alpha else None
+        for position, (i, value) in enumerate(ranked):
+            best = sign * displayed(value.mean) == best_shown  # type: ignore[arg-type]
+            mark = "best" if best else "not_worse" if ranking.not_worse[position] else None
+            change: dict[str, object] = {"mark": mark}
+            if tiers:
+                low, high = ranking.ranks[position]
+                change.update(tier=ranking.tiers[position], rank_low=low, rank_high=high)
+            marks[(i, column.key)] = change
     rows = []
     for i, row in enumerate(table.rows):
         cells = dict(row.cells)
         for key, value in row.cells.items():
             if (i, key) in marks:
-                cells[key] = dataclasses.replace(value, mark=marks[(i, key)])  # type: ignore[arg-type]
+                cells[key] = dataclasses.replace(value, **marks[(i, key)])  # type: ignore[arg-type]
         rows.append(dataclasses.replace(row, cells=cells))
     notes = [
-        f"Not significantly worse: paired bootstrap of the difference to the best on the same "
-        f"test images, Holm-corrected over the column, α = {alpha:g}."
+        "Not significantly worse: no other model is significantly better in paired tests of "
+        "every pair of models on the same test images (Welch's t over seeds plus the test "
+        f"variation they share), Holm-corrected over the column's pairs, α = {alpha:g}."
     ]
-    if kept_paper:
-        notes.append("No stored test predictions for some cells of " + ", ".join(kept_paper)
+    if tiers:
+        notes.append(
+            "Tn (a–b): the model's rank tier in its column and the interval of its rank. Tier 1: "
+            "the models no model beats significantly (bold); tier 2: the same once tier 1 is "
+            "set aside; and so on. The rank interval is [1 + models that beat it, models - "
+            "models it beats], simultaneous over the column at the same α.")
+    if few_seeds:
+        notes.append(
+            f"Significance marks{' and tiers' if tiers else ''} need at least {TEST_SEEDS} "
+            "seeds per cell: with fewer, a test compares the trained models at hand, not the "
+            "recipes, and seeds differ by points. " + ", ".join(few_seeds) + " keep the "
+            f"best/second marks; `bench run --seeds {TEST_SEEDS}` trains the seeds.")
+    if no_predictions:
+        notes.append("No stored test predictions for some cells of " + ", ".join(no_predictions)
                      + ": those columns keep the best/second marks.")
-    return dataclasses.replace(table, rows=tuple(rows), marks="significance",
+    return dataclasses.replace(table, rows=tuple(rows),
+                               marks="tiers" if tiers else "significance",
                                notes=(*table.notes, *notes))

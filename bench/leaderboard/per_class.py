@@ -50,13 +50,14 @@ def per_class_table(
                                              datasets.index(k[2]))):
         cells = {}
         for metric, runs in values[key].items():
-            interval = bootstrap.interval(key, metric) if bootstrap else None
+            found = bootstrap.estimate(key, metric) if bootstrap else None
             cells[metric] = Value(
                 mean=100 * statistics.fmean(runs),
                 std=100 * statistics.stdev(runs) if len(runs) > 1 else None,
                 n=len(runs),
-                ci_low=100 * interval[0] if interval else None,
-                ci_high=100 * interval[1] if interval else None,
+                ci_low=100 * found.low if found else None,
+                ci_high=100 * found.high if found else None,
+                ci_unit=found.unit if found else None,
             )
         model, source, target = key
         rows.append(Row(key=key, labels=(names.label("model", model),

@@ -60,21 +60,33 @@ def heatmap_matrix(
     return sources, targets, matrix
 
 
-def colour_range(values: Sequence[float]) -> tuple[float, float]:
-    """The colour scale's ends: the data's range widened to whole points (at least 1 wide).
+SCALES = ("auto", "0-100")  # the heat maps' colour scale: fitted to the board, or fixed
+MIN_SPAN = 10.0  # points: the narrowest an automatic scale gets
 
-    Scores of one board usually lie within a few points of each other; on a fixed 0-100 scale
-    90 and 92 get the same colour.
+
+def colour_range(values: Sequence[float], scale: str = "auto") -> tuple[float, float]:
+    """The colour scale's ends: ``0-100``, or the data's range in whole points, at least 10.
+
+    Scores of one board usually lie within a few points of each other: on a fixed 0-100 scale
+    90 and 92 get the same colour, and on the data's own range a 1-point gap spans the whole
+    map. Ten points or more, centred on the data and kept within 0-100, shows both.
     """
     import math
 
+    if scale == "0-100":
+        return 0.0, 100.0
     low, high = math.floor(min(values)), math.ceil(max(values))
-    return (low, high) if high > low else (low - 0.5, high + 0.5)
+    if high - low >= MIN_SPAN:
+        return float(low), float(high)
+    middle = (low + high) / 2
+    low, high = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
+    shift = max(0.0, -low) - max(0.0, high - 100.0)  # slide back inside 0-100
+    return low + shift, high + shift
 
 
 def _draw_heatmap(
     figure: Figure, matrix: Matrix, rows: Sequence[str], columns: Sequence[str],
-    heading: str, scale_label: str, same: Sequence[tuple[int, int]] = (),
+    heading: str, scale_label: str, same: Sequence[tuple[int, int]] = (), scale: str = "auto",
 ) -> None:
     import matplotlib
     import numpy as np
@@ -84,7 +96,8 @@ def _draw_heatmap(
     data = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
     colours = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
     finite = data[np.isfinite(data)]
-    norm = Normalize(*colour_range(finite.tolist())) if finite.size else Normalize(0, 100)
+    norm = Normalize(*colour_range(finite.tolist(), scale)) if finite.size else \
+        Normalize(0, 100)
     axes = figure.add_subplot()
     image = axes.imshow(np.ma.masked_invalid(data), cmap=colours, norm=norm)
     axes.set_xticks(range(len(columns)), labels=columns, rotation=35, ha="right")
@@ -128,9 +141,9 @@ def _draw_confusion(
 
 
 def heatmap_jobs(
-    group: ScoreGroup, names: Names, out_dir: Path, metric: str = "f1"
+    group: ScoreGroup, names: Names, out_dir: Path, metric: str = "f1", scale: str = "auto"
 ) -> list[PlotJob]:
-    """Plan a heat map per model, and one averaged over the models."""
+    """Plan a heat map per model, and one averaged over the models (``scale``: SCALES)."""
     folder = Path(out_dir) / group.slug
     models = names.order("model", group.cross["model"].unique())
     jobs = []
@@ -152,6 +165,7 @@ def heatmap_jobs(
                 [names.label("dataset", t) for t in targets],
                 f"{title(metric)}, {label}\n{where}", f"{title(metric)} (%)",
                 [(i, j) for i, s in enumerate(sources) for j, t in enumerate(targets) if s == t],
+                scale,
             )
 
         side = 1.2 + 0.75 * max(len(sources), len(targets))

@@ -1,8 +1,8 @@
 """Reliability diagrams: accuracy against confidence in 15 bins, from stored probabilities.
 
 One diagram per (model, source, target), pooling the test predictions of its seeds; the bars
-are the accuracy of each confidence bin, the diagonal is perfect calibration, and the title
-carries the expected calibration error the store keeps.
+are the accuracy of each confidence bin, with its number of images above it, the diagonal is
+perfect calibration, and the title carries the expected calibration error the store keeps.
 """
 
 from __future__ import annotations
@@ -50,8 +50,14 @@ def _draw(figure: Figure, confidence: np.ndarray, correct: np.ndarray, heading: 
              label="gap to mean confidence")
     axes.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1,
               label="perfect calibration")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
+    for centre, height, count in zip(centres[filled], accuracy[filled], counts[filled],
+                                     strict=True):  # how much each bar stands on
+        axes.text(centre, height + 0.015, f"{int(count):,}", ha="center", va="bottom",
+                  rotation=90, fontsize=6, color="#1f4e79", gid="bin-count")
+    # Room above 1.0 for a full bar's edge and its count: nothing is cut at the frame.
+    axes.set_xlim(-0.01, 1.01)
+    axes.set_ylim(0, 1.15)
+    axes.set_yticks(np.linspace(0, 1, 6))
     axes.set_xlabel("Confidence (top-class probability)")
     axes.set_ylabel("Accuracy")
     ece = expected_calibration_error(confidence, correct)

@@ -18,11 +18,12 @@ from typing import Any
 from bench.leaderboard.csvcells import neutralise
 from bench.leaderboard.format import cell_text
 from bench.leaderboard.model import Board, Column, Context, Table, Value
+from bench.leaderboard.recipe import UNIT_TEXT
 
 CSV_COLUMNS = (
     "board", "table", "protocol", "protocol_hash", "model", "source", "target", "column",
-    "metric", "kind", "value", "std", "ci_low", "ci_high", "n", "mark",
-    "baseline", "text",
+    "metric", "kind", "value", "std", "ci_low", "ci_high", "ci_unit", "n", "mark", "tier",
+    "rank_low", "rank_high", "baseline", "contaminated", "text",
 )
 
 
@@ -61,9 +62,14 @@ def render_csv(boards: Sequence[Board]) -> str:
                         "std": _number(value.std),
                         "ci_low": _number(value.ci_low),
                         "ci_high": _number(value.ci_high),
+                        "ci_unit": UNIT_TEXT.get(value.ci_unit or "", ""),
                         "n": value.n or "",
                         "mark": value.mark or "",
+                        "tier": value.tier or "",
+                        "rank_low": value.rank_low or "",
+                        "rank_high": value.rank_high or "",
                         "baseline": int(value.baseline),
+                        "contaminated": int(value.contaminated),
                         "text": cell_text(value, column, table.typical_n, missing=""),
                     }
                     writer.writerow({key: neutralise(cell) if isinstance(cell, str) else cell
@@ -79,9 +85,13 @@ def _value(value: Value, column: Column, typical_n: int) -> dict[str, Any] | Non
         "std": _number(value.std),
         "ci_low": _number(value.ci_low),
         "ci_high": _number(value.ci_high),
+        "ci_unit": UNIT_TEXT.get(value.ci_unit or ""),
         "n": value.n,
         "mark": value.mark,
+        "tier": value.tier,
+        "rank_interval": None if value.tier is None else [value.rank_low, value.rank_high],
         "baseline": value.baseline,
+        "contaminated": value.contaminated,
         "text": cell_text(value, column, typical_n),
     }
 
@@ -97,6 +107,7 @@ def _context(context: Context) -> dict[str, Any]:
         "bench_version": context.version,
         "date": context.date,
         "origin": context.origin,
+        "intervals": context.uncertainty,
     }
 
 

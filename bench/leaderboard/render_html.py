@@ -13,11 +13,19 @@ from bench.leaderboard.format import (
 )
 from bench.leaderboard.model import Board, Table, Value
 
+# Wide boards (six data sets x four metrics, with intervals) fit a 1,400 px window: headers
+# and intervals wrap (an interval goes below its value, in smaller type, and breaks after its
+# comma if need be); a table that is wider still scrolls inside its own box, never the page.
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
-th, td { padding: 0.2rem 0.5rem; border-bottom: 1px solid #ddd; }
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
+.board { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums;
+        font-size: 0.9rem; }
+th, td { padding: 0.2rem 0.3rem; border-bottom: 1px solid #ddd; }
+th { white-space: normal; }
+tbody th { white-space: nowrap; text-align: left; }
 td.value { text-align: right; white-space: nowrap; }
+td.value .ci { display: block; white-space: normal; font-size: 0.78em; color: #555; }
 th.group { text-align: center; border-bottom: 1px solid #888; }
 .baseline { font-style: italic; color: #555; }
 .missing { color: #999; }
@@ -30,6 +38,9 @@ _TAGS = {"best": ("<strong>", "</strong>"), "not_worse": ("<strong>", "</strong>
 
 
 def _cell(value: Value, text: str) -> str:
+    if value.ci_low is not None and " [" in text:  # the interval below the value
+        shown, interval = text.split(" [", 1)
+        text = f'{shown}<span class="ci">[{interval.replace(", ", ", <wbr>")}</span>'
     classes = ["value"]
     if value.baseline:
         classes.append("baseline")
@@ -43,7 +54,7 @@ def _cell(value: Value, text: str) -> str:
 
 
 def table_html(table: Table) -> str:
-    lines = [f"<h2>{escape(table.title)}</h2>", "<table>", "<thead>"]
+    lines = [f"<h2>{escape(table.title)}</h2>", '<div class="board">', "<table>", "<thead>"]
     index = "".join(
         f'<th rowspan="{2 if table.grouped else 1}">{escape(name)}</th>' for name in table.index
     )
@@ -65,7 +76,7 @@ def table_html(table: Table) -> str:
             value = row.value(column)
             cells += _cell(value, escape(cell_text(value, column, table.typical_n)))
         lines.append(f"<tr>{cells}</tr>")
-    lines += ["</tbody>", "</table>"]
+    lines += ["</tbody>", "</table>", "</div>"]
     legend = [
         f"{_TAGS[style][0]}{escape(term)}{_TAGS[style][1]}: {escape(meaning)}"
         for style, term, meaning in legend_parts(table)

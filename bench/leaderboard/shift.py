@@ -2,19 +2,19 @@
 
 A column group is one target under one shift: severity 0 is the unshifted test split, then
 each severity tested, then the mean over them of ``(score at 0 - score at k) / score at 0``
-(in %; for a metric that improves downwards, its relative rise). Shifted scores made under
-another suite definition than the current one are left out, with a note: their fingerprint
-says so, computed from the unshifted split's fingerprint in the same group.
+(in %; for a metric that improves downwards, its relative rise). A shifted score belongs to
+the built-in suite whose fingerprint it carries (computed from the unshifted split's
+fingerprint in the same group), so boards made under v1 still show; columns of a suite other
+than the one in use name it. Scores that match no built-in suite are left out, with a note.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.data.shifted import ShiftedName, is_shifted, parse_name, shifted_fingerprint
-from bench.data.shifts import ShiftSuite, load_suite
 from bench.errors import BenchError, DataError
 from bench.leaderboard.boards import context, today
 from bench.leaderboard.groups import slugify
@@ -22,8 +22,11 @@ from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
 from bench.metrics import better, title
+from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
+from bench.shifts.suite import DEFAULT_VERSION, ShiftSuite, every_suite, load_suite
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from bench.leaderboard.plots import PlotJob
@@ -31,33 +34,50 @@ if TYPE_CHECKING:
 DROP = "drop"
 
 
-def _members(group: ScoreGroup, suite: ShiftSuite) -> tuple[dict[str, ShiftedName], list[str]]:
-    """The group's shifted targets under the current suite, and notes on those left out."""
-    fingerprints = dict(group.fingerprints)
-    members, stale = {}, []
-    for target in sorted({t for t in group.cross["target"] if is_shifted(t)}):
+Member = tuple[ShiftedName, ShiftSuite]
+SeriesKey = tuple[str, str, str]  # base, shift, suite version
+
+
+def _suite_of(target: str, fingerprints: dict[str, str], suites: Sequence[ShiftSuite]
+              ) -> Member | None:
+    """The first suite under which ``target``'s fingerprint is what it would make now."""
+    for suite in suites:
         try:
             shifted = parse_name(target, suite)
         except BenchError:
-            stale.append(target)  # a shift or severity this suite no longer has
-            continue
+            continue  # a shift or severity this suite does not have
         base = fingerprints.get(shifted.base)
-        if base is not None and shifted_fingerprint(base, shifted, suite) != fingerprints[target]:
+        if base is None or shifted_fingerprint(base, shifted, suite) == fingerprints[target]:
+            return shifted, suite
+    return None
+
+
+def _members(group: ScoreGroup, suites: Sequence[ShiftSuite]
+             ) -> tuple[dict[str, Member], list[str]]:
+    """The group's shifted targets with the suite each was made under; notes on the rest."""
+    fingerprints = dict(group.fingerprints)
+    members, stale = {}, []
+    for target in sorted({t for t in group.cross["target"] if is_shifted(t)}):
+        found = _suite_of(target, fingerprints, suites)
+        if found is None:
             stale.append(target)
-            continue
-        members[target] = shifted
+        else:
+            members[target] = found
     notes = []
     if stale:
-        notes.append(f"Left out, made under another shift definition than {suite.name} "
-                     f"v{suite.version} ({suite.hash}): {', '.join(stale)}.")
+        known = ", ".join(suite.title for suite in suites)
+        notes.append(f"Left out, made under another shift definition than the built-in ones "
+                     f"({known}): {', '.join(stale)}.")
     return members, notes
 
 
-def _series(members: dict[str, ShiftedName]) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(base, shift) -> [(level, target)] with severity 0 (the base itself) first."""
-    series: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for target, shifted in members.items():
-        series.setdefault((shifted.base, shifted.shift), []).append((shifted.level, target))
+def _series(members: dict[str, Member]) -> dict[SeriesKey, list[tuple[str, str]]]:
+    """(base, shift, version) -> [(level, target)] with severity 0 (the base itself) first."""
+    series: dict[SeriesKey, list[tuple[str, str]]] = {}
+    for target, (shifted, suite) in members.items():
+        key = (shifted.base, shifted.shift, suite.version)
+        series.setdefault(key, []).append((shifted.level, target))
+
     def order(item: tuple[str, str]) -> tuple[bool, float]:
         return (not item[0].isdigit(), float(item[0]))  # severities, then free values (0.5)
 
@@ -76,21 +96,29 @@ def relative_drop(base: float | None, shifted: Sequence[float | None], metric: s
 
 def shift_table(group: ScoreGroup, names: Names, metric: str, suite: ShiftSuite
                 ) -> tuple[Table | None, list[str]]:
-    members, notes = _members(group, suite)
+    suites = {s.version: s for s in (suite, *every_suite())}
+    members, notes = _members(group, list(suites.values()))
     series = _series(members)
     if not series:
         return None, notes
     cells: CellIndex = aggregate(group.cross[group.cross["metric"] == metric])
-    order = {base: i for i, base in enumerate(names.order("dataset", {b for b, _ in series}))}
-    keys = sorted(series, key=lambda key: (order[key[0]], suite.shifts.index(key[1])))
+    order = {base: i for i, base in enumerate(names.order("dataset", {k[0] for k in series}))}
+    keys = sorted(series, key=lambda key: (order[key[0]], key[2] != suite.version, key[2],
+                                           suites[key[2]].shifts.index(key[1])))
+
+    def prefix(key: SeriesKey) -> str:  # the suite in use is unmarked
+        return f"{key[0]}~{key[1]}" + ("" if key[2] == suite.version else f"@v{key[2]}")
+
     columns = []
-    for base, shift in keys:
-        heading = f"{names.label('dataset', base)} ~{shift}"
-        for level, target in series[(base, shift)]:
-            columns.append(Column(key=f"{base}~{shift}/{level}", label=level, group=heading,
+    for key in keys:
+        heading = f"{names.label('dataset', key[0])} ~{key[1]}"
+        if key[2] != suite.version:
+            heading += f" (suite v{key[2]})"
+        for level, target in series[key]:
+            columns.append(Column(key=f"{prefix(key)}/{level}", label=level, group=heading,
                                   target=target, metric=metric, better=better(metric)))
-        columns.append(Column(key=f"{base}~{shift}/{DROP}", label=DROP, group=heading,
-                              target=f"{base}~{shift}", metric=f"{metric}_relative_drop",
+        columns.append(Column(key=f"{prefix(key)}/{DROP}", label=DROP, group=heading,
+                              target=f"{key[0]}~{key[1]}", metric=f"{metric}_relative_drop",
                               better="lower"))
     pairs = {(model, source) for model, source, target, m in cells
              if m == metric and target in members}
@@ -102,28 +130,32 @@ def shift_table(group: ScoreGroup, names: Names, metric: str, suite: ShiftSuite
             if (model, source) not in pairs:
                 continue
             row: dict[str, Value] = {}
-            for base, shift in keys:
+            for key in keys:
                 found = {level: cells.get((model, source, target, metric))
-                         for level, target in series[(base, shift)]}
-                row.update({f"{base}~{shift}/{level}": value
+                         for level, target in series[key]}
+                row.update({f"{prefix(key)}/{level}": value
                             for level, value in found.items() if value is not None})
                 zero = found.pop("0")
                 drop = relative_drop(zero.mean if zero else None,
                                      [v.mean for level, v in found.items()
                                       if v is not None and level.isdigit()], metric)
                 if drop is not None:
-                    row[f"{base}~{shift}/{DROP}"] = Value(round(drop, 10))
+                    row[f"{prefix(key)}/{DROP}"] = Value(round(drop, 10))
             rows.append(Row(key=(model, source), labels=(names.label("model", model),
                                                          names.label("dataset", source)),
                             cells=row))
     typical, runs = runs_note(rows)
-    described = "; ".join(f"{shift}: {suite.descriptions[shift]}"
-                          for shift in dict.fromkeys(shift for _, shift in keys))
+    described = []
+    for version in dict.fromkeys(key[2] for key in keys):
+        used = suites[version]
+        shifts = dict.fromkeys(key[1] for key in keys if key[2] == version)
+        described.append(f"Shifts ({used.name} v{used.version}, hash {used.hash}): "
+                         + "; ".join(f"{s}: {used.descriptions[s]}" for s in shifts) + ".")
     table_notes = (
         f"{title(metric)} in % at each severity (0: the unshifted test split); {DROP}: mean "
         f"relative loss over the severities 1-5 shown, in % of the unshifted score.",
         runs,
-        f"Shifts ({suite.name} v{suite.version}, hash {suite.hash}): {described}.",
+        *described,
     )
     table = Table(name="shift", title=f"Shift suite: {title(metric)} under each shift",
                   index=("Model", "Source"), index_keys=("model", "source"),
@@ -158,6 +190,35 @@ def shift_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1",
     return boards
 
 
+def unshifted(group: ScoreGroup) -> ScoreGroup:
+    """The group without its shifted targets' rows: what a published board's tables rank.
+
+    The split fingerprints stay, shifted ones included: the board's header names every test
+    set its records hold.
+    """
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~frame["target"].map(is_shifted)]
+
+    cross = plain(group.cross)
+    same = cross if group.same is group.cross else plain(group.same)
+    return dataclasses.replace(group, same=same, cross=cross)
+
+
+def with_shift_section(board: Board, group: ScoreGroup, names: Names, metric: str = "f1"
+                       ) -> Board:
+    """A published board with the shift table of its group's shifted targets, when it has any.
+
+    One board, one records file, one predictions file: the shifted scores are published,
+    checked and rebuilt with the unshifted ones their drops are measured from.
+    """
+    if not group.cross["target"].map(is_shifted).any():
+        return board
+    # The default suite, not $BENCH_SHIFT_SUITE: a published board reads the same everywhere.
+    table, notes = shift_table(group, names, metric, load_suite(DEFAULT_VERSION))
+    tables = (*board.tables, table) if table is not None and table.rows else board.tables
+    return dataclasses.replace(board, tables=tables, notes=(*board.notes, *notes))
+
+
 def _draw_severity(figure: Figure, panels: list[tuple[str, list[tuple[str, list]]]],
                    metric: str, heading: str) -> None:
     axes_list = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
@@ -189,9 +250,11 @@ def shift_plot_jobs(group: ScoreGroup, names: Names, out_dir: Path, metric: str 
     bases = dict.fromkeys(c.key.split("~")[0] for c in table.columns)
     for base in bases:
         panels = []
-        for shift in suite.shifts:
+        for prefix in dict.fromkeys(c.key.split("/")[0] for c in table.columns
+                                    if c.key.startswith(f"{base}~")):
+            shift = prefix.split("~", 1)[1].replace("@", " ")  # stain, or stain v1 (old suite)
             columns = [c for c in table.columns
-                       if c.key.startswith(f"{base}~{shift}/") and c.label != DROP
+                       if c.key.startswith(f"{prefix}/") and c.label != DROP
                        and c.label.isdigit()]
             if len(columns) < 2:
                 continue

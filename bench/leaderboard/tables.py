@@ -90,6 +90,8 @@ def mark_columns(
         if column.better is None:
             continue
         ranked = {i: value for (i, key), value in shown.items() if key == column.key}
+        if len(ranked) < 2:  # one model (one row): nothing to be best among
+            continue
         sign = 1 if column.better == "higher" else -1
         distinct = sorted(set(ranked.values()), key=lambda v: -sign * v)
         best = [i for i, value in ranked.items() if value == distinct[0]] if distinct else []

@@ -68,7 +68,7 @@ def prepared_split(dataset: str) -> TestSplit | None:
 
 def shifted_base(target: str) -> tuple[str, object] | None:
     """(base data set, parsed name) of a shifted target; None for a plain one."""
-    from bench.data.shifted import is_shifted, parse_name
+    from bench.shifts.names import is_shifted, parse_name
 
     if not is_shifted(target):
         return None
@@ -79,12 +79,15 @@ def shifted_base(target: str) -> tuple[str, object] | None:
     return parsed.base, parsed
 
 
-def derived_fingerprint(base_fingerprint: str, parsed: object) -> str:
-    """A shifted target's split fingerprint, from its base's (the shift suite shipped here)."""
-    from bench.data.shifted import shifted_fingerprint
-    from bench.data.shifts import load_suite
+def derived_fingerprint(base_fingerprint: str, parsed: object, claimed: str = "") -> str:
+    """A shifted target's split fingerprint, from its base's.
 
-    return shifted_fingerprint(base_fingerprint, parsed, load_suite())  # type: ignore[arg-type]
+    Under the built-in shift suite that gives ``claimed`` (boards made under v1 still check),
+    else under the suite in use.
+    """
+    from bench.shifts.names import built_in_fingerprint
+
+    return built_in_fingerprint(base_fingerprint, parsed, claimed)  # type: ignore[arg-type]
 
 
 def find_test_split(target: str, target_fingerprint: str) -> TestSplit | str:
@@ -93,8 +96,8 @@ def find_test_split(target: str, target_fingerprint: str) -> TestSplit | str:
     base = shifted[0] if shifted else target
     candidates = [split for split in (shipped_split(base), prepared_split(base)) if split]
     for split in candidates:
-        expected = derived_fingerprint(split.fingerprint, shifted[1]) if shifted \
-            else split.fingerprint
+        expected = derived_fingerprint(split.fingerprint, shifted[1], target_fingerprint) \
+            if shifted else split.fingerprint
         if expected == target_fingerprint:
             return split
     if candidates:

@@ -1,8 +1,9 @@
 """LDWBC (Chen et al. 2022): 22,645 leukocyte images at 1280x1280.
 
-The publisher's layout could not be confirmed, so any folder of class folders is accepted,
-with case-insensitive, alias-tolerant names (``Lymphocytes``, ``lym``, ``EOS``, ...). A class
-folder that matches none of the five classes is reported, never guessed.
+No public source confirms the publisher's layout, so any folder of class folders is accepted,
+with case-insensitive, alias-tolerant names (``Lymphocytes``, ``lym``, ``EOS``, ...), and so
+is a ``path,label`` CSV (``prepare`` takes one for every unconfirmed layout). A class folder
+that matches none of the five classes is reported, never guessed.
 """
 
 from __future__ import annotations
@@ -36,4 +37,5 @@ SPEC = bench.DatasetSpec(
     paper_counts={"L": 10445, "M": 968, "N": 10469, "E": 539, "B": 224},
     download_hint=("from the authors of Chen et al. (2022); pass the folder holding the class "
                    "folders"),
+    layout_confirmed=False,
 )

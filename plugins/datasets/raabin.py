@@ -1,13 +1,16 @@
 """Raabin-WBC (Kouzehkanan et al., Scientific Reports 2022): two data sets from one publisher.
 
 - ``raabin``: the 1,145 single-WBC crops at 575x575 that have nucleus/cytoplasm ground truth,
-  as the paper uses them (242 L / 242 M / 242 N / 201 E / 218 B). The download's exact folder
-  names were not confirmed, so any folder holding the five class folders (any case, common
-  spellings) is found, however deep. If the download holds the images and their masks in two
-  such folders, pass the images folder with --from.
-- ``raabin-cropped``: the large "Cropped double-labeled" download, ``Train/`` and ``TestA/``
-  with one folder per class. Real data, so it is split 60/20/20 like every real data set; the
-  publisher's TestB (another microscope and camera) is not part of it.
+  as the paper uses them (242 L / 242 M / 242 N / 201 E / 218 B). No public source confirms how
+  this subset is laid out, so any folder holding the five class folders (any case, common
+  spellings) is found, however deep; ``prepare`` also takes a ``path,label`` CSV for it, so
+  whatever the user received is prepared under this name. If the download holds the images
+  and their masks in two such folders, pass the images folder with --from.
+- ``raabin-cropped``: the large "Cropped double-labeled" download, published as ``Train.rar``,
+  ``TestA.rar`` and ``TestB.zip``, each a folder per class (given together: ``--from Train.rar
+  --from TestA.rar``). Real data, so it is split 60/20/20 like every real data set; TestB
+  (another microscope and camera) is not part of it. Its published counts per part (the
+  article's table) let a prepare of ``raabin`` from one of these parts say so.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ CITATION = (
 LICENCE = "free for research; see the publisher's terms at raabindata.com (article: CC BY 4.0)"
 CLASS_MAP = wbc_class_map()
 CROPPED_SPLITS = {"Train": "train", "TestA": "test"}
+CROPPED_COUNTS = {  # Kouzehkanan et al. 2022, the cropped double-labeled cells per part
+    "Train": {"L": 2427, "M": 561, "N": 6231, "E": 744, "B": 212},
+    "TestA": {"L": 1034, "M": 234, "N": 2660, "E": 322, "B": 89},
+}
 
 
 def scan_raabin(source: Path) -> list[bench.SourceImage]:
@@ -63,8 +70,9 @@ SPECS = [
         licence=LICENCE,
         image_size=(575, 575),
         paper_counts={"L": 242, "M": 242, "N": 242, "E": 201, "B": 218},
-        download_hint=(f"{HOMEPAGE} (Raabin-WBC, the 1,145 ground-truth cells; extract the "
-                       f"archive and pass the folder holding the five class folders)"),
+        download_hint=(f"{HOMEPAGE} (Raabin-WBC, the 1,145 ground-truth cells; pass the "
+                       f"folder holding the five class folders)"),
+        layout_confirmed=False,
     ),
     bench.DatasetSpec(
         name="raabin-cropped",
@@ -76,6 +84,8 @@ SPECS = [
         homepage=HOMEPAGE,
         citation=CITATION,
         licence=LICENCE,
-        download_hint=f"{HOMEPAGE} (Raabin-WBC 'Cropped double-labeled' images: Train, TestA)",
+        download_hint=(f"{HOMEPAGE} (Raabin-WBC 'Cropped double-labeled' images: Train.rar and "
+                       f"TestA.rar; --from each, or the folder holding Train/ and TestA/)"),
+        published_counts=CROPPED_COUNTS,
     ),
 ]

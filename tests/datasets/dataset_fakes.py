@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from rar_writer import write_rar
 
 _seeds = itertools.count(1)
 
@@ -74,3 +75,10 @@ def tar_folder(folder: Path, archive: Path) -> Path:
     with tarfile.open(archive, "w:gz") as bundle:
         bundle.add(folder, arcname=folder.name)
     return archive
+
+
+def rar_folder(folder: Path, archive: Path, *, with_top: bool = True) -> Path:
+    """``folder`` as a RAR: under its own name (``Train/...``), or its content at the top."""
+    base = folder.parent if with_top else folder
+    return write_rar(archive, {path.relative_to(base).as_posix(): path.read_bytes()
+                               for path in sorted(folder.rglob("*")) if path.is_file()})

@@ -82,3 +82,15 @@ def test_unknown_split_name(raabin_download: Path) -> None:
     dataset = prepare_dataset("raabin", raabin_download, progress=False, cache_size=16)
     with pytest.raises(bench.DataError, match="unknown split 'validation'"):
         dataset.split("validation", 16)
+
+
+def test_an_images_file_reserves_its_blocks_when_created(tmp_path):
+    """A sparse file would fail later, in a memory-map page fault ("Bus error")."""
+    from bench.data.cache import create_images_file
+
+    path = tmp_path / "images.npy"
+    offset = create_images_file(path, 40, 64)
+    length = offset + 40 * 64 * 64 * 3
+    assert path.stat().st_size == length
+    assert path.stat().st_blocks * 512 >= length  # allocated, not a hole
+    assert not np.load(path, mmap_mode="r").any()

@@ -93,8 +93,8 @@ def test_csv_scan_and_its_errors(tmp_path: Path) -> None:
         scan_csv(tmp_path / "bad.csv")
 
 
-def test_rar_archives_get_an_extraction_hint(tmp_path: Path) -> None:
-    archive = tmp_path / "Raabin.rar"
-    archive.write_bytes(b"Rar!\x1a\x07\x00")
-    with pytest.raises(bench.DataError, match="unrar x Raabin.rar"):
+def test_7z_archives_get_an_extraction_hint(tmp_path: Path) -> None:
+    archive = tmp_path / "Raabin.7z"
+    archive.write_bytes(b"7z\xbc\xaf\x27\x1c")
+    with pytest.raises(bench.DataError, match="7z x Raabin.7z"):
         prepare_dataset("raabin", archive, progress=False)

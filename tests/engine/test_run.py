@@ -111,6 +111,17 @@ def test_non_finite_loss_fails_that_cell_and_the_next_one_still_runs(tiny_world)
     assert "1 of 2 cells failed" in message
     assert "nan on colours-a (seed 0):" in message and "loss became nan" in message
     assert "--retry-failed" in message and "runs list" not in message
+    # Epochs are counted in whole numbers, and a cell without any shows none (not 1.0, nan).
+    plain = CliRunner().invoke(cli, ["runs", "list"]).stdout
+    epochs = {line.split()[1]: line.split()[5] for line in plain.splitlines()
+              if line.split()[1:2] in (["nan"], ["tiny"])}
+    assert epochs == {"nan": "-", "tiny": "1"}, plain
+    full = CliRunner().invoke(cli, ["runs", "list", "--all"]).stdout
+    tiny = next(line.split() for line in full.splitlines() if " tiny " in line)
+    assert tiny[-5:-2] == ["finished", "1", "1"] and tiny[-1] == "-", full  # epochs, best; no error
+    rows = {r["model"]: r for r in json.loads(CliRunner().invoke(cli, ["runs", "list",
+                                                                      "--json"]).stdout)}
+    assert rows["tiny"]["epochs"] == 1 and isinstance(rows["tiny"]["epochs"], int)
 
 
 def test_ctrl_c_says_what_was_kept_and_how_to_resume(tiny_world, bench_home):

@@ -11,8 +11,9 @@ import bench
 from bench.cli import cli
 from bench.data import load_prepared
 from bench.data.cache import cache_info
-from bench.data.shifted import load_shifted, shifted_fingerprint
-from bench.data.shifts import load_suite
+from bench.shifts.dataset import load_shifted
+from bench.shifts.names import shifted_fingerprint
+from bench.shifts.suite import load_suite
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--source", "colours-a", "--epochs", "3"]
@@ -146,3 +147,73 @@ def test_bench_evaluate_tests_a_trained_cell_on_every_severity_of_a_shift(tiny_w
     assert len(store.runs()) == 1
     assert set(store.evaluated_targets(store.runs()["id"].item())) == {
         "colours-b", *(f"colours-b~scale:{s}" for s in range(1, 6))}
+
+
+def test_v2_shifts_the_published_image_so_a_severity_is_the_same_at_every_cache_size(
+        tiny_world):
+    """blur:3 at 64 px and at 224 px: one shifted image as published, then two resizes."""
+    from PIL import Image
+
+    from bench.data.decode import decode_native, square_resize
+
+    shifted = load_shifted("colours-b~blur:3")
+    assert shifted.suite.native
+    root, first = shifted.base.root, shifted.base.split("test", 64).paths[0]
+    published = decode_native((root / first).read_bytes())
+    before_resize = shifted.suite.apply(published, "blur", "3")  # no size goes in
+    assert not np.array_equal(before_resize, published)
+    for size in (64, 224):
+        cached = shifted.split("test", size).images[0]
+        assert np.array_equal(cached, np.asarray(square_resize(Image.fromarray(before_resize),
+                                                               size)))
+    # v1 blurred the resized cache with a sigma scaled by the size: another image per size
+    v1 = load_shifted("colours-b~blur:3", load_suite("v1"))
+    assert not np.array_equal(v1.split("test", 64).images[0], shifted.split("test", 64).images[0])
+
+
+def test_boards_made_under_suite_v1_still_show_when_v2_is_the_default(tiny_world, monkeypatch):
+    monkeypatch.setenv("BENCH_SHIFT_SUITE", "v1")
+    assert invoke(*RUN, "--target", "colours-b,colours-b~stain:1..2").exit_code == 0
+    v1 = load_suite("v1")
+    monkeypatch.delenv("BENCH_SHIFT_SUITE")
+    board = invoke("leaderboard", "--shift", "--metric", "accuracy", "--json")
+    assert board.exit_code == 0, board.output
+    table = json.loads(board.stdout)[0]["tables"][0]
+    groups = {column["group"] for column in table["columns"]}
+    assert groups == {"colours-b ~stain (suite v1)"}, groups
+    assert v1.hash in json.dumps(table["notes"]) and table["rows"]
+    # Testing the same cell under v2 replaces them: the target's fingerprint changed.
+    later = invoke(*RUN, "--target", "colours-b,colours-b~stain:1..2")
+    assert later.exit_code == 0, later.output
+    board = json.loads(invoke("leaderboard", "--shift", "--json").stdout)[0]["tables"][0]
+    assert {column["group"] for column in board["columns"]} == {"colours-b ~stain"}
+    assert load_suite().hash in json.dumps(board["notes"])
+
+
+def test_a_full_disk_while_caching_a_shifted_set_is_one_message_and_leaves_nothing(
+        tiny_world, monkeypatch):
+    """The disk fills after the blocks were reserved (a quota, another writer): a patched
+    ``pwrite``. The cell keeps its scores; the shifted set is built whole on the next try."""
+    import errno
+    import os
+
+    assert invoke(*RUN, "--target", "colours-b").exit_code == 0  # trained, base cache built
+    write = os.pwrite
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    result = invoke(*RUN, "--target", "colours-b~blur:1")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1, message
+    assert "no space left on the disk of" in message and "colours-b~blur:1" in message
+    assert "point BENCH_HOME at a disk with room" in message and "Traceback" not in message
+    shifted = load_shifted("colours-b~blur:1")
+    assert not list(shifted.folder.root.rglob("*.npy"))  # nothing half-written is kept
+    assert set(bench.open_store().scores().target) == {"colours-b"}
+
+    monkeypatch.setattr(os, "pwrite", write)  # space freed
+    again = invoke(*RUN, "--target", "colours-b~blur:1")
+    assert again.exit_code == 0, again.output
+    assert set(bench.open_store().scores().target) == {"colours-b", "colours-b~blur:1"}

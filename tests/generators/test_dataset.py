@@ -213,7 +213,7 @@ def test_cli_dataset_and_sample(tmp_path):
                                  "5", "--size", "32", "--level", "2.5", "--set",
                                  "max_overlap=0.5", "--no-prepare", "--json"])
     assert result.exit_code == 0, result.output
-    row = json.loads(result.output)[0]
+    row = json.loads(result.stdout)[0]
     assert row["level"] == 2.5 and row["train"] == 5
     info = json.loads((Path(row["folder"]) / "dataset.json").read_text())
     assert info["request"]["settings"]["max_overlap"] == 0.5
@@ -233,7 +233,7 @@ def test_cli_dataset_and_sample(tmp_path):
     assert len(list((out / "RBC").glob("*.png"))) == 3
     again = runner.invoke(cli, ["generate", "sample", "--per-class", "4", "--classes", "L",
                                 "--out", str(out), "--json"])
-    assert json.loads(again.output)[0]["new"] == 1  # continues where it stopped
+    assert json.loads(again.stdout)[0]["new"] == 1  # continues where it stopped
 
     result = runner.invoke(cli, ["generate", "sample", "--classes", "Q", "--out", str(out)])
     assert result.exit_code == 1 and "not a cell class" in result.output

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import bench
-from bench.data.shifted import parse_name
 from bench.leaderboard.intervals import stable_seed
 from bench.leaderboard.truth import derived_fingerprint, shipped_split
 from bench.metrics import evaluate_predictions
 from bench.protocol import load_protocol, overrides_text
+from bench.shifts.names import parse_name
 
 SHIFTED = "wbc-usid-b~blur:2"
 TARGETS = ("wbc-usid-b", "wbc-usid-c", SHIFTED)

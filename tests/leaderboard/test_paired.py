@@ -13,7 +13,9 @@ from scipy import stats
 import bench
 import bench.leaderboard as lb
 from bench.cli import cli
-from bench.leaderboard.paired import bootstrap_p, holm, mcnemar_exact
+from bench.leaderboard.paired import mcnemar_exact
+from bench.leaderboard.ranking import holm
+from bench.leaderboard.recipe import bootstrap_p
 
 
 def invoke(*args: str):
@@ -68,7 +70,7 @@ def test_compare_refuses_bad_input_clearly(predicted_store):
     store = str(predicted_store)
     one = invoke("compare", "--store", store, "--models", "strong", "--source", "d1",
                  "--target", "d1")
-    assert one.exit_code == 1 and "exactly two models" in one.output
+    assert one.exit_code == 2 and "exactly two names" in one.output
     unknown = invoke("compare", "--store", store, "--models", "strong,weka", "--source", "d1",
                      "--target", "d1")
     assert unknown.exit_code == 1 and "Did you mean: weak" in unknown.output
@@ -77,9 +79,9 @@ def test_compare_refuses_bad_input_clearly(predicted_store):
 def test_significance_marks_bold_the_best_and_the_indistinguishable(tmp_path, names):
     path = tmp_path / "marks.sqlite"
     write_predicted(bench.open_store(path), [
-        Predicted("best", "d1", 0, {"d2": 0.80}),
-        Predicted("close", "d1", 0, {"d2": 0.78}),
-        Predicted("poor", "d1", 0, {"d2": 0.40}),
+        Predicted(model, "d1", seed, {"d2": accuracy})
+        for model, accuracy in (("best", 0.80), ("close", 0.78), ("poor", 0.40))
+        for seed in range(3)  # marks need three seeds per cell
     ])
     store = bench.open_store(path)
     groups = lb.store_groups(store.scores(), names)
@@ -94,7 +96,8 @@ def test_significance_marks_bold_the_best_and_the_indistinguishable(tmp_path, na
     assert marks == {top: "best", other: "not_worse", "poor": None}
     assert table.marks == "significance"
     md = lb.render([board], "md")
-    assert "Holm-corrected" in md and "not significantly worse" in md
+    assert "Holm-corrected over the column's pairs" in md and "not significantly worse" in md
+    assert "Intervals: the recipe: 3 seeds per cell" in md
     assert "Underlined" not in md
     (paper,) = lb.build_boards(groups, names, layouts=("cross",), metrics=["accuracy"])
     assert {row.key[0]: row.cells["d2/accuracy"].mark for row in paper.tables[0].rows} == {
@@ -110,3 +113,39 @@ def test_compare_json_matches_its_golden_file(predicted_store):
     check_golden("compare.json", result.output)
     data = json.loads(result.output)
     assert [(p["seed_a"], p["seed_b"]) for p in data["pairs"]] == [(0, 0)]  # paired by seed
+
+
+def test_a_p_value_at_the_bootstraps_floor_reads_as_below_it(predicted_store):
+    from bench.leaderboard.render_compare import bootstrap_p_text
+
+    assert bootstrap_p_text(2 / 1001, 1000) == "< 0.002"  # 1,000 resamples cannot say less
+    assert bootstrap_p_text(2 / 201, 200) == "< 0.01"
+    assert bootstrap_p_text(0.0345, 1000) == "0.0345"
+    args = ["compare", "--store", str(predicted_store), "--models", "strong,weak", "--source",
+            "d2", "--target", "d1", "--metric", "accuracy"]
+    data = json.loads(invoke(*args, "--json").output)
+    (accuracy,) = data["differences"]
+    assert accuracy["p_value"] == pytest.approx(2 / 1001)  # strong beats weak in every resample
+    table = invoke(*args)
+    assert "< 0.002" in table.output and "  0.002 " not in table.output
+
+
+def test_with_one_seed_marks_stay_the_papers_and_the_board_says_why(predicted_store, names):
+    store = bench.open_store(predicted_store)
+    groups = lb.store_groups(store.scores(), names, models=["weak"])
+    uncertainty = lb.group_bootstraps(groups, store, lb.IntervalSettings(resamples=200))
+    (board,) = lb.build_boards(groups, names, layouts=("cross",), metrics=["f1"],
+                               uncertainty=uncertainty, marks="significance", intervals=True)
+    (table,) = board.tables
+    assert {v.mark for row in table.rows for v in row.cells.values()} <= {"best", "second", None}
+    text = " ".join(lb.render([board], "md").split())
+    assert "need at least 3 seeds per cell" in text
+    assert "Intervals: this trained model: one seed per cell" in text
+    assert "about this trained model, not the recipe" in text
+    data = json.loads(lb.render([board], "json"))[0]
+    assert data["context"]["intervals"].startswith("this trained model")
+    cells = [c for row in data["tables"][0]["rows"] for c in row["cells"].values() if c]
+    assert {c["ci_unit"] for c in cells} == {"this trained model"}
+    assert "this trained model" in lb.render([board], "csv")
+    for fmt in ("html", "latex"):
+        assert "this trained model" in lb.render([board], fmt)

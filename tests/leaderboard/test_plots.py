@@ -55,15 +55,39 @@ def test_heat_maps_box_the_same_data_set_cells_and_fit_the_colours_to_the_scores
     _, _, matrix = heatmap_matrix(group, "f1", names, ["gamma"])
     shown = [value for row in matrix for value in row if value is not None]
     norm = axes.images[0].norm
-    assert norm.vmin <= min(shown) < norm.vmin + 1 and norm.vmax - 1 < max(shown) <= norm.vmax
-    assert (norm.vmin, norm.vmax) != (0, 100)
+    assert norm.vmin <= min(shown) and max(shown) <= norm.vmax
+    assert norm.vmax - norm.vmin >= 10 and (norm.vmin, norm.vmax) != (0, 100)
+    fixed = next(job for job in heatmap_jobs(group, names, tmp_path, scale="0-100")
+                 if job.stem.name == "heatmap-gamma")
+    figure = Figure()
+    fixed.draw(figure)
+    assert (figure.axes[0].images[0].norm.vmin, figure.axes[0].images[0].norm.vmax) == (0, 100)
 
 
-def test_the_colour_range_tells_90_from_92():
+def test_the_colour_range_tells_90_from_92_without_a_gap_spanning_the_map():
     from matplotlib.colors import Normalize
 
     from bench.leaderboard.plots import colour_range
 
     norm = Normalize(*colour_range([90.0, 92.0, 91.3]))
-    assert norm(92.0) - norm(90.0) == pytest.approx(1.0)
-    assert colour_range([95.0, 95.0]) == (94.5, 95.5)
+    assert norm(92.0) - norm(90.0) == pytest.approx(0.2)  # two points of a ten-point scale
+    assert colour_range([95.0, 96.0]) == (90.0, 100.0)  # kept within 0-100
+    assert colour_range([2.1, 3.4]) == (0.0, 10.0)  # an error rate (ECE) near 0
+    assert colour_range([40.2, 95.0]) == (40.0, 95.0)  # a wide board keeps its own range
+    assert colour_range([90.0, 92.0], "0-100") == (0.0, 100.0)
+
+
+def test_reliability_bars_show_their_counts_and_a_full_bar_is_not_cut():
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from bench.leaderboard.reliability import _draw
+
+    confidence = np.array([0.99] * 40 + [0.55] * 7 + [0.31] * 3)
+    correct = np.array([True] * 40 + [True] * 4 + [False] * 3 + [True, False, False])
+    figure = Figure()
+    _draw(figure, confidence, correct, "a model")
+    axes = figure.axes[0]
+    counts = sorted(int(text.get_text()) for text in axes.texts if text.get_gid() == "bin-count")
+    assert counts == [3, 7, 40]
+    assert axes.get_ylim()[1] > 1.0 and axes.get_xlim()[1] > 1.0  # the bar at 1.0 keeps its edge

@@ -59,8 +59,10 @@ def test_json_and_csv_carry_the_numbers_and_marks(scores, names):
     same = quick["tables"][0]
     alpha = next(r for r in same["rows"] if r["model"] == "alpha")
     assert alpha["cells"]["d1/f1"] == {"value": 90.7, "std": 0.6, "n": 3, "mark": "best",
-                                       "baseline": False, "text": "90.7 ± 0.6",
-                                       "ci_low": None, "ci_high": None}
+                                       "baseline": False, "contaminated": False,
+                                       "text": "90.7 ± 0.6",
+                                       "ci_low": None, "ci_high": None, "ci_unit": None,
+                                       "tier": None, "rank_interval": None}
     beta = next(r for r in same["rows"] if r["model"] == "beta")
     assert beta["cells"]["d2/f1"] is None  # missing, not zero
     rows = list(csv.DictReader(io.StringIO(lb.render(boards(scores, names), "csv"))))
@@ -81,7 +83,7 @@ def test_plugin_names_are_escaped_in_markdown_latex_and_html(tmp_path, monkeypat
     board = lb.build_boards(lb.store_groups(store.scores(), names), names, metrics=["f1"],
                             date=FIXED_DATE, version=FIXED_VERSION)
     md = lb.render(board, "md")
-    assert r"| Res\|Net \*x\* &lt;b&gt;\_1 | **90.0** |" in md
+    assert r"| Res\|Net \*x\* &lt;b&gt;\_1 | 90.0 |" in md
     assert r"| Model | D\|Z \$1 |" in md
     assert r"D\|Z \$1 fp\|\`1" in md  # a fingerprint that cannot be a code span
     for line in md.splitlines():

@@ -62,3 +62,16 @@ def test_unknown_model_lists_known_ones_and_suggests():
     with pytest.raises(bench.UnknownNameError, match="Did you mean: resnet152") as caught:
         models().get("resnet125")
     assert "vgg19" in str(caught.value)
+
+
+def test_a_bare_timm_name_is_the_timm_model_of_that_name(tmp_path, monkeypatch):
+    """The demo prints `timm:resnet18`; `--model resnet18` means it too."""
+    assert models().get("resnet18").name == "timm:resnet18"
+    assert models().get("Test_ViT").name == "timm:test_vit"
+    assert models().get("resnet152").name == "resnet152"  # a registered name comes first
+    with pytest.raises(bench.UnknownNameError, match="Did you mean: resnet152"):
+        models().get("resnet125")  # nor a timm name: the registry's own suggestions
+    (tmp_path / "cells").mkdir()  # a data set's family argument is a path: never guessed
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(bench.UnknownNameError):
+        bench.get_registries().datasets.get("cells")

@@ -1,0 +1,31 @@
+"""leaderboards/site/ is what rebuilding it from the repository's boards gives, byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bench.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = "bench site build leaderboards/site --records leaderboards/"
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_the_published_site_is_not_stale(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli, ["site", "build", str(tmp_path / "site"), "--records",
+                                      "leaderboards/"])
+    assert result.exit_code == 0, result.output
+    rebuilt, published = files(tmp_path / "site"), files(ROOT / "leaderboards" / "site")
+    stale = sorted(name for name in rebuilt.keys() | published.keys()
+                   if rebuilt.get(name) != published.get(name))
+    assert not stale, f"leaderboards/site/ is stale ({', '.join(stale[:5])}); run `{COMMAND}`"
+    verified = CliRunner().invoke(cli, ["site", "verify", "leaderboards/site", "--records",
+                                        "leaderboards/"])
+    assert verified.exit_code == 0, verified.output
