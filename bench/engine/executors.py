@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-from bench.engine.plans import Claimed, Outcome
+from bench.engine.plans import CellPlan, Claimed, Outcome
 from bench.engine.progress import Listener
 from bench.errors import BenchError
 
@@ -22,15 +22,24 @@ class Executor(Protocol):
             listener_for: Callable[[Claimed], Listener]) -> Iterator[Result]: ...
 
 
+def run_cell(plan: CellPlan, listener: Listener | None = None) -> Outcome:
+    """Fine-tune the plan's model, or fit a probe on its frozen embeddings, as its protocol says."""
+    if plan.protocol.is_probe:
+        from bench.engine.probe import fit_probe
+
+        return fit_probe(plan, listener)
+    from bench.engine import training
+
+    return training.train_and_evaluate(plan, listener)
+
+
 class LocalExecutor:
     """One cell after another in this process, with live progress and per-epoch records."""
 
     def run(self, claimed: Iterable[Claimed],
             listener_for: Callable[[Claimed], Listener]) -> Iterator[Result]:
-        from bench.engine.training import train_and_evaluate
-
         for item in claimed:
             try:
-                yield item, train_and_evaluate(item.plan, listener_for(item))
+                yield item, run_cell(item.plan, listener_for(item))
             except BenchError as exc:  # a cell's own failure: recorded, the matrix goes on
                 yield item, exc
