@@ -138,13 +138,13 @@ def write_embeddings(key: EmbeddingKey, count: int, batches: Iterable[np.ndarray
         info = {"key": key.as_dict(), "count": count, "sha256": digest, **about}
         write_atomic(staging / INFO, json.dumps(info, indent=2).encode())
         final = entry_folder(key)
-        if final.exists():
-            shutil.rmtree(final)  # damaged (read_embeddings refused it) or made meanwhile
-        try:
-            staging.rename(final)
-        except OSError:  # another process finished the same entry first: keep theirs
-            if entry_problem(key, count) is not None:
-                raise
+        if entry_problem(key, count) is not None:  # else another process made it meanwhile
+            shutil.rmtree(final, ignore_errors=True)  # a damaged entry
+            try:
+                staging.rename(final)
+            except OSError:  # another process finished the same entry first: keep theirs
+                if entry_problem(key, count) is not None:
+                    raise
     finally:
         release(staging)
     mapped = read_embeddings(key, count)

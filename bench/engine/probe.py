@@ -235,15 +235,19 @@ def missing_embeddings(plan: CellPlan) -> dict[str, int]:
     return missing
 
 
-def measure_probe(plan: CellPlan) -> dict[str, Any]:
-    """Seconds per backbone pass on this device (one batch of the source, after a warm-up one)."""
+def measure_probe(plan: CellPlan, images: int = 16) -> dict[str, Any]:
+    """Seconds per backbone pass on this device, timed on a few of the source's images.
+
+    Two images warm up (allocation, autotuning), then ``images`` are timed and scaled to a
+    batch: a run's own estimate costs it a handful of images, not whole batches.
+    """
     cell = _ProbeCell(plan, QuietListener())
     backbone = cell.backbone
-    images = cell.source.split("train", backbone.cache_size).images[:backbone.batch_size]
-    width = next(backbone.embed(images)).shape[1]  # warm-up: allocation, autotuning
+    sample = cell.source.split("train", backbone.cache_size).images[:images]
+    width = next(backbone.embed(sample[:2])).shape[1]
     started = time.perf_counter()
-    next(backbone.embed(images))
-    per_batch = (time.perf_counter() - started) * backbone.batch_size / max(len(images), 1)
+    next(backbone.embed(sample))
+    per_batch = (time.perf_counter() - started) * backbone.batch_size / max(len(sample), 1)
     return {"device": str(cell.device), "seconds_per_batch": per_batch,
             "seconds_per_test_batch": per_batch, "batch_size": backbone.batch_size,
             "embedding_width": width,

@@ -53,7 +53,7 @@ def shot_series(groups: Sequence[ScoreGroup]) -> tuple[list[Series], list[str]]:
         found[shots] = group
     ordered = [sorted(found.items(), key=lambda item: _order(item[0]))
                for found in series.values()]
-    return [s for s in ordered if any(shots != ALL for shots, _ in s)], notes
+    return [s for s in ordered if len(s) > 1], notes
 
 
 def shots_table(series: Series, names: Names, metric: str,

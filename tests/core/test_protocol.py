@@ -154,7 +154,8 @@ def test_overrides_make_a_new_recipe():
 # every result made under it. A setting added later has a default and stays out of the hash
 # while it holds it (Protocol.recipe).
 PINNED_HASHES = {"zedda2024": "2feb237d1c7a68ab", "quick": "30da9fa2b5fec96f",
-                 "cpu-small": "ef355e1d4bbb830c"}
+                 "cpu-small": "ef355e1d4bbb830c", "linear-probe": "825872dfd74c2eda",
+                 "knn": "cb4224d72ece5f20"}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED_HASHES))
@@ -260,3 +261,53 @@ def test_a_protocol_changed_in_code_is_checked_before_any_cell(bench_home):
         run_benchmark(RunRequest(models=["anything"], sources=["anything"], targets=["all"],
                                  protocol=bad))
     assert bench.open_store(read_only=True).runs().empty
+
+
+def test_the_probe_protocols_freeze_the_backbone_and_name_their_heads():
+    linear, knn = bench.load_protocol("linear-probe"), bench.load_protocol("knn")
+    assert linear.is_probe and knn.is_probe and not bench.load_protocol("zedda2024").is_probe
+    assert (linear.probe.head, knn.probe.head) == ("linear", "knn")
+    assert (knn.probe.k, knn.probe.temperature) == (20, 0.07)  # DINO's
+    assert linear.probe.max_iter == 1000 and linear.cell_epochs == linear.probe.c_steps
+    for protocol in (linear, knn):  # no augmentation: each image is embedded once
+        aug = protocol.augmentation
+        assert aug.rotation_degrees == aug.hflip == aug.vflip == aug.blur_p == 0
+        assert aug.jitter_brightness == aug.jitter_hue == 0
+        assert protocol.splits == bench.load_protocol("zedda2024").splits
+
+
+def test_shots_is_a_recipe_value_and_every_board_header_says_it():
+    knn = bench.load_protocol("knn")
+    five = knn.with_overrides(training={"shots": 5})
+    assert five.hash != knn.hash and five.recipe["training"]["shots"] == 5
+    assert five.overrides() == [("training.shots", 5)]
+    assert knn.with_overrides(training={"shots": "all"}).hash == knn.hash  # the default
+
+
+def test_a_protocol_file_of_its_own_lists_the_settings_added_later_it_sets(tmp_path):
+    from bench.protocol import recipe_differences
+
+    path = tmp_path / "mine.toml"
+    path.write_text(ZEDDA.replace("[metrics]", '[probe]\nhead = "knn"\n\n[metrics]')
+                    .replace("amp = true", "amp = true\nshots = 3"))
+    mine = bench.load_protocol(path)
+    assert mine.is_probe
+    assert recipe_differences("mine", mine.recipe) == [("training.shots", 3),
+                                                       ("probe.head", "knn")]
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement"),
+    [
+        ('head = "linear"', 'head = "svm"'),
+        ("k = 20", "k = 0"),
+        ("temperature = 0.07", "temperature = 0.0"),
+    ],
+)
+def test_a_malformed_probe_section_names_the_field(tmp_path, original, replacement):
+    source = "linear-probe" if "linear" in original else "knn"
+    text = (resources.files("bench") / "protocols" / f"{source}.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace(original, replacement))
+    with pytest.raises(bench.ProtocolError, match="probe"):
+        bench.load_protocol(path)
