@@ -81,21 +81,22 @@ HEADS = ("finetune", "linear", "knn")
 class Probe:
     """A head fitted on a frozen backbone's embeddings instead of fine-tuning the whole model.
 
-    The whole section was added later: its defaults (``head = "finetune"``) keep the hashes of
-    every fine-tuning protocol. ``linear``: L-BFGS multinomial logistic regression on
-    standardised embeddings, one fit per inverse L2 strength ``C`` in ``c_steps`` log-spaced
+    The whole section was added later: its defaults (``head = "finetune"``, every other value 0:
+    not set) keep the hashes of every fine-tuning protocol. A probe protocol states the values
+    its head reads, so they are in its hash. ``linear``: L-BFGS multinomial logistic regression
+    on standardised embeddings, one fit per inverse L2 strength ``C`` in ``c_steps`` log-spaced
     values from ``c_low`` to ``c_high``, at most ``max_iter`` iterations each (DINOv2's
     ``log_regression.py``); ``knn``: cosine similarity, the ``k`` nearest training embeddings
     vote with weight ``exp(similarity / temperature)`` (DINO's ``eval_knn.py``).
     """
 
     head: str = "finetune"
-    c_low: float = 1e-4
-    c_high: float = 1e2
-    c_steps: int = 7
-    max_iter: int = 1000
-    k: int = 20
-    temperature: float = 0.07
+    c_low: float = 0.0
+    c_high: float = 0.0
+    c_steps: int = 0
+    max_iter: int = 0
+    k: int = 0
+    temperature: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -343,12 +344,13 @@ def _check_probe(protocol: Protocol, where: str) -> None:
     if probe.head not in HEADS:
         raise ProtocolError(f"{where}: probe.head must be one of {', '.join(HEADS)}, "
                             f"got {probe.head!r}")
-    if not 0 < probe.c_low <= probe.c_high:
-        raise ProtocolError(f"{where}: probe.c_low and c_high must be positive, c_low <= c_high")
-    if probe.c_steps < 1 or probe.max_iter < 1 or probe.k < 1:
-        raise ProtocolError(f"{where}: probe.c_steps, max_iter and k must be at least 1")
-    if not probe.temperature > 0:
-        raise ProtocolError(f"{where}: probe.temperature must be positive")
+    if probe.head == "linear" and not (0 < probe.c_low <= probe.c_high and probe.c_steps >= 1
+                                       and probe.max_iter >= 1):
+        raise ProtocolError(f"{where}: a linear probe needs probe.c_low and c_high positive "
+                            f"(c_low <= c_high) and probe.c_steps and max_iter at least 1")
+    if probe.head == "knn" and not (probe.k >= 1 and probe.temperature > 0):
+        raise ProtocolError(f"{where}: a k-NN probe needs probe.k at least 1 and "
+                            f"probe.temperature positive")
 
 
 def parse(text: str, where: str) -> Protocol:

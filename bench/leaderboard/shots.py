@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bench.engine.shots import ALL, shots_of, without_shots
 from bench.errors import DataError
 from bench.leaderboard.boards import bench_version, context, today, with_intervals
-from bench.leaderboard.groups import slugify
+from bench.leaderboard.groups import edition, slugify
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate, mark_columns, runs_note
@@ -134,7 +134,8 @@ def shots_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1",
             heading += f", {describe_initialisation(group.init)}"
         boards.append(Board(
             title=heading,
-            slug=f"{slugify(group.protocol)}-{slugify(group.init)}-shots",
+            slug=slugify(f"{group.protocol}-{group.init}-shots"
+                         + (f"-{edition([('recipe', recipe)])}" if recipe else "")),
             context=dataclasses.replace(
                 base, protocol_hash=", ".join(g.protocol_hash for _, g in series),
                 recipe=f"{group.protocol} {'; '.join(parts)}"),

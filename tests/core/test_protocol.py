@@ -154,8 +154,8 @@ def test_overrides_make_a_new_recipe():
 # every result made under it. A setting added later has a default and stays out of the hash
 # while it holds it (Protocol.recipe).
 PINNED_HASHES = {"zedda2024": "2feb237d1c7a68ab", "quick": "30da9fa2b5fec96f",
-                 "cpu-small": "ef355e1d4bbb830c", "linear-probe": "825872dfd74c2eda",
-                 "knn": "cb4224d72ece5f20"}
+                 "cpu-small": "ef355e1d4bbb830c", "linear-probe": "c71cb647a5437fe2",
+                 "knn": "e714f4a4c5c9b5cd"}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED_HASHES))
@@ -268,7 +268,9 @@ def test_the_probe_protocols_freeze_the_backbone_and_name_their_heads():
     assert linear.is_probe and knn.is_probe and not bench.load_protocol("zedda2024").is_probe
     assert (linear.probe.head, knn.probe.head) == ("linear", "knn")
     assert (knn.probe.k, knn.probe.temperature) == (20, 0.07)  # DINO's
-    assert linear.probe.max_iter == 1000 and linear.cell_epochs == linear.probe.c_steps
+    assert linear.probe.max_iter == 1000 and linear.cell_epochs == linear.probe.c_steps == 9
+    assert {"c_low", "c_high", "c_steps", "max_iter"} <= set(linear.recipe["probe"])  # hashed
+    assert {"k", "temperature"} <= set(knn.recipe["probe"])
     for protocol in (linear, knn):  # no augmentation: each image is embedded once
         aug = protocol.augmentation
         assert aug.rotation_degrees == aug.hflip == aug.vflip == aug.blur_p == 0
@@ -288,12 +290,13 @@ def test_a_protocol_file_of_its_own_lists_the_settings_added_later_it_sets(tmp_p
     from bench.protocol import recipe_differences
 
     path = tmp_path / "mine.toml"
-    path.write_text(ZEDDA.replace("[metrics]", '[probe]\nhead = "knn"\n\n[metrics]')
-                    .replace("amp = true", "amp = true\nshots = 3"))
+    probe = '[probe]\nhead = "knn"\nk = 5\ntemperature = 0.1\n\n[metrics]'
+    shots = "amp = true\nshots = 3"
+    path.write_text(ZEDDA.replace("[metrics]", probe).replace("amp = true", shots))
     mine = bench.load_protocol(path)
     assert mine.is_probe
-    assert recipe_differences("mine", mine.recipe) == [("training.shots", 3),
-                                                       ("probe.head", "knn")]
+    assert recipe_differences("mine", mine.recipe) == [
+        ("training.shots", 3), ("probe.head", "knn"), ("probe.k", 5), ("probe.temperature", 0.1)]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 import bench
@@ -59,7 +58,7 @@ def test_a_linear_probe_is_an_ordinary_cell_with_every_metric_and_the_cost_keys(
     assert len(store.predictions(run["id"], "colours-b")) == 10  # 2 test images x 5 classes
     # the head was chosen on the validation split: one entry per C, the best by val_f1
     log = run["epoch_log"]
-    assert len(log) == 7 and [entry["c"] for entry in log] == sorted(entry["c"] for entry in log)
+    assert len(log) == 9 and [entry["c"] for entry in log] == sorted(entry["c"] for entry in log)
     best = max(log, key=lambda entry: (entry["val_f1"], -entry["epoch"]))
     assert run["best_epoch"] == best["epoch"]
     assert Path(run["checkpoint"]).name == "head.pt" and Path(run["checkpoint"]).is_file()
