@@ -288,6 +288,14 @@ BOUNDS: dict[str, Bounds] = {
     "augmentation.jitter_hue": Bounds(0, 0.5, "the hue jitter (a fraction of the colour wheel)"),
     "input.size": Bounds(8, 2048, "the input side in pixels"),
     "input.cache_size": Bounds(8, 2048, "the side of the decoded cache images in pixels"),
+    # Probe settings: 0 is "not set" (a fine-tuning protocol); _check_probe asks a probe's head
+    # for the values it reads.
+    "probe.c_low": Bounds(0, 1e9, "the linear probe's smallest C (inverse L2 strength)"),
+    "probe.c_high": Bounds(0, 1e9, "the linear probe's largest C"),
+    "probe.c_steps": Bounds(0, 1000, "the number of C values the linear probe tries"),
+    "probe.max_iter": Bounds(0, 1_000_000, "the L-BFGS iterations per C"),
+    "probe.k": Bounds(0, 100_000, "the neighbours that vote in a k-NN probe"),
+    "probe.temperature": Bounds(0, 100, "the k-NN vote's temperature"),
 }
 
 

@@ -206,6 +206,28 @@ OUT_OF_RANGE = {
 }
 
 
+# The probe settings, out of range in the built-in probe protocol that states them.
+PROBE_OUT_OF_RANGE = {
+    "probe.c_low": ("linear-probe", "c_low = 1e-4", "c_low = -1.0"),
+    "probe.c_high": ("linear-probe", "c_high = 1e4", "c_high = 1e12"),
+    "probe.c_steps": ("linear-probe", "c_steps = 9", "c_steps = 5000"),
+    "probe.max_iter": ("linear-probe", "max_iter = 1000", "max_iter = -3"),
+    "probe.k": ("knn", "k = 20", "k = -20"),
+    "probe.temperature": ("knn", "temperature = 0.07", "temperature = 1000.0"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(PROBE_OUT_OF_RANGE))
+def test_a_probe_value_out_of_range_is_named_with_its_bounds(tmp_path, key):
+    name, old, new = PROBE_OUT_OF_RANGE[key]
+    text = (resources.files("bench") / "protocols" / f"{name}.toml").read_text()
+    assert old in text
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(bench.ProtocolError, match=f"{key} = .* is out of range"):
+        bench.load_protocol(path)
+
+
 @pytest.mark.parametrize("key", sorted(OUT_OF_RANGE))
 def test_a_value_out_of_range_is_named_with_its_file_and_its_bounds(tmp_path, key):
     path = tmp_path / "mine.toml"
@@ -248,7 +270,7 @@ def test_every_number_a_protocol_holds_has_bounds():
             if isinstance(item, (int, float)) and not isinstance(item, bool) \
                     or field.name == "size":
                 numeric.add(f"{section.name}.{field.name}")
-    assert numeric == set(BOUNDS) == set(OUT_OF_RANGE)
+    assert numeric == set(BOUNDS) == set(OUT_OF_RANGE) | set(PROBE_OUT_OF_RANGE)
     for name in PINNED_HASHES:  # the built-ins lie inside their bounds (and keep their hashes)
         bench.load_protocol(name)
 

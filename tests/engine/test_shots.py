@@ -58,3 +58,13 @@ def test_k_is_read_back_from_a_recipe_line():
     assert shots_of("training.max_epochs=2, training.shots=5, input.size=16") == 5
     assert shots_of("input.size=16") == "all" and shots_of("") == "all"
     assert without_shots("training.shots=5, input.size=16") == "input.size=16"
+
+
+def test_an_api_caller_gets_the_options_message(tiny_world):
+    import bench
+    from bench.engine.runner import RunRequest, run_benchmark
+
+    request = RunRequest(models=["tiny"], sources=["colours-a"], targets=["colours-a"],
+                         protocol=bench.load_protocol("knn"), shots=[0])
+    with pytest.raises(OptionError, match="--shots 0"):
+        run_benchmark(request)
