@@ -22,7 +22,6 @@ from bench.metrics import evaluate_predictions
 from bench.protocol import Probe
 
 LOG_FLOOR = 1e-12  # probabilities are clipped here in the validation log loss
-SMALL_FIT = 10_000_000  # embedding values below which the linear fit runs on one BLAS thread
 
 
 def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -163,15 +162,15 @@ def fit_linear(train: np.ndarray, train_labels: np.ndarray, val: np.ndarray,
     standard = (rows - mean) / scale
     model = LogisticRegression(max_iter=probe.max_iter, warm_start=True,
                                class_weight="balanced" if balanced else None)
-    # L-BFGS on a small matrix is thousands of tiny products: BLAS threads cost more than they
-    # give (a 750 x 384 fit took 7x longer with 2 threads than with 1 on a loaded 2-core host).
-    threads = 1 if standard.size < SMALL_FIT else None
     history, heads = [], []
     for epoch, c in enumerate(np.logspace(np.log10(probe.c_low), np.log10(probe.c_high),
                                           probe.c_steps), start=1):
         started = time.perf_counter()
         model.set_params(C=float(c))
-        with warnings.catch_warnings(), threadpool_limits(threads):
+        # One BLAS thread: L-BFGS here is thousands of small products, where threads cost more
+        # than they give (a 750 x 384 fit took 7x longer with 2 threads on a loaded 2-core
+        # host), and the sums' order, so the fitted head, is then the same on any machine.
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)  # the budget is the protocol's
             model.fit(standard, train_labels)
         fit_seconds = time.perf_counter() - started
