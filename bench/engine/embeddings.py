@@ -16,8 +16,6 @@ error and never a half-written entry or a sparse file that faults later.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.data.cache import disk_space_for, reserve_blocks
 from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.errors import DataError
 from bench.home import subdir
@@ -37,8 +36,6 @@ EMBEDDINGS = "embeddings.npy"
 INFO = "embedding.json"
 RULE = 1  # how embeddings are made (bench.engine.backbone); a change makes new keys
 DTYPE = np.dtype("<f4")
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-ZEROS = 1 << 23  # bytes written at a time where the file system cannot reserve blocks
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ def write_embeddings(key: EmbeddingKey, count: int, batches: Iterable[np.ndarray
     staging = work.temporary(f"embed-{key.digest[:12]}")
     path = staging / EMBEDDINGS
     try:
-        with _disk_space(root, count):
+        with disk_space_for(root, f"the embeddings of {count} images", 0):
             digest = _write_rows(path, count, iter(batches))
         info = {"key": key.as_dict(), "count": count, "sha256": digest, **about}
         write_atomic(staging / INFO, json.dumps(info, indent=2).encode())
@@ -165,7 +162,7 @@ def _write_rows(path: Path, count: int, batches: Iterator[np.ndarray]) -> str:
             stream, {"descr": DTYPE.str, "fortran_order": False, "shape": (count, width)})
         offset = stream.tell()
         stream.flush()
-        _reserve(stream.fileno(), offset, offset + count * row_bytes)
+        reserve_blocks(stream.fileno(), offset, offset + count * row_bytes)
         written = 0
         for batch in _chain(first, batches):
             rows = np.ascontiguousarray(batch, dtype=DTYPE)
@@ -186,40 +183,6 @@ def _chain(first: np.ndarray | None, rest: Iterator[np.ndarray]) -> Iterator[np.
     if first is not None:
         yield first
         yield from rest
-
-
-def _reserve(descriptor: int, offset: int, length: int) -> None:
-    """Give the file its blocks now: a disk too small fails here, before any row is written."""
-    try:
-        os.posix_fallocate(descriptor, 0, length)
-        return
-    except AttributeError:  # no posix_fallocate (macOS)
-        pass
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-    for start in range(offset, length, ZEROS):  # write zeros: real blocks, never a sparse file
-        os.pwrite(descriptor, bytes(min(ZEROS, length - start)), start)
-
-
-@contextlib.contextmanager
-def _disk_space(root: Path, count: int) -> Iterator[None]:
-    """Turn a full disk while writing an entry into one message: the cause and the fix."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in NO_SPACE:
-            raise
-        try:
-            free = f" ({shutil.disk_usage(root).free / 1e6:,.1f} MB free)"
-        except OSError:
-            free = ""
-        raise DataError(
-            f"no space left on the disk of {root} for the embeddings of {count} images{free}; "
-            f"the unfinished entry was removed. Free some space (entries under {root} may be "
-            f"deleted: they are made again when needed), or point BENCH_HOME at a disk with "
-            f"room, then run the same command again."
-        ) from exc
 
 
 def cached_entries() -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from bench.data import PreparedDataset, load_prepared
-from bench.data.shifted import open_target
 from bench.engine.backbone import FrozenBackbone
 from bench.engine.embeddings import read_embeddings, write_embeddings
 from bench.engine.heads import Fitted, Head, fit_knn, fit_linear, head_from_state
@@ -39,6 +38,7 @@ from bench.errors import RunError
 from bench.labels import CLASSES
 from bench.metrics import evaluate_predictions
 from bench.provenance import device_description, peak_memory
+from bench.shifts.dataset import open_target
 from bench.store import Evaluation
 from bench.weights import initialisation
 
