@@ -17,6 +17,7 @@ error and never a half-written entry or a sparse file that faults later.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -122,7 +123,7 @@ def write_embeddings(key: EmbeddingKey, count: int, batches: Iterable[np.ndarray
                      about: dict[str, Any]) -> np.ndarray:
     """Write ``count`` rows arriving in ``batches`` as the entry for ``key``; return it mapped.
 
-    ``about`` (model, data set name, seconds taken) is kept in the entry's JSON for people.
+    ``about`` (model, data set name, initialisation) is kept in the entry's JSON for people.
     """
     root = cache_root()
     work = DatasetFolder(root)  # its locked work folders serve any folder of the data home
@@ -158,13 +159,13 @@ def _write_rows(path: Path, count: int, batches: Iterator[np.ndarray]) -> str:
     row_bytes = width * DTYPE.itemsize
     digest = hashlib.sha256()
     with path.open("wb") as stream:
-        np.lib.format.write_array_header_2_0(
+        np.lib.format.write_array_header_1_0(
             stream, {"descr": DTYPE.str, "fortran_order": False, "shape": (count, width)})
         offset = stream.tell()
         stream.flush()
         reserve_blocks(stream.fileno(), offset, offset + count * row_bytes)
         written = 0
-        for batch in _chain(first, batches):
+        for batch in itertools.chain([] if first is None else [first], batches):
             rows = np.ascontiguousarray(batch, dtype=DTYPE)
             if rows.ndim != 2 or rows.shape[1] != width:
                 raise DataError(f"embedding batches changed shape: {rows.shape}, width {width}")
@@ -177,12 +178,6 @@ def _write_rows(path: Path, count: int, batches: Iterator[np.ndarray]) -> str:
     if written != count:
         raise DataError(f"{written} embeddings for the {count} images of the split")
     return digest.hexdigest()
-
-
-def _chain(first: np.ndarray | None, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    if first is not None:
-        yield first
-        yield from rest
 
 
 def cached_entries() -> list[dict[str, Any]]:

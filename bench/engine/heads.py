@@ -72,11 +72,15 @@ class LinearHead:
 class KnnHead:
     """DINO's weighted k-NN: the k most similar training embeddings vote, exp(similarity / T)."""
 
-    bank: np.ndarray  # (N, D) training embeddings, L2-normalised
+    bank: np.ndarray  # (N, D) training embeddings (kept L2-normalised, float32)
     labels: np.ndarray  # (N,) indices into bench.CLASSES
     k: int
     temperature: float
     chunk: int = 1024  # test embeddings compared at a time: bounds the similarity matrix
+
+    def __post_init__(self) -> None:
+        self.bank = _normalised(self.bank)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         bank = torch.from_numpy(self.bank)
@@ -169,7 +173,7 @@ def fit_linear(train: np.ndarray, train_labels: np.ndarray, val: np.ndarray,
         model.set_params(C=float(c))
         # One BLAS thread: L-BFGS here is thousands of small products, where threads cost more
         # than they give (a 750 x 384 fit took 7x longer with 2 threads on a loaded 2-core
-        # host), and the sums' order, so the fitted head, is then the same on any machine.
+        # host), and the order of the sums, so the fitted head, does not depend on the cores.
         with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)  # the budget is the protocol's
             model.fit(standard, train_labels)
@@ -193,8 +197,7 @@ def fit_knn(train: np.ndarray, train_labels: np.ndarray, val: np.ndarray,
             val_labels: np.ndarray, probe: Probe, *, on_candidate: Any = None) -> Fitted:
     """The training embeddings as the bank; nothing to choose, the validation score recorded."""
     started = time.perf_counter()
-    head = KnnHead(_normalised(train), np.asarray(train_labels, dtype=np.int64), probe.k,
-                   probe.temperature)
+    head = KnnHead(train, train_labels, probe.k, probe.temperature)
     fit_seconds = time.perf_counter() - started
     entry = _candidate(1, head, train, train_labels, fit_seconds, val, val_labels,
                        k=float(min(probe.k, len(train))))
