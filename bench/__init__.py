@@ -34,13 +34,14 @@ from bench.errors import (
 from bench.home import data_home
 from bench.hookspecs import hookimpl
 from bench.host import get_plugins, get_registries, reset
+from bench.hub import WeightFile, WeightsUnavailable, pretrained_file
 from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
 from bench.lazy import lazy_getattr
 from bench.models import DataConfig, ModelFactory
 from bench.protocol import Protocol, load_protocol
 from bench.specs import DatasetSpec, Download, GeneratorSpec, ModelSpec, SourceImage
 from bench.store import Cell, Evaluation, ResultsStore, open_store
-from bench.weights import weights_record
+from bench.weights import load_weights_file, read_state_dict, weights_record
 
 if TYPE_CHECKING:
     from bench.cli.output import emit_table
@@ -141,6 +142,8 @@ __all__ = [
     "SourceImage",
     "TrainableCellGenerator",
     "UnknownNameError",
+    "WeightFile",
+    "WeightsUnavailable",
     "__version__",
     "cell_generator",
     "check_label",
@@ -160,6 +163,7 @@ __all__ = [
     "human_bytes",
     "human_duration",
     "label_of_folder",
+    "load_weights_file",
     "load_prepared",
     "load_protocol",
     "long_job_warning",
@@ -167,7 +171,9 @@ __all__ = [
     "open_store",
     "parse_labels",
     "prepared_requests",
+    "pretrained_file",
     "progress_bar",
+    "read_state_dict",
     "reset",
     "sample_cells",
     "scan_class_folders",

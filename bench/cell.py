@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+# The source of a cell whose model was trained outside bench (`bench evaluate --weights`): its
+# split fingerprint is the weights file's SHA-256, its initialisation ``weights:<sha12>``.
+EXTERNAL = "external"
+
 
 @dataclass(frozen=True)
 class Cell:

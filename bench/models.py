@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, PluginError, RunError
+from bench.hub import WeightFile, WeightsUnavailable
 from bench.specs import ModelSpec
 from bench.weights import load_weights_file, weights_record
 
@@ -89,6 +90,22 @@ class ModelFactory:
         empty: bench tells the head by its shape.
         """
         return ()
+
+    def weight_files(self) -> list[WeightFile]:
+        """The files its pretrained weights are, for `bench weights download` and offline use.
+
+        A backend that finds them with :func:`bench.pretrained_file` lists them here; empty:
+        none, or the plugin fetches its own (then `bench weights download` cannot help).
+        """
+        return []
+
+    def convert_state_dict(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Map a checkpoint in the publisher's layout onto this module's keys.
+
+        Applied to a ``--weights`` file before it is loaded, so a published checkpoint works
+        as downloaded (DINOv2's ``teacher.backbone.*`` keys onto timm's); the default keeps it.
+        """
+        return state
 
     def describe(self) -> dict[str, str | None]:
         """What ``bench models list`` shows: ``architecture`` and ``weights`` (a pretrained tag)."""
@@ -175,27 +192,47 @@ def build_model(
     resize = input_size if input_size != native_size else None
     label = model_label(spec)
     factory = factory_of(spec)
-    module, provenance = _build(factory, label, num_classes,
+    module, provenance = _build(factory, spec, num_classes,
                                 pretrained=pretrained and weights is None, input_size=resize)
     if weights is not None:
         provenance = load_weights_file(module, Path(weights), num_classes=num_classes,
-                                       heads=factory.classifier_prefixes(module))
+                                       heads=factory.classifier_prefixes(module),
+                                       convert=factory.convert_state_dict)
     check_model(module, num_classes, input_size, name=label)
     return BuiltModel(module, input_size, mean, std, interpolation, provenance)
 
 
 def ensure_pretrained_weights(spec: ModelSpec) -> None:
     """Make sure the spec's pretrained weights can be had, before any cell of a matrix starts."""
-    factory_of(spec).ensure_weights(model_label(spec))
+    try:
+        factory_of(spec).ensure_weights(model_label(spec))
+    except WeightsUnavailable as exc:
+        raise exc.for_model(spec.name, model_label(spec)) from None
 
 
 def parameter_count(spec: ModelSpec, num_classes: int = 5) -> int:
     """Count the parameters of the ``num_classes``-way model, built on the meta device."""
+    return sizes(spec, num_classes)[0]
+
+
+def sizes(spec: ModelSpec, num_classes: int = 5) -> tuple[int, int | None]:
+    """Parameters of the ``num_classes``-way model and its embedding size, built on meta.
+
+    The embedding is what a frozen-backbone probe reads: timm's pooled pre-logits
+    (``head_hidden_size``, which ``num_features`` is where no pre-logits layer sits between),
+    else the input width of the module's last linear layer; None without either.
+    """
     import torch
+    from torch import nn
 
     with torch.device("meta"):
-        module, _ = _build(factory_of(spec), model_label(spec), num_classes, pretrained=False)
-    return sum(parameter.numel() for parameter in module.parameters())
+        module, _ = _build(factory_of(spec), spec, num_classes, pretrained=False)
+    parameters = sum(parameter.numel() for parameter in module.parameters())
+    width = getattr(module, "head_hidden_size", None) or getattr(module, "num_features", None)
+    if not isinstance(width, int):
+        linears = [layer for layer in module.modules() if isinstance(layer, nn.Linear)]
+        width = linears[-1].in_features if linears else None
+    return parameters, width
 
 
 def model_label(spec: ModelSpec) -> str:
@@ -205,10 +242,13 @@ def model_label(spec: ModelSpec) -> str:
     return shown
 
 
-def _build(factory: ModelFactory, label: str, num_classes: int, *, pretrained: bool,
+def _build(factory: ModelFactory, spec: ModelSpec, num_classes: int, *, pretrained: bool,
            input_size: int | None = None) -> tuple[Any, dict[str, Any]]:
+    name, label = spec.name, model_label(spec)
     try:
         return factory.build(num_classes, pretrained, input_size)
+    except WeightsUnavailable as exc:  # the plugin cannot know the name the user typed
+        raise exc.for_model(name, label) from None
     except BenchError:
         raise
     except Exception as exc:  # a plugin's bug is named, not shown as a bare traceback
@@ -302,4 +342,5 @@ __all__ = [
     "factory_of",
     "model_label",
     "parameter_count",
+    "sizes",
 ]

@@ -133,7 +133,7 @@ class ModelSpec(Spec):
     Example::
 
         ModelSpec(name="tiny-cnn", factory=build_tiny_cnn, input_size=64,
-                  mean=(0.5,) * 3, std=(0.25,) * 3)
+                  mean=(0.5,) * 3, std=(0.25,) * 3, pretraining_data=("imagenet-1k",))
     """
 
     factory: Any  # Callable[[int, bool], nn.Module] or bench.ModelFactory
@@ -142,12 +142,22 @@ class ModelSpec(Spec):
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
     interpolation: str | None = None  # "bilinear" when neither the spec nor the factory says
+    # What the pretrained weights were trained on: data-set names (a tuple, matched against the
+    # benchmark's data sets to mark contaminated cells), free text (a str, shown, never
+    # matched), () for nothing, None for unknown. See bench.pretraining.
+    pretraining_data: tuple[str, ...] | str | None = None
 
     def problems(self) -> list[str]:
+        found = []
         if not callable(self.factory) and not hasattr(self.factory, "build"):
-            return [f"factory must be a callable (num_classes, pretrained) -> nn.Module or a "
-                    f"bench.ModelFactory, got {self.factory!r}"]
-        return []
+            found.append(f"factory must be a callable (num_classes, pretrained) -> nn.Module or "
+                         f"a bench.ModelFactory, got {self.factory!r}")
+        data = self.pretraining_data
+        if not (data is None or isinstance(data, str) or (
+                isinstance(data, tuple) and all(isinstance(n, str) and n for n in data))):
+            found.append(f"pretraining_data must be a tuple of data-set names, a str of free "
+                         f"text, () for none or None for unknown; got {data!r}")
+        return found
 
 
 @dataclass(frozen=True, kw_only=True)

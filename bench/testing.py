@@ -34,28 +34,43 @@ def _raise(name: str, problems: list[str]) -> None:
         raise ContractError(f"{name} breaks the plugin contract:\n- " + "\n- ".join(problems))
 
 
+# Above this many parameters a model is checked on the meta device (shapes, no memory) instead
+# of training one step: DinoBloom-G's 1.1 billion would need some 10 GB of RAM on a CPU.
+TRAIN_CHECK_LIMIT = 100_000_000
+
+
 def check_model(spec: ModelSpec, *, num_classes: int = NUM_CLASSES, batch: int = 2,
-                input_size: int | None = None) -> dict[str, Any]:
+                input_size: int | None = None, train_step: bool | None = None) -> dict[str, Any]:
     """Build ``spec`` for ``num_classes`` without pretrained weights, then train one step.
 
     Checks: the data config is complete (square size, three-value mean and std), the module
     maps a batch at its input size (or ``input_size``) to ``(batch, num_classes)`` logits in
     train and eval mode, and a backward pass reaches every trainable parameter of the head.
-    Returns the data config and the parameter count.
+    ``train_step`` None: only models of at most :data:`TRAIN_CHECK_LIMIT` parameters train the
+    step; larger ones are built and checked on the meta device. Returns the data config, the
+    parameter count and ``trained`` (whether the step ran).
     """
     import torch
 
-    from bench.models import build_model, data_config
+    from bench.models import build_model, data_config, parameter_count
 
     name = f"model {spec.name!r}"
     problems = spec.problems()
     try:
         native, mean, std, interpolation = data_config(spec)
-        built = build_model(spec, num_classes=num_classes, pretrained=False,
-                            input_size=input_size)
+        parameters = parameter_count(spec, num_classes)
+        if train_step is None:
+            train_step = parameters <= TRAIN_CHECK_LIMIT
+        with torch.device("cpu" if train_step else "meta"):
+            built = build_model(spec, num_classes=num_classes, pretrained=False,
+                                input_size=input_size)
     except BenchError as exc:
         _raise(name, [*problems, str(exc)])
         raise  # unreachable: _raise raised
+    if not train_step:  # build_model checked the logits' shape in both modes on meta tensors
+        _raise(name, problems)
+        return {"input_size": native, "mean": mean, "std": std, "interpolation": interpolation,
+                "parameters": parameters, "trained": False}
     size = built.input_size
     module = built.module
     module.train()
@@ -81,7 +96,7 @@ def check_model(spec: ModelSpec, *, num_classes: int = NUM_CLASSES, batch: int =
         problems.append(f"eval-mode forward gave {getattr(output, 'shape', type(output))}")
     _raise(name, problems)
     return {"input_size": native, "mean": mean, "std": std, "interpolation": interpolation,
-            "parameters": sum(p.numel() for p in module.parameters())}
+            "parameters": sum(p.numel() for p in module.parameters()), "trained": True}
 
 
 def check_dataset(spec: DatasetSpec, root: Path | None = None) -> list[SourceImage]:
@@ -199,9 +214,11 @@ def _check_compositor(spec: GeneratorSpec, options: dict[str, Any]) -> None:
 def check_plugins(plugin: str | None = None) -> list[dict[str, Any]]:
     """Run the check of every spec an installed plugin (or every plugin) registered.
 
-    One row per spec: ``plugin``, ``kind``, ``name``, ``result`` (``pass``, ``fail`` or
-    ``skip``) and ``reason``; a plugin that did not load and a spec that was refused are rows
-    that fail. Families (``timm:<name>``) are skipped: check one member in your own tests.
+    One row per spec: ``plugin``, ``kind``, ``name``, ``result`` (``pass``, ``warn``, ``fail``
+    or ``skip``) and ``reason``; a plugin that did not load and a spec that was refused are rows
+    that fail. A model that declares no ``pretraining_data`` passes with a warning: boards cannot
+    mark its contaminated cells. Families (``timm:<name>``) are skipped: check one member in
+    your own tests.
     """
     from bench.errors import UnknownNameError
     from bench.host import get_plugins, get_registries
@@ -234,14 +251,30 @@ def check_plugins(plugin: str | None = None) -> list[dict[str, Any]]:
                     row(kind, name, "skip", f"a family ({name}:<argument>): check a member")
                     continue
                 try:
-                    check(spec)
+                    checked = check(spec)
                 except ContractError as exc:
                     row(kind, name, "fail", str(exc).split("\n", 1)[-1].replace("\n", " "))
                 except Exception as exc:  # noqa: BLE001 - a crash is a broken contract too
                     row(kind, name, "fail", f"{type(exc).__name__}: {exc}")
                 else:
-                    row(kind, name, "pass")
+                    row(kind, name, *_passed(kind, spec, checked))
     return rows
+
+
+def _passed(kind: str, spec: Any, checked: Any) -> tuple[str, str]:
+    """``pass`` or ``warn``, and what a passing spec should still know."""
+    if kind != "model":
+        return "pass", ""
+    notes = []
+    if not checked.get("trained", True):
+        notes.append(f"checked on the meta device only: {checked['parameters'] / 1e6:,.0f}M "
+                     f"parameters are too many to train a step here")
+    if spec.pretraining_data is None:
+        notes.append("declares no pretraining_data, so boards cannot mark the cells its "
+                     "pretraining may have seen: set ModelSpec(pretraining_data=(...)) to the "
+                     "data-set names (or () for none, or free text)")
+        return "warn", "; ".join(notes)
+    return "pass", "; ".join(notes)
 
 
 __all__ = ["ContractError", "check_dataset", "check_generator", "check_model",

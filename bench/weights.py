@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,32 @@ from bench.errors import RunError
 log = logging.getLogger(__name__)
 
 # Where a run's weights came from; a model factory reports one of these.
-SOURCES = ("file", "hf-cache", "hub", "torch-hub-cache", "plugin", "none")
+SOURCES = ("file", "weights-folder", "hf-cache", "hub", "torch-hub-cache", "plugin", "none")
 # Keys of an auxiliary classifier (Inception-V3's ``AuxLogits``): trained on ImageNet, absent
 # from the single-output model bench builds, so they are skipped rather than called a mismatch.
 AUX_HEAD_PREFIXES = ("AuxLogits.", "aux_logits.", "aux_head.", "aux_classifier.")
-# Wrappers that training scripts put around a state dict, unwrapped when reading a weights file.
-CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "module")
+# Wrappers that training scripts put around a state dict, unwrapped when reading a weights file
+# (``teacher``: the model a DINO-style self-supervised checkpoint publishes).
+CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "module", "teacher")
 LISTED_KEYS = 8  # how many mismatching keys an error message shows before "and N more"
 
 
 def load_weights_file(module: Any, path: Path, *, num_classes: int,
-                      heads: tuple[str, ...] = ()) -> dict[str, Any]:
+                      heads: tuple[str, ...] = (),
+                      convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                      ) -> dict[str, Any]:
     """Load a user's weights file into ``module`` strictly; return the provenance record.
 
     The only keys allowed to differ are a classifier head trained for another number of classes
     (ImageNet's 1000) and auxiliary heads: they are skipped and the record says so. Any other
     missing, unexpected or differently shaped key raises :class:`bench.RunError` listing them.
     ``heads`` names the classifier layers (``("fc.",)``) where the model's factory knows them;
-    otherwise the head is told by its shape.
+    otherwise the head is told by its shape. ``convert`` maps a publisher's key layout onto the
+    module's first (``bench.ModelFactory.convert_state_dict``).
     """
     state = read_state_dict(path)
+    if convert is not None:
+        state = convert(state)
     expected = module.state_dict()
     head_keys, aux_keys, unexpected, mismatched = [], [], [], []
     file_classes = None

@@ -18,7 +18,7 @@ from pathlib import Path
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "WBC-USID"
 
 
-def run_matrix(executor: str, args: argparse.Namespace) -> float:
+def run_matrix(executor: str, args: argparse.Namespace, options: dict | None = None) -> float:
     import bench
     from bench.data import prepare_dataset
     from bench.engine.runner import RunRequest, run_benchmark
@@ -32,7 +32,7 @@ def run_matrix(executor: str, args: argparse.Namespace) -> float:
     )
     request = RunRequest(models=args.models, sources=["wbc-usid-b,wbc-usid-c"], targets=["all"],
                          protocol=protocol, pretrained=False, executor=executor,
-                         ray_cpus=args.ray_cpus)
+                         executor_options=options or {})
     started = time.perf_counter()
     results = run_benchmark(request)
     elapsed = time.perf_counter() - started
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--ray-cpus", type=int, default=1)
     args = parser.parse_args()
     local = run_matrix("local", args)
-    on_ray = run_matrix("ray", args)
+    on_ray = run_matrix("ray", args, {"cpus": args.ray_cpus})
     print(json.dumps({
         "benchmark": "ray_overhead",
         "cells": 4,

@@ -12,10 +12,14 @@ and so do bench's base and complex sets made with one seed):
   share that shows a nucleus (WBCs, whatever the stain), their share cut by one border and by
   two (a corner), and how often a whole region is over 1.8 single cells (merged, or a WBC);
 - RBC size: median diameter of the whole, single, nucleus-free regions;
-- occlusion: the share of the central cell whose pixels changed between base and complex.
+- occlusion: the share of the central cell whose pixels changed between base and complex
+  (mean, 90th percentile, images over 5 %), and per class the images over 1 % (shown only:
+  in the release only basophils are ever covered).
 
 Each statistic is printed beside the release's with the difference, and whether it is within
-the tolerance tests/generators/test_release_match.py pins (0.03 for shares, 10 % otherwise).
+the tolerance tests/generators/test_release_match.py pins: 10 % of the release's value, and for
+shares 0.03, or a quarter of the value where that is smaller (the occlusion figures are near
+0.01, where an absolute 0.03 would pass anything).
 The release's figures come from --release PATH, or from wbc_usid_c_stats.json, written by
 --pin. The generated pairs are composed in memory (the same pixels a build writes). Usage:
 
@@ -30,6 +34,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,16 +79,24 @@ def measure_pair(base: np.ndarray, complex_: np.ndarray) -> dict:
             # a WBC shows its nucleus, darker than any RBC whatever its stain
             "nucleated": bool((luminance[rows, cols][region] < NUCLEUS).mean() > 0.05),
         })
-    inner = ndimage.binary_erosion(central, iterations=2)
-    changed = np.abs(complex_.astype(int) - base.astype(int)).sum(-1) > 40
     return {
         "background": bg.tolist(),
         "background_share": share,
         "central_offset": ((cx - side / 2) / side, (cy - side / 2) / side),
         "central_diameter": 2 * np.sqrt(central.sum() / np.pi) / side,
-        "occluded": float(changed[inner].mean()) if inner.any() else 0.0,
+        "occluded": central_occlusion(base, complex_, central),
         "regions": regions,
     }
+
+
+def central_occlusion(base: np.ndarray, complex_: np.ndarray,
+                      central: np.ndarray | None = None) -> float:
+    """The share of the central cell (less a 2-pixel rim) whose colour the complex image changed."""
+    if central is None:
+        central = _largest(np.abs(base.astype(int) - _mode_colour(base)).sum(-1) > CONTRAST)
+    inner = ndimage.binary_erosion(central, iterations=2)
+    changed = np.abs(complex_.astype(int) - base.astype(int)).sum(-1) > 40
+    return float(changed[inner].mean()) if inner.any() else 0.0
 
 
 def _mode_colour(image: np.ndarray) -> np.ndarray:
@@ -102,7 +115,9 @@ def _largest(mask: np.ndarray) -> np.ndarray:
     return labels == (int(np.argmax(sizes)) + 1)
 
 
-def summarise(pairs: list[dict]) -> dict:
+def summarise(pairs: list[dict], labels: list[str] | None = None) -> dict:
+    """The statistics of measured pairs; ``labels`` (the central cells' classes) adds the
+    per-class occlusion."""
     backgrounds = np.array([p["background"] for p in pairs])
     regions = [r for p in pairs for r in p["regions"]]
     whole = [r for r in regions if not r["edges"]]
@@ -138,6 +153,16 @@ def summarise(pairs: list[dict]) -> dict:
         "regions_touching_two_edges": share("edges", 2),
         "merged_region_share": _r(np.mean(areas > 1.8 * single)) if len(areas) else None,
         "rbc_diameter_median": _r(np.median(rbc)) if len(rbc) else None,
+        **occlusion_summary(occluded),
+        "images_with_central_occluded_over_1pct_by_class": None if labels is None else {
+            label: _r((occluded[np.array(labels) == label] > 0.01).mean())
+            for label in sorted(set(labels))},
+    }
+
+
+def occlusion_summary(occluded: np.ndarray) -> dict:
+    """The occlusion statistics of the central cells' covered shares, one per image."""
+    return {
         "central_occluded_mean": _r(occluded.mean()),
         "central_occluded_p90": _r(np.percentile(occluded, 90)),
         "images_with_central_occluded_over_5pct": _r((occluded > 0.05).mean()),
@@ -148,15 +173,25 @@ def _r(value: float) -> float:
     return round(float(value), 4)
 
 
-# Shares are compared by their absolute difference, the rest relative to the release's value.
+# Shares are compared by their absolute difference, at most a quarter of the release's value
+# (0.009 against 0.018 fails); the rest relative to the release's value.
 SHARES = {"background_share_mean", "added_regions_histogram", "red_region_share",
           "nucleated_region_share", "regions_touching_edge", "regions_touching_two_edges",
           "merged_region_share", "central_occluded_mean", "central_occluded_p90",
           "images_with_central_occluded_over_5pct"}
-TOLERANCE = {"share": 0.03, "relative": 0.10}
+TOLERANCE = {"share": 0.03, "small_share": 0.25, "relative": 0.10}
 # The histogram's bins are shares too, but 200 images estimate a bin of 0.3 to +-0.03 (one
 # sd), so its shape is compared through its mean and sd; the bins are shown, not pinned.
-SHOWN_ONLY = {"images", "background_min", "background_max", "added_regions_histogram"}
+SHOWN_ONLY = {"images", "background_min", "background_max", "added_regions_histogram",
+              "images_with_central_occluded_over_1pct_by_class"}
+
+
+def within_tolerance(key: str, released: float, generated: float) -> bool:
+    """Whether a generated statistic is close enough to the release's (see TOLERANCE)."""
+    gap = abs(generated - released)
+    if key in SHARES:
+        return gap <= min(TOLERANCE["share"], TOLERANCE["small_share"] * abs(released))
+    return gap <= TOLERANCE["relative"] * abs(released)
 
 
 def compare(released: dict, generated: dict) -> dict:
@@ -168,14 +203,12 @@ def compare(released: dict, generated: dict) -> dict:
         if isinstance(theirs, list) and isinstance(ours, list):
             gap = max((abs(a - b) for a, b in zip(theirs, ours, strict=False)), default=0.0)
             row["max_difference"] = _r(gap)
-        elif theirs is not None and ours is not None:
+        elif isinstance(theirs, int | float) and isinstance(ours, int | float):
             row["relative_difference"] = _r((ours - theirs) / theirs) if theirs else None
             if key in SHARES:
                 row["difference"] = _r(ours - theirs)
         if key not in SHOWN_ONLY and theirs is not None and ours is not None:
-            row["within_tolerance"] = bool(
-                abs(ours - theirs) <= TOLERANCE["share"] if key in SHARES
-                else abs(ours - theirs) <= TOLERANCE["relative"] * abs(theirs))
+            row["within_tolerance"] = within_tolerance(key, theirs, ours)
         table[key] = row
     return table
 
@@ -196,13 +229,15 @@ def measure_release(release: Path, limit: int) -> dict:
         raise SystemExit(f"no image pairs under {release}/level_0 and level_5: pass "
                          "--release PATH (the release's dataset/ folder) or leave it out to "
                          f"use the figures pinned in {PINNED.name}")
+    # the release's class folders begin with bench's labels (Basophil, Esophil, ...: B, E, ...)
     return summarise([measure_pair(np.asarray(Image.open(b).convert("RGB")),
-                                   np.asarray(Image.open(c).convert("RGB"))) for b, c in pairs])
+                                   np.asarray(Image.open(c).convert("RGB"))) for b, c in pairs],
+                     [c.parent.name[0] for _, c in pairs])
 
 
-def generate(images: int, *, size: int = 256, cells: str = "procedural", seed: int = 0,
-             preset: str = "complex", settings: dict | None = None) -> tuple[dict, dict]:
-    """Compose ``images`` base/complex pairs in memory; their statistics and annotations."""
+def compose_pairs(images: int, *, size: int = 256, cells: str = "procedural", seed: int = 0,
+                  preset: str = "complex", settings: dict | None = None) -> Iterator[tuple]:
+    """``images`` (base, complex, annotation) triples composed in memory, one at a time."""
     from bench import CLASSES
     from bench.generated import split_counts
     from bench.generators import cell_generator, compositor
@@ -216,11 +251,17 @@ def generate(images: int, *, size: int = 256, cells: str = "procedural", seed: i
     with tempfile.TemporaryDirectory() as cache:
         base = builder.images(Path(cache), level="base", **options)
         complex_ = builder.images(Path(cache), **options)
-        pairs, notes = [], []
         for (plain, _), (busy, note) in zip(base, complex_, strict=True):
-            pairs.append(measure_pair(plain, busy))
-            notes.append(note)
-    return summarise(pairs), annotation_truth(notes)
+            yield plain, busy, note
+
+
+def generate(images: int, **options) -> tuple[dict, dict]:
+    """Compose ``images`` base/complex pairs in memory; their statistics and annotations."""
+    pairs, notes = [], []
+    for plain, busy, note in compose_pairs(images, **options):
+        pairs.append(measure_pair(plain, busy))
+        notes.append(note)
+    return summarise(pairs, [n["central"]["label"] for n in notes]), annotation_truth(notes)
 
 
 def annotation_truth(records: list[dict]) -> dict:
@@ -236,6 +277,8 @@ def annotation_truth(records: list[dict]) -> dict:
         "overlap_max": _r(overlaps.max()),
         "placements_abandoned": int(sum(r["abandoned"] for r in records)),
         "images_with_restained_rbcs": _r(np.mean([r["rbc_restained"] for r in records])),
+        "images_with_central_drawn_first": _r(np.mean([r["central"]["drawn_first"]
+                                                       for r in records])),
         "central_occluded_mean": _r(np.mean([r["central"]["occluded"] for r in records])),
     }
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import os
+import socket
 import struct
 import sys
 import tempfile
@@ -17,6 +19,8 @@ import pytest
 import bench
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+_CONNECT, _CREATE_CONNECTION = socket.socket.connect, socket.create_connection  # the real ones
+LFS_SUFFIXES = (".bin", ".safetensors", ".pth", ".pt")  # the hub keeps these in Git LFS
 WBC_USID = SHARED / "data" / "WBC-USID"
 
 
@@ -153,13 +157,43 @@ def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 class _Files(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.files`` (path -> bytes), honouring ``Range: bytes=N-`` like a CDN."""
+    """Serves ``server.files`` (path -> bytes), honouring ``Range: bytes=N-`` like a CDN.
+
+    ``server.headers`` (path -> dict) adds response headers, as the Hugging Face hub sends its
+    commit and ETag; HEAD answers with the headers alone.
+    """
+
+    def _not_found(self) -> None:
+        """404, with the hub's headers where a served repo lacks the file (``EntryNotFound``)."""
+        self.send_response(404)
+        for prefix, headers in self.server.missing.items():
+            if self.path.startswith(prefix):
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                break
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_HEAD(self) -> None:  # noqa: N802 - the http.server API
+        self.server.requests.append((self.path, "HEAD"))
+        body = self.server.files.get(self.path)
+        if body is None:
+            self._not_found()
+            return
+        self.send_response(200)
+        self._extra_headers()
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+
+    def _extra_headers(self) -> None:
+        for name, value in self.server.headers.get(self.path, {}).items():
+            self.send_header(name, value)
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         self.server.requests.append((self.path, self.headers.get("Range")))
         body = self.server.files.get(self.path)
         if body is None:
-            self.send_error(404)
+            self._not_found()
             return
         start = 0
         if (wanted := self.headers.get("Range", "")).startswith("bytes="):
@@ -171,6 +205,7 @@ class _Files(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         else:
             self.send_response(200)
+        self._extra_headers()
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         self.wfile.write(body[start:])
@@ -183,10 +218,63 @@ class _Files(http.server.BaseHTTPRequestHandler):
 def http_server():
     """A file server on 127.0.0.1 (no other network): set ``.files``, read ``.requests``."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.files, server.requests = {}, []
+    server.files, server.requests, server.headers, server.missing = {}, [], {}, {}
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+def _loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+@pytest.fixture
+def local_hub(http_server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A Hugging Face hub on 127.0.0.1: ``serve(repo, {filename: bytes})`` -> its commit.
+
+    Each file answers HEAD and GET at ``/<repo>/resolve/main/<file>`` with the hub's headers: the
+    commit (``X-Repo-Commit``) and the ETag, a file's SHA-256 for Git LFS files, its git blob
+    hash for small ones. Offline mode is off, ``HF_ENDPOINT`` points here, the hub cache is the
+    test's own, and sockets reach loopback only. ``.server`` is the http_server (its
+    ``requests``, ``files`` and ``headers``).
+    """
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", http_server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-hub-cache"))  # this test's own
+
+    def connect(self, address):
+        if not _loopback(address):
+            raise OSError("a model test tried to reach the network")
+        return _CONNECT(self, address)
+
+    def create_connection(address, *args, **kwargs):
+        if not _loopback(address):
+            raise OSError("a model test tried to reach the network")
+        return _CREATE_CONNECTION(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+    def serve(repo: str, files: dict[str, bytes]) -> str:
+        commit = hashlib.sha1(repo.encode()).hexdigest()
+        for name, body in files.items():
+            if name.endswith(LFS_SUFFIXES):
+                etag = hashlib.sha256(body).hexdigest()
+            else:
+                etag = hashlib.sha1(f"blob {len(body)}\0".encode() + body).hexdigest()
+            path = f"/{repo}/resolve/main/{name}"
+            http_server.files[path] = body
+            http_server.headers[path] = {"X-Repo-Commit": commit, "ETag": f'"{etag}"'}
+        http_server.missing[f"/{repo}/resolve/"] = {"X-Repo-Commit": commit,
+                                                    "X-Error-Code": "EntryNotFound"}
+        return commit
+
+    serve.server = http_server
+    return serve

@@ -65,7 +65,37 @@ CATALOGUE = {
     "run --image-size too small": Mistake(f"{RUN} --image-size 2", 2, ("--image-size 2",)),
     "run --image-size huge": Mistake(f"{RUN} --image-size 100000", 2, ("between 8 and 2048",)),
     "run --workers negative": Mistake(f"{RUN} --workers -1", 2, ("--workers -1",)),
-    "run --ray-cpus 0": Mistake(f"{RUN} --ray-cpus 0", 2, ("--ray-cpus 0",)),
+    "run --ray-cpus 0": Mistake(f"{RUN} --executor ray --ray-cpus 0", 2,
+                                ("--ray-cpus 0", "between 1 and 1024")),
+    # -- bench run: executors -----------------------------------------------------------------
+    "run --executor unknown": Mistake(f"{RUN} --executor dask", 2, ("'dask' is not one of",)),
+    "run an executor's option without it": Mistake(
+        f"{RUN} --slurm-partition gpu", 2,
+        ("--slurm-partition gpu", "an option of --executor slurm", "Add --executor slurm")),
+    "run --slurm-partition with a space": Mistake(
+        f"{RUN} --executor slurm --slurm-partition 'gpu a100'", 2,
+        ("--slurm-partition 'gpu a100'", "comma list without spaces", "sinfo -s")),
+    "run --slurm-time read as minutes": Mistake(
+        f"{RUN} --executor slurm --slurm-time 4", 2,
+        ("--slurm-time '4'", "too short", "4:00:00 for four hours")),
+    "run --slurm-time not a time": Mistake(
+        f"{RUN} --executor slurm --slurm-time soon", 2, ("--slurm-time 'soon'", "H:MM:SS")),
+    "run --slurm-time 75 minutes in an hour": Mistake(
+        f"{RUN} --executor slurm --slurm-time 1:75:00", 2, ("out of range",)),
+    "run --slurm-gpus negative": Mistake(f"{RUN} --executor slurm --slurm-gpus -1", 2,
+                                         ("--slurm-gpus -1", "between 0 and 16")),
+    "run --slurm-cpus 0": Mistake(f"{RUN} --executor slurm --slurm-cpus 0", 2,
+                                  ("--slurm-cpus 0", "CPUs per job")),
+    "run --slurm-logs a file": Mistake(f"{RUN} --executor slurm --slurm-logs {{text}}", 2,
+                                       ("--slurm-logs", "is a file; give a folder")),
+    "run --slurm-cluster unknown": Mistake(f"{RUN} --executor slurm --slurm-cluster mars", 2,
+                                           ("'mars' is not one of",)),
+    "run --slurm-gpus 0 with --device cuda": Mistake(
+        f"{RUN} --executor slurm --slurm-gpus 0 --device cuda", 2,
+        ("--device cuda with --slurm-gpus 0", "--device cpu")),
+    "run --executor slurm without Slurm": Mistake(
+        f"{RUN} --executor slurm", 1, ("sbatch and srun not on the PATH", "--slurm-cluster local"),
+        env={"PATH": "{folder}"}),
     "run --device unknown": Mistake(f"{RUN} --device tpu", 2, ("'tpu' is not one of",)),
     # -- bench run: names ---------------------------------------------------------------------
     "run --model empty": Mistake("run --model '' --source cells", 2, ("--model", "names nothing")),
@@ -138,7 +168,34 @@ CATALOGUE = {
         ("unknown dataset 'cels'", "Did you mean")),
     "evaluate --seeds 0": Mistake("evaluate --model timm:test_resnet --source cells --seeds 0", 2,
                                   ("--seeds 0", "must be at least 1")),
+    "evaluate --weights without the class order": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --target cells", 2,
+        ("does not state the order", "--class-order L,M,N,E,B")),
+    "evaluate --class-order missing a class": Mistake(
+        "evaluate --model timm:test_resnet --weights {tensors} --class-order L,M,N", 2,
+        ("--class-order 'L,M,N'", "each class once")),
+    "evaluate --weights with a --source": Mistake(
+        "evaluate --model timm:test_resnet --source cells --weights {tensors}", 1,
+        ("trained elsewhere", "Leave --source out")),
+    "evaluate without --source or --weights": Mistake("evaluate --model timm:test_resnet", 2,
+                                                     ("--source", "--weights FILE")),
     "runs list --status unknown": Mistake("runs list --status done", 2, ("'done' is not one of",)),
+    # -- bench weights ------------------------------------------------------------------------
+    "run offline without the pretrained weights": Mistake(
+        RUN.replace(" --no-pretrained", ""), 1,
+        ("needs its pretrained weights", "HF_HUB_OFFLINE is set", "Nothing was trained",
+         "`bench weights download timm:test_resnet --to DIR`", "--no-pretrained"),
+        env={"HF_HUB_OFFLINE": "1"}),
+    "weights download a family": Mistake("weights download timm", 1,
+                                         ("is a family of models", "timm:<name>")),
+    "weights download offline": Mistake("weights download timm:test_resnet", 1,
+                                        ("cannot fetch timm/test_resnet", "HF_HUB_OFFLINE is set",
+                                         "needs the network"), env={"HF_HUB_OFFLINE": "1"}),
+    "weights pack an empty folder": Mistake("weights pack w.tar --from {empty_folder}", 1,
+                                            ("holds no weights", "bench weights download")),
+    "weights unpack a file that is no archive": Mistake(
+        "weights unpack {text}", 1, ("cannot read", "archive", "Nothing was unpacked")),
+    "weights unpack a missing file": Mistake("weights unpack {missing}", 1, ("does not exist",)),
     # -- bench leaderboard: options before data ---------------------------------------------
     "leaderboard --metric unknown": Mistake("leaderboard --metric nosuch", 1,
                                             ("unknown metric 'nosuch'", "Known metrics")),

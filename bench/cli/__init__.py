@@ -28,6 +28,7 @@ KEPT_ON_INTERRUPT = {
                         "the previous state (or nothing) is kept; the same command prepares it.",
     "datasets download": "The partial download is kept as a .part file; the same command "
                          "resumes it.",
+    "weights download": "Files fetched whole are kept; the same command fetches the rest.",
     "generate dataset": "The images written so far are kept; the same command, with the same "
                         "options, resumes the generation.",
     "generate sample": "The cells written so far are kept; the same command continues from "
@@ -164,9 +165,10 @@ def _add_commands() -> None:
         run,
         shifts,
         site,
+        weights,
     )
 
-    for module in (plugins, datasets, models, generators, generate, run, evaluate,
+    for module in (plugins, datasets, models, weights, generators, generate, run, evaluate,
                    leaderboard, compare, rescore, shifts, housekeeping, site):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -93,6 +93,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
                    "intervals, --plots draws score against K.")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
+@click.option("--exclude-contaminated", "exclude_contaminated", is_flag=True,
+              help="Leave out cells (marked †) whose model was pretrained on their source or "
+                   "target, by the model's declared pretraining data.")
 @click.option("--compare", metavar="BOARD",
               help="Show our scores beside a published board (zedda2024), with the difference.")
 @click.option("--reference", metavar="BOARD",
@@ -110,9 +113,9 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Colour scale of the heat maps: auto (the scores' range, at least 10 points "
                    "wide) or 0-100 (the same on every figure, to compare figures).")
 @click.option("--publish", "do_publish", is_flag=True,
-              help="Write Markdown boards (same, cross, summary), their score records and test "
-                   "predictions to --out-dir, after the checks of --check; refuses boards they "
-                   "do not accept.")
+              help="Write Markdown boards (same, cross, summary, and the --shift table of the "
+                   "selection's shifted targets), their score records and test predictions to "
+                   "--out-dir, after the checks of --check; refuses boards they do not accept.")
 @click.option("--unofficial", is_flag=True,
               help="With --publish: write boards --check refuses (recipe overrides, demo or "
                    "generated sets, unpublished fingerprints), marked unofficial in their "
@@ -170,6 +173,7 @@ def leaderboard_command(
     sources: tuple[str, ...],
     targets: tuple[str, ...],
     summary: bool,
+    exclude_contaminated: bool,
     compare: str | None,
     reference: str | None,
     fmt: str | None,
@@ -219,6 +223,7 @@ def leaderboard_command(
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
         second=second, shift=shift, cost=cost, plot_scale=plot_scale, agreement=agreement,
         shots=shots,
+        exclude_contaminated=exclude_contaminated,
     )
     chosen_format = _output_format(fmt, as_json, out)
     if chosen_format == "table" and out is not None:

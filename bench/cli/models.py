@@ -8,15 +8,21 @@ from bench.cli.output import WholeHelpGroup, emit_table, errors
 from bench.errors import BenchError
 from bench.host import get_registries
 
-COLUMNS = ["name", "display_name", "architecture", "parameters", "input_size"]
-ALL_COLUMNS = COLUMNS + ["mean", "std", "interpolation", "family", "aliases", "plugin",
-                         "description"]
-HEADERS = {"display_name": "paper name", "parameters": "params", "input_size": "input"}
+COLUMNS = ["name", "display_name", "architecture", "parameters", "embedding", "input_size"]
+ALL_COLUMNS = COLUMNS + ["pretraining_data", "mean", "std", "interpolation", "family", "aliases",
+                         "plugin", "description"]
+HEADERS = {"display_name": "paper name", "parameters": "params", "input_size": "input",
+           "pretraining_data": "pretrained on"}
 
 
 def model_rows(num_classes: int = 5) -> list[dict]:
-    """One row per registered model; sizes are counted on the meta device, nothing is loaded."""
-    from bench.models import data_config, describe, parameter_count
+    """One row per registered model; sizes are counted on the meta device, nothing is loaded.
+
+    ``pretraining_data`` is a list of data-set names, free text, or None when the model does not
+    say (bench.pretraining); ``embedding`` the width a frozen-backbone probe reads.
+    """
+    from bench.models import data_config, describe, sizes
+    from bench.pretraining import as_json
 
     registry = get_registries().models
     rows = []
@@ -29,11 +35,13 @@ def model_rows(num_classes: int = 5) -> list[dict]:
             "architecture": None,  # what the backend builds, e.g. timm's name
             "weights": None,  # its pretrained tag
             "parameters": None,
+            "embedding": None,
             "input_size": None,
             "mean": None,
             "std": None,
             "interpolation": None,
             "description": spec.description,
+            "pretraining_data": as_json(spec.pretraining_data),
             "plugin": registry.owner(spec.name),
             "error": None,
         }
@@ -46,7 +54,7 @@ def model_rows(num_classes: int = 5) -> list[dict]:
             size, mean, std, interpolation = data_config(spec)
             row.update(input_size=size, mean=list(mean), std=list(std),
                        interpolation=interpolation)
-            row["parameters"] = parameter_count(spec, num_classes)
+            row["parameters"], row["embedding"] = sizes(spec, num_classes)
         except BenchError as exc:
             row["error"] = str(exc)
         except Exception as exc:  # a third-party factory that cannot run on meta tensors
@@ -69,6 +77,11 @@ def _for_table(row: dict) -> dict:
         shown["architecture"] = f"{row['architecture']} ({row['weights']})"
     if row["parameters"] is not None:
         shown["parameters"] = parameters_text(row["parameters"])
+    if row["parameters"] is not None:  # one model, not a family: say what it declares
+        from bench.pretraining import describe
+
+        data = row["pretraining_data"]
+        shown["pretraining_data"] = describe(tuple(data) if isinstance(data, list) else data)
     for key in ("mean", "std"):
         if row[key] is not None:
             shown[key] = ", ".join(f"{value:.3g}" for value in row[key])

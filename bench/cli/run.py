@@ -15,6 +15,24 @@ from bench.store import open_store
 INCOMPLETE = 3  # exit code: some cells were left to other processes still running them
 
 
+def executor_options(command):
+    """``--executor`` and every executor's own options (``--slurm-time``), from the table."""
+    from bench.engine.executors import EXECUTORS
+
+    for spec in reversed(EXECUTORS.values()):
+        for option in reversed(spec.options):
+            default = option.default_text or option.default
+            command = click.option(
+                option.flag(spec.name),
+                type=click.Choice(option.choices) if option.choices else option.type,
+                metavar=option.metavar, help=f"{option.help} [--executor {spec.name}; "
+                                             f"default: {default}]",
+            )(command)
+    where = "; ".join(f"{spec.name}: {spec.summary}" for spec in EXECUTORS.values())
+    return click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local",
+                        show_default=True, help=f"Where the cells train ({where}).")(command)
+
+
 @click.command("run")
 @click.option("--model", "models", multiple=True, required=True,
               help="Model name, comma list, or `all`.")
@@ -45,24 +63,20 @@ INCOMPLETE = 3  # exit code: some cells were left to other processes still runni
               help="Local pretrained weights (safetensors or a plain state dict).")
 @click.option("--no-pretrained", is_flag=True, help="Start from random weights (not the protocol).")
 @click.option("--retry-failed", is_flag=True, help="Run cells that failed before again.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
-              show_default=True, help="Run cells one by one here, or as Ray tasks.")
-@click.option("--ray-address", help="Join a Ray cluster (`auto`, `ray://host:10001`); "
-              "default: start a local Ray instance.")
-@click.option("--ray-cpus", type=int, default=1, show_default=True,
-              help="CPUs per cell on Ray (a GPU per cell is asked for when the cluster has GPUs).")
+@executor_options
 @click.option("--dry-run", is_flag=True,
               help="Show the cells, their status, epochs, the time (a step measured here) and "
                    "checkpoint disk a run would take; train and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run_command(models, sources, targets, seed_count, seed_list, protocol, shots, epochs,
                 batch_size, image_size, device, workers, weights, no_pretrained, retry_failed,
-                executor, ray_address, ray_cpus, dry_run, as_json) -> None:
+                executor, dry_run, as_json, **executor_values) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
     again until the whole matrix is done.
     """
+    from bench.engine.executors import options_given, resolve_options
     from bench.engine.options import check_run_options, seeds_from
     from bench.engine.progress import QuietListener, display_for
     from bench.engine.runner import (
@@ -76,7 +90,10 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
     from bench.protocol import load_protocol
 
     check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,
-                      workers=workers, ray_cpus=ray_cpus)
+                      workers=workers)
+    chosen_options = options_given(executor, {f"--{param.replace('_', '-')}": value
+                                              for param, value in executor_values.items()})
+    resolve_options(executor, chosen_options)  # each value checked before anything is loaded
     chosen_seeds = seeds_from(seed_count, seed_list)
     chosen_shots = parse_shots(shots)
     recipe = load_protocol(protocol).with_overrides(
@@ -87,7 +104,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
         models=models, sources=sources, targets=targets, protocol=recipe,
         seeds=chosen_seeds, device=device, workers=workers,
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
-        executor=executor, ray_address=ray_address, ray_cpus=ray_cpus, shots=chosen_shots,
+        executor=executor, executor_options=chosen_options, shots=chosen_shots,
     )
     if dry_run:
         from bench.cli.estimate import print_dry_run

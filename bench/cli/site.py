@@ -53,10 +53,11 @@ def site_group() -> None:
 @source_options
 @click.option("--metric", "metrics", multiple=True, metavar="NAME[,NAME]", cls=MetricOption,
               help="Metrics of the boards ({metrics}); default the paper's four.")
-@click.option("--marks", type=click.Choice(["paper", "significance"]), default="paper",
+@click.option("--marks", type=click.Choice(["paper", "significance", "tiers"]), default="paper",
               show_default=True,
               help="paper: bold best, underlined second; significance: bold best and every "
-                   "model not significantly worse (needs test predictions).")
+                   "model not significantly worse; tiers: each model's rank tier and rank "
+                   "interval (both need test predictions and 3 seeds).")
 @click.option("--resamples", type=int, default=1000, show_default=True,
               help="Bootstrap resamples of the intervals (where test predictions exist).")
 @click.option("--level", type=float, default=0.95, show_default=True,

@@ -9,12 +9,13 @@ the weights file).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bench.engine.executors import executor_spec, resolve_options
 from bench.errors import OptionError, RunError
 from bench.protocol import BOUNDS, check_protocol
 
@@ -48,7 +49,6 @@ LIMITS = {
     "--image-size": _protocol_limit("input.size"),
     "--workers": Limit(0, 256, "the number of data loader processes",
                        " (0 loads the data in this process)"),
-    "--ray-cpus": Limit(1, 1024, "the number of CPUs per cell on Ray"),
     "--seeds": Limit(1, 10_000, "the number of seeds"),
 }
 SEED_FORMS = "`--seeds N` runs N seeds (0 .. N-1); `--seed 0,5,7` runs exactly the seeds listed"
@@ -68,12 +68,10 @@ def check_value(option: str, value: int | None) -> int | None:
 
 
 def check_run_options(*, epochs: int | None = None, batch_size: int | None = None,
-                      image_size: int | None = None, workers: int | None = None,
-                      ray_cpus: int | None = None) -> None:
+                      image_size: int | None = None, workers: int | None = None) -> None:
     """Check the numeric overrides of a run; each error names the option."""
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size),
-                          ("--image-size", image_size), ("--workers", workers),
-                          ("--ray-cpus", ray_cpus)):
+                          ("--image-size", image_size), ("--workers", workers)):
         check_value(option, value)
 
 
@@ -230,12 +228,22 @@ def preflight(request: RunRequest) -> None:
 
         parse_shots(",".join(str(shots) for shots in request.shots))
     check_value("--workers", request.workers)
-    check_value("--ray-cpus", request.ray_cpus)
-    if request.executor not in ("local", "ray"):
-        raise OptionError(f"--executor {request.executor!r}: use local or ray.")
-    if request.executor == "local":  # Ray cells run on other machines, which check their own
-        check_device(request.device)
+    check_executor(request.executor, request.executor_options, request.device)
     check_weights(request.weights)
+
+
+def check_executor(name: str, options: Mapping[str, Any] | None, device: str) -> None:
+    """The executor's name and options (from its row of the table), then what it needs here.
+
+    The device is checked here only for cells trained here: a Ray or Slurm cell runs on
+    another machine, which checks its own.
+    """
+    spec = executor_spec(name)
+    resolved = resolve_options(name, options)
+    if spec.trains_here:
+        check_device(device)
+    if spec.check_here is not None:
+        spec.check_here(resolved, device)
 
 
 def check_one_architecture(weights: str | Path | None, models: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.errors import BenchError
 from bench.protocol import Protocol
 from bench.store import Cell, Evaluation
 
@@ -94,6 +95,10 @@ class CellResult:
     status: str  # finished, failed, skipped
     detail: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # target -> metric -> v
+
+
+# What an executor yields for each cell it was given: the cell, and its outcome or its error.
+Result = tuple[Claimed, "Outcome | BenchError"]
 
 
 def cell_label(cell: Cell) -> str:

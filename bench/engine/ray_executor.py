@@ -18,8 +18,7 @@ from bench.errors import BenchError, RunError
 from bench.home import data_home
 
 if TYPE_CHECKING:
-    from bench.engine.executors import Result
-    from bench.engine.plans import CellPlan, Claimed, Outcome
+    from bench.engine.plans import CellPlan, Claimed, Outcome, Result
     from bench.engine.progress import Listener
 
 TASK_RETRIES = 3  # a worker lost mid-cell (machine gone, OOM-killed) is retried this often
@@ -90,7 +89,7 @@ def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
     """What a Ray worker runs: the same function as the local executor, in the same data home."""
     import torch
 
-    from bench.engine.executors import run_cell
+    from bench.engine.cell import run_cell
 
     os.environ["BENCH_HOME"] = home
     torch.set_num_threads(threads)

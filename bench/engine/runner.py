@@ -7,9 +7,9 @@ file systems and lets every executor share one claim/skip/record loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
@@ -48,9 +48,9 @@ class RunRequest:
     pretrained: bool = True
     weights: str | None = None
     retry_failed: bool = False
-    executor: str = "local"  # or "ray"
-    ray_address: str | None = None  # None: start a local Ray instance for this run
-    ray_cpus: int = 1  # CPUs per cell on a CPU-only cluster
+    executor: str = "local"  # a name in bench.engine.executors.EXECUTORS
+    # That executor's options by name ({"cpus": 2} for ray); defaults fill what is left out.
+    executor_options: Mapping[str, Any] = field(default_factory=dict)
     shots: Sequence[int | str] = ()  # images per class (or "all") to train on; () the protocol's
 
 
@@ -275,13 +275,14 @@ def _failing_held_cells(store: ResultsStore, held: set[str]) -> Iterator[None]:
     """Record the cells in hand as failed when an unexpected error ends the matrix.
 
     Otherwise they would stay `running` (shown as interrupted, resumed into the same error).
-    A kill, Ctrl-C or an error of the machine (a full disk: an OSError; the store itself)
-    leaves them as they are, to resume once it is fixed.
+    A kill, Ctrl-C, an error of the machine (a full disk: an OSError; the store itself) or one
+    bench names (Slurm refusing a job: a setting to fix) leaves them as they are, to resume
+    once it is fixed.
     """
     try:
         yield
     except Exception as exc:
-        if not isinstance(exc, (OSError, StoreError)):
+        if not isinstance(exc, (OSError, StoreError, BenchError)):
             for run_id in list(held):
                 store.fail(run_id, f"{type(exc).__name__}: {exc} (an error bench did not "
                                    f"expect: `bench --debug run ...` shows where)")
@@ -291,26 +292,22 @@ def _failing_held_cells(store: ResultsStore, held: set[str]) -> Iterator[None]:
 def run_benchmark(request: RunRequest, listener: Listener | None = None,
                   store: ResultsStore | None = None) -> list[CellResult]:
     """Plan the matrix and run every cell that is not finished yet."""
-    from bench.engine.executors import LocalExecutor
+    from bench.engine.executors import executor_spec, resolve_options
     from bench.engine.progress import QuietListener
 
     listener = listener or QuietListener()
     store = store or open_store()
     plans = plan_matrix(request, listener)
-    if request.executor == "local":
+    spec = executor_spec(request.executor)
+    options = resolve_options(spec.name, request.executor_options)
+    if spec.trains_here:
         from bench.engine.dry_run import warn_before_long_run
 
         warn_before_long_run(plans, store, listener, cell_of, retry_failed=request.retry_failed)
+    provenance_extra = {"executor": spec.name, **({"executor_options": options} if options else {})}
     try:
-        if request.executor == "ray":
-            from bench.engine.ray_executor import RayExecutor
-
-            executor: Executor = RayExecutor(address=request.ray_address,
-                                             cpus_per_cell=request.ray_cpus)
-            return run_plans(plans, store, listener, executor, retry_failed=request.retry_failed,
-                             provenance_extra={"executor": "ray"})
-        return run_plans(plans, store, listener, LocalExecutor(),
-                         retry_failed=request.retry_failed)
+        return run_plans(plans, store, listener, spec.build(options),
+                         retry_failed=request.retry_failed, provenance_extra=provenance_extra)
     finally:
         listener.close()
 

@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from pickle import UnpicklingError
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.cell import EXTERNAL
 from bench.data import PreparedDataset, load_prepared
 from bench.engine.augment import BatchTransform
 from bench.engine.loading import CachedImages, epoch_seed, eval_loader, train_loader
@@ -112,10 +114,12 @@ class _Trainer:
         self.cuda = self.device.type == "cuda"
         registries = get_registries()
         self.model_spec = registries.models.get(plan.model)
-        self.source = load_prepared(plan.source)
+        # A model trained outside bench (source ``external``) is only tested: no source split.
+        self.source = None if plan.source == EXTERNAL else load_prepared(plan.source)
         self.targets = {name: open_target(name, load_prepared) for name in plan.targets}
         for dataset in (self.source, *self.targets.values()):
-            dataset.check_split_rule(self.protocol.splits)
+            if dataset is not None:
+                dataset.check_split_rule(self.protocol.splits)
         torch.manual_seed(plan.seed)
         self.input_size = self.protocol.input_size(data_config(self.model_spec)[0])
         self.built = build_model(
@@ -349,6 +353,19 @@ def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
         "evaluation": tested,
         "peak_memory": peak_memory(device),
     }
+
+
+def test_as_built(plan: CellPlan, adapt: Callable[[nn.Module, dict[str, Any]], nn.Module],
+                  listener: Listener | None = None) -> tuple[list[Evaluation], dict[str, Any]]:
+    """Test the plan's model as built from its weights file; nothing is trained or saved.
+
+    ``adapt(module, weights_record)`` checks and wraps the built module first (an external
+    checkpoint's class order); returns the evaluations and the weights' provenance.
+    """
+    trainer = _Trainer(plan, listener or QuietListener())
+    trainer.model = adapt(trainer.model, trainer.built.weights)
+    evaluations = [trainer._test(name, data) for name, data in trainer.targets.items()]
+    return evaluations, trainer.built.weights
 
 
 def test_trained(plan: CellPlan, checkpoint: Path, listener: Listener | None = None

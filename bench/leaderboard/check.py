@@ -376,7 +376,8 @@ def check_board(records: Path, board: Path, request: BoardRequest,
     submitted, version, date = read
     unofficial = _UNOFFICIAL.search(submitted)
     try:
-        board_set = make_boards(dataclasses.replace(request, date=date), names=names,
+        # The cross layout shows every row; the published boards have every layout anyway.
+        board_set = make_boards(dataclasses.replace(request, date=date, cross=True), names=names,
                                 records=read_records([records]), predictions=predictions)
         built = board_set.published(version, unofficial=unofficial["reasons"]
                                     if unofficial else "")
@@ -386,7 +387,7 @@ def check_board(records: Path, board: Path, request: BoardRequest,
     by_slug = {b.slug: b for b in built}
     # One edition of a data set published with several splits: alone, it has no edition suffix.
     by_slug.update({f"{g.slug}-{edition(g.fingerprints)}": by_slug[g.slug]
-                    for g in board_set.groups if g.slug in by_slug})
+                    for g in board_set.published_groups if g.slug in by_slug})
     if stem not in by_slug:
         return [Problem(str(board), 0, f"the records give the board(s) "
                                        f"{', '.join(sorted(by_slug))}, not {stem}: one board's "

@@ -48,8 +48,8 @@ def cell_text(
             ranks = (f"{value.rank_low}" if value.rank_low == value.rank_high
                      else f"{value.rank_low}–{value.rank_high}")
             text += f" T{value.tier} ({ranks})"
-    if value.leaked:
-        text += "†"  # explained by the table's leakage footnote (bench.leaderboard.leakage)
+    if value.leaked or value.contaminated:  # the model may have seen these test images:
+        text += "†"  # the table's footnotes say how (bench.leaderboard.leakage, .contamination)
     return text
 
 

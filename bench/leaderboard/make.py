@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
-from bench.leaderboard.boards import build_boards, reference_group, store_groups
+from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
+from bench.leaderboard.contamination import (
+    exclude_contaminated,
+    mark_boards,
+    recorded,
+    with_contamination,
+)
 from bench.leaderboard.cost import with_costs
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
@@ -59,6 +65,7 @@ class BoardRequest:
     plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
     agreement: bool = False  # Kendall's τ between the data sets' (or targets') rankings
     shots: bool = False  # the label-efficiency layout: score per number of shots K
+    exclude_contaminated: bool = False  # leave out cells the model's pretraining may have seen
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
@@ -93,6 +100,8 @@ class BoardSet:
     store: ResultsStore | None = None
     options: dict[str, Any] = field(default_factory=dict)
     predictions: PublishedPredictions | None = None  # a submission's, when built from records
+    # What --publish writes: ``groups`` with the selection's shifted test sets (None: groups).
+    publishing: list[ScoreGroup] | None = None
 
     def render(self, fmt: str) -> str:
         """The boards as ``md``, ``csv``, ``json``, ``latex`` or ``html`` text."""
@@ -100,11 +109,31 @@ class BoardSet:
 
         return render(self.boards, fmt)
 
+    @property
+    def published_groups(self) -> list[ScoreGroup]:
+        """The groups ``publish`` writes a board (records, predictions) for."""
+        return self.groups if self.publishing is None else self.publishing
+
     def published(self, version: str | None = None, unofficial: str = "") -> list[Board]:
-        """The boards ``publish`` writes; ``version`` re-renders another bench's date line."""
-        return build_boards(self.groups, self.names, layouts=("same", "cross"),
-                            summary_metric=self.request.focus, version=version,
-                            **{**self.options, "unofficial": unofficial})
+        """The boards ``publish`` writes; ``version`` re-renders another bench's date line.
+
+        Same-data-set, cross and summary tables of the unshifted targets, then the shift
+        table of the shifted ones (``bench.leaderboard.shift.with_shift_section``).
+        """
+        from bench.leaderboard.shift import unshifted, with_shift_section
+
+        options = {**self.options, "unofficial": unofficial}
+        boards = [with_shift_section(build_board(unshifted(group), self.names,
+                                                 layouts=("same", "cross"),
+                                                 summary_metric=self.request.focus,
+                                                 version=version, **options),
+                                     group, self.names, self.request.focus)
+                  for group in self.published_groups]
+        if not any(board.tables for board in boards):
+            raise DataError("nothing to publish for the metrics and filters given; "
+                            "`bench leaderboard --cross` shows what there is.")
+        return mark_boards([board for board in boards if board.tables], self.published_groups,
+                           self.names)
 
     @property
     def prediction_source(self) -> ResultsStore | PublishedPredictions | None:
@@ -159,6 +188,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         names = names.with_labels(published_labels(request.reference, names))
         present: list[str] = []
         leaks = {}  # a published board: no manifests to compare
+        publishing = None
     else:
         if records is None:
             store = store or _open(store_path)
@@ -170,11 +200,16 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         if frame.empty:
             raise empty_store_error(store.path) if store else DataError("the records hold no "
                                                                       "score rows.")
-        if records is None:  # records hold exactly their board's rows, shifted targets too
-            frame = _shifted_rows(frame, request)
+        # Records carry the contamination their board showed; the store's comes from the specs.
+        frame = with_contamination(frame, names) if records is None else recorded(frame)
+        if request.exclude_contaminated:
+            frame = exclude_contaminated(frame)
+        selection = frame
+        frame = _shifted_rows(frame, request, records is not None)
         if request.shift and request.targets:
             filters["targets"] = _with_shifted(filters["targets"], frame, names)
         groups = store_groups(frame, names, protocol=request.protocol, **filters)
+        publishing = _publishing_groups(selection, request, names, filters)
         # Records carry the leakage their board showed; the store's come from the data home.
         leaks = leakage_counts(frame) if records is None else recorded_leakage(records)
     chosen = resolve_metrics(list(request.metrics), present)
@@ -219,10 +254,12 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         from bench.leaderboard.shift import shift_boards
 
         boards = shift_boards(groups, names, request.focus, date=request.date)
-        return BoardSet(request, boards, groups, names, store, options, predictions)
+        return BoardSet(request, mark_boards(boards, groups, names), groups, names, store,
+                        options, predictions, publishing)
     boards = build_boards(groups, names, layouts=("cross",) if request.cross else ("same",),
                           summary_metric=request.focus if request.summary else None, **options)
-    return BoardSet(request, boards, groups, names, store, options, predictions)
+    return BoardSet(request, mark_boards(boards, groups, names), groups, names, store, options,
+                    predictions, publishing)
 
 
 def _finite(frame: pd.DataFrame, where: object) -> pd.DataFrame:
@@ -251,15 +288,35 @@ def from_store(store: ResultsStore | str | Path | None = None, **request: Any) -
                        else None)
 
 
-def _shifted_rows(frame: pd.DataFrame, request: BoardRequest) -> pd.DataFrame:
-    """Shifted targets (NAME~SHIFT:LEVEL) belong to the --shift board unless asked for by name."""
+def _shifted_rows(frame: pd.DataFrame, request: BoardRequest, records: bool) -> pd.DataFrame:
+    """Shifted targets (NAME~SHIFT:LEVEL) belong to the --shift board unless asked for by name.
+
+    Records of shifted targets alone (a board of its shift table only) show them as they are.
+    """
     if request.shift or any("~" in target for target in request.targets):
         return frame
     plain = frame[~frame["target"].str.contains("~", regex=False)]
+    if plain.empty and records:
+        return frame
     if plain.empty:
         raise DataError("the results store holds scores on shifted targets only; show them "
                         "with `bench leaderboard --shift`.")
     return plain
+
+
+def _publishing_groups(selection: pd.DataFrame, request: BoardRequest, names: Names,
+                       filters: dict[str, list[str]]) -> list[ScoreGroup] | None:
+    """The groups ``--publish`` writes: the boards' rows and the shifted ones ``--shift`` shows.
+
+    A board and its shift table share one records file (None: the boards' groups are those).
+    """
+    if request.shift or not selection["target"].str.contains("~", regex=False).any():
+        return None
+    targets = filters["targets"]
+    if targets:
+        targets = _with_shifted(targets, selection, names)
+    return store_groups(selection, names, protocol=request.protocol, models=filters["models"],
+                        sources=filters["sources"], targets=targets)
 
 
 def _with_shifted(targets: list[str], frame: pd.DataFrame, names: Names) -> list[str]:

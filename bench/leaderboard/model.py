@@ -44,6 +44,7 @@ class Value:
     tier: int | None = None  # rank tier in its column (--marks tiers; see ranking)
     rank_low: int | None = None  # the interval of its rank in the column
     rank_high: int | None = None
+    contaminated: bool = False  # the model's pretraining data cover the source or the target
 
     @property
     def missing(self) -> bool:

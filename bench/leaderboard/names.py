@@ -83,6 +83,17 @@ class Names:
             return None
         return bool(getattr(spec, "synthetic", False)) or getattr(spec, "kind", "") == "generated"
 
+    def pretraining(self, model: str) -> tuple[str, ...] | str | None:
+        """What a registered model declares it was pretrained on; None when unknown."""
+        return getattr(self._spec("model", model), "pretraining_data", None)
+
+    def dataset_keys(self, name: str) -> set[str]:
+        """Every name a data set answers to (bench.pretraining); its own alone when unknown."""
+        from bench.pretraining import dataset_keys, normalise
+
+        spec = self._spec("dataset", name)
+        return dataset_keys(spec) if spec is not None else {normalise(name)}
+
     def label(self, kind: Kind, name: str) -> str:
         """Return the display name: the spec's ``display_name``, else the stored name."""
         key = (kind, name)

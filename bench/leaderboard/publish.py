@@ -60,11 +60,16 @@ def recorded_leakage(frame: pd.DataFrame) -> dict[tuple[str, str], Leak]:
 def records_csv(frame: pd.DataFrame) -> str:
     """Score rows in a stable order and column set: what a board is recomputed from.
 
-    The cost columns are written when some run recorded its cost; text cells that a
-    spreadsheet would run as formulas are escaped (``bench.leaderboard.csvcells``).
+    The cost columns are written when some run recorded its cost, ``contaminated`` when some
+    row is (records without it had none); text cells that a spreadsheet would run as formulas
+    are escaped (``bench.leaderboard.csvcells``).
     """
+    from bench.leaderboard.contamination import COLUMN
+
     costs = COST_COLUMNS if has_costs(frame) else ()
-    columns = [c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS, *costs) if c in frame.columns]
+    marked = (COLUMN,) if COLUMN in frame.columns and (frame[COLUMN] != "").any() else ()
+    columns = [c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS, *costs, *marked)
+               if c in frame.columns]
     ordered = frame[columns].sort_values(
         ["model", "source", "seed", "target", "metric", "run_id"], kind="stable"
     )

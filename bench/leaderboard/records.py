@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
+from bench.leaderboard.contamination import COLUMN as CONTAMINATED
 from bench.leaderboard.cost import COST_COLUMNS
 from bench.leaderboard.csvcells import unescape
 from bench.leaderboard.groups import SCORE_COLUMNS
@@ -85,7 +86,7 @@ def typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     if absent := missing_columns(frame.columns):
         raise DataError(f"{where}: no column {', '.join(absent)}; records have the columns "
                         f"{','.join(SCORE_COLUMNS)} (as `bench leaderboard --publish` writes).")
-    out = frame[[c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS, *COST_COLUMNS)
+    out = frame[[c for c in (*SCORE_COLUMNS, *LEAK_COLUMNS, *COST_COLUMNS, CONTAMINATED)
                  if c in frame.columns]].copy()
     for column, kind in NUMERIC.items():
         values = [number(text, kind) for text in out[column].tolist()]

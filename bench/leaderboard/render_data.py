@@ -23,7 +23,7 @@ from bench.leaderboard.recipe import UNIT_TEXT
 CSV_COLUMNS = (
     "board", "table", "protocol", "protocol_hash", "model", "source", "target", "column",
     "metric", "kind", "value", "std", "ci_low", "ci_high", "ci_unit", "n", "mark", "tier",
-    "rank_low", "rank_high", "baseline", "text",
+    "rank_low", "rank_high", "baseline", "contaminated", "text",
 )
 
 
@@ -69,6 +69,7 @@ def render_csv(boards: Sequence[Board]) -> str:
                         "rank_low": value.rank_low or "",
                         "rank_high": value.rank_high or "",
                         "baseline": int(value.baseline),
+                        "contaminated": int(value.contaminated),
                         "text": cell_text(value, column, table.typical_n, missing=""),
                     }
                     writer.writerow({key: neutralise(cell) if isinstance(cell, str) else cell
@@ -90,6 +91,7 @@ def _value(value: Value, column: Column, typical_n: int) -> dict[str, Any] | Non
         "tier": value.tier,
         "rank_interval": None if value.tier is None else [value.rank_low, value.rank_high],
         "baseline": value.baseline,
+        "contaminated": value.contaminated,
         "text": cell_text(value, column, typical_n),
     }
 

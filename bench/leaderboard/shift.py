@@ -10,6 +10,7 @@ than the one in use name it. Scores that match no built-in suite are left out, w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +23,10 @@ from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
 from bench.metrics import better, title
 from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
-from bench.shifts.suite import ShiftSuite, every_suite, load_suite
+from bench.shifts.suite import DEFAULT_VERSION, ShiftSuite, every_suite, load_suite
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from bench.leaderboard.plots import PlotJob
@@ -186,6 +188,35 @@ def shift_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1",
             "`bench leaderboard --shift`."
         )
     return boards
+
+
+def unshifted(group: ScoreGroup) -> ScoreGroup:
+    """The group without its shifted targets' rows: what a published board's tables rank.
+
+    The split fingerprints stay, shifted ones included: the board's header names every test
+    set its records hold.
+    """
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~frame["target"].map(is_shifted)]
+
+    cross = plain(group.cross)
+    same = cross if group.same is group.cross else plain(group.same)
+    return dataclasses.replace(group, same=same, cross=cross)
+
+
+def with_shift_section(board: Board, group: ScoreGroup, names: Names, metric: str = "f1"
+                       ) -> Board:
+    """A published board with the shift table of its group's shifted targets, when it has any.
+
+    One board, one records file, one predictions file: the shifted scores are published,
+    checked and rebuilt with the unshifted ones their drops are measured from.
+    """
+    if not group.cross["target"].map(is_shifted).any():
+        return board
+    # The default suite, not $BENCH_SHIFT_SUITE: a published board reads the same everywhere.
+    table, notes = shift_table(group, names, metric, load_suite(DEFAULT_VERSION))
+    tables = (*board.tables, table) if table is not None and table.rows else board.tables
+    return dataclasses.replace(board, tables=tables, notes=(*board.notes, *notes))
 
 
 def _draw_severity(figure: Figure, panels: list[tuple[str, list[tuple[str, list]]]],

@@ -64,10 +64,11 @@ def unofficial_text(problems: Sequence[Problem]) -> str:
 def submission_files(board_set: BoardSet) -> tuple[dict[str, pd.DataFrame], dict[str, bytes]]:
     """Each group's records (with leakage and costs) and predictions, keyed by its slug."""
     leaks = board_set.options.get("leakage")
-    records = {g.slug: with_leakage(g.cross, leaks) for g in board_set.groups}
+    groups = board_set.published_groups  # shifted targets too: the board's shift table
+    records = {g.slug: with_leakage(g.cross, leaks) for g in groups}
     source = board_set.prediction_source
     predictions = {}
-    for group in board_set.groups:
+    for group in groups:
         ids = sorted(set(group.cross["run_id"]))
         pairs = set(zip(group.cross["run_id"], group.cross["target"], strict=True))
         arrays = source.prediction_arrays(ids) if source is not None else \

@@ -3,15 +3,21 @@
 Every image has one flat background colour and its central WBC near the centre; the complex
 level adds cells (RBCs and other WBCs), each displaced from the centre along x and y
 independently, by |N(mean, sd)| of the side with a random sign per axis, drawn again until it
-overlaps the cells already placed (their masks; the central cell's too if
-``overlap_central``) by at most ``max_overlap``. Cells hanging over the border are cut, not
-rejected.
+overlaps the cells already on the canvas (their masks; the central cell's when it was drawn
+first, or if ``overlap_central``) by at most ``max_overlap``. Cells hanging over the border are
+cut, not rejected.
+
+Which cells lie over the central one is decided per image: in a share ``central_under`` of the
+images the central cell is drawn first (the paper's "starts from a base image and adds"), so
+every added cell that reaches it covers part of it; in the others it is drawn over them (each
+added cell still covers it with the chance ``cover_central``).
 
 Two presets set the complex level's numbers. ``complex`` reproduces the released WBC-USID-C
 as its pixels show it (benchmarks/compositor_stats.py): ten added cells at N(39%, 18%), the
-central cell left out of the overlap rule, 90% RBCs varying in size, a third of the images
-with blue-violet RBCs. ``paper`` keeps the paper's stated N(30%, 10%) and 85% overlap with
-five cells (bench's earlier defaults). The README's compositor section says why they differ.
+central cell drawn first in a fifth of the images and over the added cells in the others,
+90% RBCs varying in size, a third of the images with blue-violet RBCs. ``paper`` keeps the
+paper's stated N(30%, 10%) and 85% overlap with five cells (bench's earlier defaults). The
+README's compositor section says why they differ.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ DIAMETERS = {"L": 11.0, "M": 18.0, "N": 11.6, "E": 13.4, "B": 12.1, RBC: 7.4}
 # bench used before it was checked against the release's pixels.
 PAPER = {"added_cells": 5.0, "rbc_fraction": 0.65, "displacement_mean": 0.30,
          "displacement_sd": 0.10, "max_overlap": 0.85, "overlap_central": True,
-         "cover_central": 0.15, "rbc_restain": 0.0, "rbc_size_sd": 0.0, "diameters.RBC": 7.2}
+         "cover_central": 0.15, "central_under": 0.0, "rbc_restain": 0.0, "rbc_size_sd": 0.0,
+         "diameters.RBC": 7.2}
 PRESETS: dict[str, tuple[float, dict[str, Any]]] = {
     "base": (0.0, {}), "complex": (TOP_LEVEL, {}), "paper": (TOP_LEVEL, PAPER),
 }
@@ -55,9 +62,12 @@ class CompositorSettings:
     displacement_sd: float = 0.18
     central_jitter: float = 0.03  # sd of the central cell's offset, of the side
     max_overlap: float = 0.85  # of the new cell's area lying on cells already placed
-    overlap_central: bool = False  # whether the central cell counts among those cells
+    overlap_central: bool = False  # whether the central cell counts even when drawn last
     max_tries: int = 50  # positions drawn for one cell before it is abandoned
-    cover_central: float = 0.10  # chance an added cell lies over the central one, not under
+    # The release draws the central cell first in a fifth of its images (its basophils, 399 of
+    # 1,998): every added cell reaching it covers it there, and none ever does in the others.
+    central_under: float = 0.2  # share of images whose central cell lies under the added cells
+    cover_central: float = 0.0  # otherwise, the chance an added cell lies over it, not under
     field_of_view: float = 33.0  # micrometres across the image side
     diameters: Mapping[str, float] = field(default_factory=lambda: dict(DIAMETERS))  # micrometres
     rbc_pool: int = 0  # RBCs drawn per split, reused across images; 0: one per image
@@ -149,7 +159,8 @@ def check_settings(s: CompositorSettings) -> None:
                  "central_jitter", "rbc_pool", "rbc_size_sd"):
         if getattr(s, name) < 0:
             problems.append(f"{name} must not be negative")
-    for name in ("rbc_fraction", "cover_central", "max_overlap", "rbc_restain"):
+    for name in ("rbc_fraction", "central_under", "cover_central", "max_overlap",
+                 "rbc_restain"):
         if not 0 <= getattr(s, name) <= 1:
             problems.append(f"{name} must lie in 0..1")
     if s.max_tries < 1:
@@ -239,9 +250,10 @@ def compose(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """One image: positions are drawn cell by cell under the overlap rule, then painted.
 
-    Cells drawn to lie over the central cell (``cover_central``) are painted after it, the
-    others before it. The central cell's position comes from ``layout_rng`` alone, so the same
-    image index at another level shows the same central cell at the same place.
+    Cells that lie over the central cell (all of them where it is drawn first, else each with
+    ``cover_central``) are painted after it, the others before it. The central cell's position
+    and whether it is drawn first come from ``layout_rng`` alone, so the same image index at
+    another level shows the same central cell at the same place, under or over its neighbours.
     """
     colour = background_rng.integers(np.array(settings.background_low),
                                       np.array(settings.background_high) + 1)
@@ -251,7 +263,9 @@ def compose(
     offset = np.clip(layout_rng.normal(0, settings.central_jitter, 2), -0.25, 0.25) * size
     central_at = (int(round(size / 2 + offset[0] - central.shape[0] / 2)),
                   int(round(size / 2 + offset[1] - central.shape[1] / 2)))
-    if settings.overlap_central:
+    # drawn first, the central cell is on the canvas when the others are placed: it counts
+    first = bool(layout_rng.random() < settings.central_under)
+    if first or settings.overlap_central:
         canvas.occupy(central, *central_at)
     placed, abandoned = [], 0
     for label, cell in added:
@@ -260,7 +274,8 @@ def compose(
             abandoned += 1
             continue
         canvas.occupy(cell, *record["_at"])
-        record["over_central"] = bool(placement_rng.random() < settings.cover_central)
+        covers = bool(placement_rng.random() < settings.cover_central)
+        record["over_central"] = first or covers
         placed.append((label, cell, record))
     for _, cell, record in placed:
         if not record["over_central"]:
@@ -282,7 +297,7 @@ def compose(
         records.append({"label": label, **record})
     annotation = {
         "background": [int(c) for c in colour],
-        "central": {"box": central_box, "occluded": round(occluded, 4)},
+        "central": {"box": central_box, "occluded": round(occluded, 4), "drawn_first": first},
         "added": records,
         "abandoned": abandoned,
     }

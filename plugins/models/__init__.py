@@ -1,4 +1,6 @@
-"""First-party models: the paper's seven architectures, and any timm model as ``timm:<name>``.
+"""First-party models: the paper's seven, DinoBloom S/B/L/G, any timm model, from the hub too.
+
+Any timm architecture is ``timm:<name>``, a timm model pushed to the hub ``hf-hub:<org>/<repo>``.
 
 Registered through the same entry point a third party uses, with the public API only.
 
@@ -32,7 +34,13 @@ timm's configuration of each pretrained tag.
 
 from __future__ import annotations
 
-from bench_models.timm_backend import resolve_timm_spec, timm_model_spec
+from bench_models.dinobloom import dinobloom_specs
+from bench_models.timm_backend import (
+    HUB_PREFIX,
+    resolve_hub_spec,
+    resolve_timm_spec,
+    timm_model_spec,
+)
 
 import bench
 
@@ -62,6 +70,12 @@ def _timm_family_factory(num_classes: int, pretrained: bool):
     raise bench.RunError("'timm' is a family of models: name one, e.g. timm:resnet18")
 
 
+def _hub_family_factory(num_classes: int, pretrained: bool):
+    """Reached only when ``hf-hub`` is named alone: the family needs a repo."""
+    raise bench.RunError(f"'{HUB_PREFIX}' is a family of models: name one, e.g. "
+                         f"{HUB_PREFIX}:timm/resnet18.a1_in1k")
+
+
 @bench.hookimpl
 def register_models():
     specs = [
@@ -80,4 +94,13 @@ def register_models():
             resolve_argument=resolve_timm_spec,
         )
     )
-    return specs
+    specs.append(
+        bench.ModelSpec(
+            name=HUB_PREFIX,
+            description=f"any timm model on the Hugging Face hub: {HUB_PREFIX}:<org>/<repo>",
+            family="timm",
+            factory=_hub_family_factory,
+            resolve_argument=resolve_hub_spec,
+        )
+    )
+    return specs + dinobloom_specs()

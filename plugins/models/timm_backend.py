@@ -1,9 +1,11 @@
 """timm as a model backend: any timm architecture, its preprocessing and its pretrained weights.
 
 Pretrained weights come from, in order: a file the user names (``--weights``, loaded by the
-core), the local Hugging Face cache, the hub (or torch hub for the few timm configs that only
-have a URL). When none is reachable the run stops before training with the three ways out; it
-never falls back to random weights.
+core), then wherever :func:`bench.pretrained_file` finds timm's file (the weights folder, the
+local Hugging Face cache, torch hub's cache for the few configs that only have a URL, the hub).
+When none has it the run stops before training with the three ways out; it never falls back to
+random weights. ``hf-hub:<org>/<repo>`` builds a model pushed to the hub with timm (its
+``config.json`` says the architecture and preprocessing), found the same way.
 
 Importing this module stays cheap: timm is imported inside the functions.
 """
@@ -11,13 +13,27 @@ Importing this module stays cheap: timm is imported inside the functions.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import bench
+
+# What timm's pretrained tags say the weights were trained on (``augreg2_in21k_ft_in1k``: first
+# ImageNet-21k, then ImageNet-1k). ImageNet-22k is the full ImageNet, the 21k of other papers.
+TAG_DATA = {
+    "in1k": "ImageNet-1k", "in21k": "ImageNet-21k", "in22k": "ImageNet-21k",
+    "in12k": "ImageNet-12k", "lvd142m": "LVD-142M", "laion2b": "LAION-2B",
+    "laion400m": "LAION-400M", "openai": "OpenAI WIT-400M", "dfn2b": "DFN-2B",
+    "datacompxl": "DataComp-XL", "merged2b": "Merged-2B", "ig1b": "Instagram-1B",
+    "yfcc100m": "YFCC100M", "cc12m": "CC12M", "webli": "WebLI", "jft300m": "JFT-300M",
+}
+
+
+def pretraining_of_tag(tag: str | None) -> tuple[str, ...] | None:
+    """The data sets a timm pretrained tag names, in training order; None when it names none."""
+    found = [TAG_DATA[part] for part in (tag or "").split("_") if part in TAG_DATA]
+    return tuple(dict.fromkeys(found)) or None
 
 
 @dataclass(frozen=True)
@@ -58,14 +74,16 @@ class TimmFactory(bench.ModelFactory):
                              num_classes=num_classes)
             return module, bench.weights_record("none")
         cfg = pretrained_cfg(self.architecture)
-        path, source, repo = locate_weights(cfg, self.architecture, self.label)
+        wanted = _weight_file(cfg, self.architecture, self.label)
+        path, source = bench.pretrained_file(wanted)
         # timm applies its own checkpoint conversion and drops the 1000-class head itself.
         module = _create(
             self.architecture, input_size, pretrained=True, num_classes=num_classes,
             pretrained_cfg_overlay={"file": str(path)},
         )
         note = f"{cfg.num_classes}-class ImageNet head replaced by a new {num_classes}-way layer"
-        return module, bench.weights_record(source, tag=self.architecture, path=path, repo=repo,
+        return module, bench.weights_record(source, tag=self.architecture, path=path,
+                                            repo=wanted.repo or None,
                                             notes=[note] if cfg.num_classes != num_classes else [])
 
     def data_config(self) -> bench.DataConfig:
@@ -82,7 +100,11 @@ class TimmFactory(bench.ModelFactory):
                                 config["interpolation"])
 
     def ensure_weights(self, label: str) -> None:
-        locate_weights(pretrained_cfg(self.architecture), self.architecture, label)
+        bench.pretrained_file(_weight_file(pretrained_cfg(self.architecture), self.architecture,
+                                           label))
+
+    def weight_files(self) -> list[bench.WeightFile]:
+        return [_weight_file(pretrained_cfg(self.architecture), self.architecture, self.label)]
 
     def classifier_prefixes(self, module: Any) -> tuple[str, ...]:
         """Timm names its classifier layers in the model's pretrained config."""
@@ -115,11 +137,13 @@ def timm_model_spec(name: str, timm_name: str, pretrained_tag: str | None = None
                     **fields: Any) -> bench.ModelSpec:
     """Describe a timm architecture; input size and normalisation will come from timm.
 
+    ``pretraining_data`` defaults to what the tag names (``tv_in1k``: ImageNet-1k).
     Example: ``timm_model_spec("vgg19", "vgg19", "tv_in1k", display_name="VGG-19")``.
     """
     architecture = f"{timm_name}.{pretrained_tag}" if pretrained_tag else timm_name
     display = fields.get("display_name", "")
     label = f"model {name!r}" + (f" ({display})" if display and display.lower() not in name else "")
+    fields.setdefault("pretraining_data", pretraining_of_tag(pretrained_tag))
     return bench.ModelSpec(name=name, factory=TimmFactory(architecture, label), **fields)
 
 
@@ -176,100 +200,99 @@ def pretrained_cfg(architecture: str) -> Any:
     return cfg
 
 
-def locate_weights(cfg: Any, architecture: str, label: str) -> tuple[Path, str, str | None]:
-    """Find timm's pretrained file in the HF cache, else fetch it from the hub."""
-    offline = _hf_offline()
+def _weight_file(cfg: Any, architecture: str, label: str) -> bench.WeightFile:
+    """The file timm's config points at: a Hugging Face repo file, else a plain URL."""
     if cfg.hf_hub_id:
         repo, _, revision = cfg.hf_hub_id.partition("@")
-        filenames = ([cfg.hf_hub_filename] if cfg.hf_hub_filename
-                     else ["model.safetensors", "pytorch_model.bin"])  # timm's own preference
-        cache = _hf_cache_dir()
-        found = _from_hf_cache(repo, filenames, revision or None, cache)
-        if found:
-            return found, "hf-cache", repo
-        why = "HF_HUB_OFFLINE is set"
-        if not offline:
-            try:
-                return _from_hub(repo, filenames, revision or None, cache), "hub", repo
-            except Exception as exc:  # network down, repo gone, gated: all end the same way
-                why = f"the hub could not be reached ({type(exc).__name__}: {exc})"
-        raise bench.RunError(_unreachable_message(label or architecture, architecture, why,
-                                            f"{filenames[0]} of the Hugging Face repo {repo}",
-                                            f"hf download {repo} {filenames[0]}", cache))
+        filenames = ((cfg.hf_hub_filename,) if cfg.hf_hub_filename
+                     else ("model.safetensors", "pytorch_model.bin"))  # timm's own preference
+        return bench.WeightFile(repo=repo, filenames=filenames, revision=revision or None)
     if cfg.url:
-        import torch.hub
-
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(cfg.url.split("?")[0]).name
-        if cached.is_file():
-            return cached, "torch-hub-cache", None
-        why = "HF_HUB_OFFLINE is set"
-        if not offline:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                torch.hub.download_url_to_file(cfg.url, str(cached))
-                return cached, "hub", None
-            except Exception as exc:
-                why = f"the download failed ({type(exc).__name__}: {exc})"
-        raise bench.RunError(_unreachable_message(label or architecture, architecture, why,
-                                            f"from {cfg.url}",
-                                            f"curl -L -o {cached} {cfg.url}", cached.parent))
+        return bench.WeightFile(url=cfg.url)
     raise bench.RunError(
         f"{label or architecture}: timm has no pretrained weights for {architecture}. "
         f"Give a weights file with --weights PATH, or train from scratch with --no-pretrained."
     )
 
 
-def _from_hf_cache(repo: str, filenames: list[str], revision: str | None,
-                   cache: Path) -> Path | None:
-    from huggingface_hub import try_to_load_from_cache
-
-    for filename in filenames:
-        found = try_to_load_from_cache(repo, filename, cache_dir=cache, revision=revision)
-        if isinstance(found, str):  # otherwise None or a "known not to exist" marker
-            return Path(found)
-    return None
+HUB_PREFIX = "hf-hub"
+HUB_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
-def _from_hub(repo: str, filenames: list[str], revision: str | None, cache: Path) -> Path:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+@dataclass(frozen=True)
+class HubTimmFactory(bench.ModelFactory):
+    """A timm model pushed to the Hugging Face hub: ``config.json`` plus its weights file.
 
-    for filename in filenames[:-1]:
-        try:
-            return Path(hf_hub_download(repo, filename, revision=revision, cache_dir=cache))
-        except EntryNotFoundError as exc:
-            if isinstance(exc, LocalEntryNotFoundError):  # the hub is unreachable: stop here
-                raise
-            # the repo has no such file: try the next name
-    return Path(hf_hub_download(repo, filenames[-1], revision=revision, cache_dir=cache))
+    Both files are found like any pretrained file (weights folder, cache, hub), so a model
+    named ``hf-hub:<org>/<repo>`` works offline once `bench weights download` has fetched it.
+    """
+
+    repo: str
+    revision: str | None = None
+    _config: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def files(self) -> tuple[bench.WeightFile, bench.WeightFile]:
+        return (bench.WeightFile(repo=self.repo, filenames=("config.json",),
+                                 revision=self.revision),
+                bench.WeightFile(repo=self.repo, filenames=HUB_WEIGHTS, revision=self.revision))
+
+    def config(self) -> dict:
+        """The repo's ``config.json`` as timm reads it: pretrained cfg, architecture, arguments."""
+        if not self._config:
+            from timm.models._hub import load_model_config_from_path
+
+            path, _ = bench.pretrained_file(self.files()[0])
+            pretrained, architecture, arguments = load_model_config_from_path(path.parent)
+            self._config.update(pretrained=pretrained, architecture=architecture,
+                                arguments=arguments)
+        return self._config
+
+    def build(self, num_classes: int, pretrained: bool,
+              input_size: int | None = None) -> tuple[Any, dict]:
+        config = self.config()
+        arguments = dict(config["arguments"])
+        if not pretrained:
+            module = _create(config["architecture"], input_size, num_classes=num_classes,
+                             pretrained=False, **arguments)
+            return module, bench.weights_record("none")
+        path, source = bench.pretrained_file(self.files()[1])
+        module = _create(config["architecture"], input_size, num_classes=num_classes,
+                         pretrained=True, pretrained_cfg={**config["pretrained"],
+                                                          "file": str(path), "source": ""},
+                         **arguments)
+        return module, bench.weights_record(source, tag=f"{HUB_PREFIX}:{self.repo}", path=path,
+                                            repo=self.repo)
+
+    def data_config(self) -> bench.DataConfig:
+        from timm.data import resolve_data_config
+
+        config = resolve_data_config(pretrained_cfg=self.config()["pretrained"])
+        return bench.DataConfig(config["input_size"][1], tuple(config["mean"]),
+                                tuple(config["std"]), config["interpolation"])
+
+    def ensure_weights(self, label: str) -> None:
+        for file in self.files():
+            bench.pretrained_file(file)
+
+    def weight_files(self) -> list[bench.WeightFile]:
+        return list(self.files())
+
+    def classifier_prefixes(self, module: Any) -> tuple[str, ...]:
+        return TimmFactory.classifier_prefixes(self, module)  # type: ignore[arg-type]
+
+    def describe(self) -> dict[str, str | None]:
+        return {"architecture": self._config.get("architecture"),
+                "weights": f"{HUB_PREFIX}:{self.repo}"}
 
 
-def _hf_offline() -> bool:
-    """Read at call time: huggingface_hub reads HF_HUB_OFFLINE only once, at import."""
-    from huggingface_hub import constants
-
-    value = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
-    return value in {"1", "ON", "YES", "TRUE"} or bool(constants.HF_HUB_OFFLINE)
-
-
-def _hf_cache_dir() -> Path:
-    """Return the hub cache as the environment says now (HF_HUB_CACHE, then HF_HOME/hub)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
-
-
-def _unreachable_message(label: str, architecture: str, why: str, wanted: str, fetch: str,
-                         cache: Path) -> str:
-    return (
-        f"{label} needs the pretrained weights timm {architecture} ({wanted}), but they are not "
-        f"in the local cache {cache} and {why}. Nothing was trained. Three ways out: "
-        f"(1) --weights PATH: a local copy of those weights (safetensors or a plain state dict); "
-        f"(2) warm the cache on a machine with internet: `{fetch}`, then copy that cache folder "
-        f"to {cache} here (or point HF_HOME at a copy); (3) --no-pretrained: random "
-        f"initialisation, which departs from the protocol's ImageNet pretraining."
+def resolve_hub_spec(argument: str) -> bench.ModelSpec:
+    """The spec for ``hf-hub:<org>/<repo>[@revision]``: nothing is fetched until it is used."""
+    repo, _, revision = argument.strip().partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise bench.UnknownNameError("model", f"{HUB_PREFIX}:{argument}", [
+            f"{HUB_PREFIX}:<org>/<repo>, e.g. {HUB_PREFIX}:timm/resnet18.a1_in1k"])
+    return bench.ModelSpec(
+        name=f"{HUB_PREFIX}:{repo}" + (f"@{revision}" if revision else ""), display_name=repo,
+        family="timm", factory=HubTimmFactory(repo, revision or None),
+        description=f"the timm model {repo} from the Hugging Face hub",
     )

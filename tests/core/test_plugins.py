@@ -203,7 +203,8 @@ def _three_way(num_classes, pretrained):
 @bench.hookimpl
 def register_models():
     config = dict(input_size=8, mean=(0.5,) * 3, std=(0.5,) * 3)
-    return [bench.ModelSpec(name="good-net", factory=_good, **config),
+    return [bench.ModelSpec(name="good-net", factory=_good, pretraining_data=(), **config),
+            bench.ModelSpec(name="silent-net", factory=_good, **config),
             bench.ModelSpec(name="three-net", factory=_three_way, **config)]
 
 @bench.hookimpl
@@ -219,8 +220,10 @@ def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(instal
     result = CliRunner().invoke(cli, ["plugins", "check", "checked", "--json"])
     assert result.exit_code == 1, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert set(rows) == {"good-net", "three-net", "checked-cells"}
+    assert set(rows) == {"good-net", "silent-net", "three-net", "checked-cells"}
     assert rows["good-net"]["result"] == rows["checked-cells"]["result"] == "pass"
+    assert rows["silent-net"]["result"] == "warn"  # builds and trains, but says nothing of
+    assert "declares no pretraining_data" in rows["silent-net"]["reason"]  # what it has seen
     assert rows["three-net"]["result"] == "fail"
     assert "expected (2, 5)" in rows["three-net"]["reason"]
     table = CliRunner().invoke(cli, ["plugins", "check", "checked"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import bench
@@ -39,6 +41,16 @@ def test_a_request_without_seeds_is_an_error_not_an_empty_run(bench_home):
     ({"seeds": [-1]}, "seed -1"),
     ({"workers": -1}, "--workers -1"),
     ({"executor": "dask"}, "--executor 'dask'"),
+    ({"executor": "ray", "executor_options": {"cpus": 0}}, "--ray-cpus 0: the number of CPUs"),
+    ({"executor": "ray", "executor_options": {"cpu": 2}},
+     "'cpu': the ray executor has the options address, cpus"),
+    ({"executor_options": {"cpus": 2}}, "'cpus': the local executor has no options"),
+    ({"executor": "slurm", "executor_options": {"time": "0:05:00"}},
+     "--slurm-time '0:05:00': 5 minute(s) is too short"),
+    ({"executor": "slurm", "executor_options": {"gpus": "two"}},
+     "--slurm-gpus 'two': the number of GPUs per job is a whole number"),
+    ({"executor": "slurm", "executor_options": {"cluster": "mars"}},
+     "--slurm-cluster 'mars': use slurm or local"),
     ({"models": [" , "]}, "--model"),
 ])
 def test_bad_values_from_python_callers_name_the_option(changes, says, bench_home):
@@ -53,10 +65,14 @@ def test_cuda_is_checked_here_for_local_cells_only(bench_home):
         pytest.skip("this machine has CUDA")
     with pytest.raises(bench.RunError, match="--device cuda: .* Use --device cpu"):
         run_benchmark(request(device="cuda"))
-    # Ray cells run on the cluster's machines: the driver's missing GPU says nothing about them,
-    # so the run goes on to the next check (here: the unknown data set).
+    # Ray and Slurm cells run on the cluster's machines: the driver's missing GPU says nothing
+    # about them, so the run goes on to the next check (here: the unknown data set).
     with pytest.raises(bench.UnknownNameError, match="nowhere"):
         run_benchmark(request(device="cuda", executor="ray"))
+    if importlib.util.find_spec("submitit"):
+        with pytest.raises(bench.UnknownNameError, match="nowhere"):
+            run_benchmark(request(device="cuda", executor="slurm",
+                                  executor_options={"cluster": "local"}))
 
 
 def test_a_weights_file_is_read_with_the_loader_runs_use(tmp_path):

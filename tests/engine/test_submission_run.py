@@ -1,9 +1,9 @@
 """A submission end to end: tiny models trained for real, published, checked from its files.
 
-Two models x two sources, tested on both data sets and a shifted one, under a protocol file run
-unchanged. The data sets are not the project's published ones, so this machine is told their
-fingerprints and the protocol's hash, as a lab publishing its own boards would; the labels are
-checked against the data sets as prepared here.
+Two models x two sources, tested on both data sets and a shifted one at two severities, under
+a protocol file run unchanged. The data sets are not the project's published ones, so this
+machine is told their fingerprints and the protocol's hash, as a lab publishing its own boards
+would; the labels are checked against the data sets as prepared here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bench.leaderboard import BoardRequest, make_boards, publish_checked
 from bench.leaderboard.check import check_submission, failures
 from bench.protocol import load_protocol
 
-TARGETS = ["colours-a", "colours-b", "colours-b~stain:3"]
+TARGETS = ["colours-a", "colours-b", "colours-b~stain:1", "colours-b~stain:3"]
 
 
 def tiny_protocol(folder: Path) -> Path:
@@ -61,7 +61,8 @@ def test_a_trained_submission_publishes_and_checks_from_its_files(
     assert not publication.unofficial
     records = next(p for p in publication.written if p.name.endswith(".scores.csv"))
     board = records.with_name(records.name.replace(".scores.csv", ".md")).read_text()
-    assert "colours-b\\~stain:3" in board and "## Cost" in board
+    assert "## Shift suite: weighted F1 under each shift" in board and "## Cost" in board
+    assert "| colours-b \\~stain 0 | colours-b \\~stain 1 | colours-b \\~stain 3 |" in board
     assert "| tiny | colours-a |" in board and " cores; torch " in board  # measured, on a CPU
 
     # Here every label is checked: against the data sets as prepared on this machine.
@@ -77,3 +78,33 @@ def test_a_trained_submission_publishes_and_checks_from_its_files(
     assert failures(found) == []
     assert sorted(p.message.split(": ")[0] for p in found) == [
         f"image keys and true labels of {target}" for target in sorted(TARGETS)]
+
+
+def test_a_board_published_in_batches_is_rebuilt_as_one(
+        trained: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """One `--publish --models M` per model, then `--records` of every batch: the same files."""
+    manifest, protocols = trained
+    date = "2026-01-02"
+    whole = publish_checked(make_boards(BoardRequest(cost=True, date=date)), tmp_path / "whole",
+                            fingerprints=manifest, protocols=protocols)
+    for model in ("tiny", "tiny2"):
+        publish_checked(make_boards(BoardRequest(models=[model], cost=True, date=date)),
+                        tmp_path / model, fingerprints=manifest, protocols=protocols)
+    (records,) = (p.name for p in whole.written if p.name.endswith(".scores.csv"))
+    assert "~stain:3" in (tmp_path / "tiny" / records).read_text()  # shifted rows published
+
+    # The CLI's check knows the built-in protocols; this lab's is published beside its boards.
+    monkeypatch.setattr("bench.leaderboard.check.known_protocols", lambda: protocols)
+    result = CliRunner().invoke(cli, [
+        "leaderboard", "--records", str(tmp_path / "tiny" / records),
+        str(tmp_path / "tiny2" / records), "--publish", "--out-dir", str(tmp_path / "rebuilt"),
+        "--date", date, "--cost", "--fingerprints", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert "unofficial" not in result.output
+    for path in whole.written:
+        assert (tmp_path / "rebuilt" / path.name).read_bytes() == path.read_bytes(), path.name
+    board = (tmp_path / "rebuilt" / records.replace(".scores.csv", ".md")).read_text()
+    assert "## Shift suite" in board and "| tiny2 | colours-a |" in board
+    checked = CliRunner().invoke(cli, ["leaderboard", "--check", str(tmp_path / "rebuilt"),
+                                       "--cost", "--fingerprints", str(manifest), "--strict"])
+    assert checked.exit_code == 0, checked.output

@@ -28,7 +28,8 @@ def test_the_paper_and_the_release_are_presets_of_their_own():
     assert (paper.added_cells, paper.rbc_restain, paper.diameters["RBC"]) == (5, 0, 7.2)
     assert (release.displacement_mean, release.displacement_sd) == (0.39, 0.18)
     assert release.added_cells == 10 and release.rbc_restain > 0 and not release.overlap_central
-    assert paper.overlap_central
+    assert (release.central_under, release.cover_central) == (0.2, 0)
+    assert paper.overlap_central and (paper.central_under, paper.cover_central) == (0, 0.15)
     assert make_settings("paper", max_overlap=0.5).max_overlap == 0.5  # a preset, then overrides
     assert make_settings("complex", overlap_central="true").overlap_central is True
     with pytest.raises(bench.DataError, match="overlap_central='maybe' is not a bool"):
@@ -153,8 +154,8 @@ def test_flat_background_and_central_cell_in_the_middle(procedural):
 
 def test_cells_over_or_under_the_central_one(procedural):
     def occluded(cover):
-        settings = make_settings("complex", cover_central=cover, displacement_mean=0.05,
-                                 max_overlap=1.0)
+        settings = make_settings("complex", central_under=0, cover_central=cover,
+                                 displacement_mean=0.05, max_overlap=1.0)
         return [_compose(procedural, settings, _cells(procedural, 5, seed=i), i)[1]
                 ["central"]["occluded"] for i in range(8)]
 
@@ -162,13 +163,48 @@ def test_cells_over_or_under_the_central_one(procedural):
     assert np.mean(occluded(1.0)) > 0.2
 
 
-def test_the_central_cell_counts_in_the_overlap_rule_only_when_asked(procedural):
-    def abandoned(overlap_central):
+def test_the_central_cell_counts_in_the_overlap_rule_when_asked_or_drawn_first(procedural):
+    def abandoned(overlap_central, central_under=0.0):
         settings = make_settings("complex", overlap_central=overlap_central, max_overlap=0.0,
-                                 added_cells=1, added_cells_sd=0,
+                                 central_under=central_under, added_cells=1, added_cells_sd=0,
                                  displacement_mean=0.0, displacement_sd=0.01, max_tries=5)
         return sum(_compose(procedural, settings, _cells(procedural, 1, seed=i), i)[1]
                    ["abandoned"] for i in range(6))
 
-    assert abandoned(False) == 0  # a cell on top of the central one is allowed ...
+    assert abandoned(False) == 0  # a cell under the central one is allowed ...
     assert abandoned(True) == 6  # ... unless the central cell counts
+    assert abandoned(False, central_under=1.0) == 6  # ... or is on the canvas before it
+
+
+def test_where_the_central_cell_is_drawn_first_every_cell_reaching_it_covers_it(procedural):
+    def notes(central_under):
+        settings = make_settings("complex", central_under=central_under, cover_central=0,
+                                 displacement_mean=0.05, max_overlap=1.0)
+        return [_compose(procedural, settings, _cells(procedural, 5, seed=i), i)[1]
+                for i in range(8)]
+
+    first, last = notes(1.0), notes(0.0)
+    assert all(n["central"]["drawn_first"] for n in first)
+    assert all(r["over_central"] for n in first for r in n["added"])
+    assert np.mean([n["central"]["occluded"] for n in first]) > 0.2
+    assert not any(n["central"]["drawn_first"] for n in last)
+    assert max(n["central"]["occluded"] for n in last) == 0.0
+
+
+def test_which_images_draw_the_central_cell_first_is_a_share_of_images(procedural):
+    """Decided per image from the layout alone: the same at every level, a fifth of images."""
+    (central,) = procedural.generate("L", 1, partition="A", seed=9)
+    cells = _cells(procedural, 3)
+
+    def drawn_first(level, index):
+        _, note = compose(central, cells if level else [], size=32,
+                          settings=make_settings(level or "base", central_under=0.2),
+                          layout_rng=np.random.default_rng((index, 0)),
+                          background_rng=np.random.default_rng((index, 1)),
+                          placement_rng=np.random.default_rng((index, 2)))
+        return note["central"]["drawn_first"]
+
+    first = [drawn_first("complex", i) for i in range(400)]
+    assert 0.2 - 0.06 < np.mean(first) < 0.2 + 0.06  # three binomial sd
+    assert first[:40] == [drawn_first(0, i) for i in range(40)]
+    assert first[:40] == [drawn_first(2.5, i) for i in range(40)]

@@ -59,7 +59,8 @@ def test_json_and_csv_carry_the_numbers_and_marks(scores, names):
     same = quick["tables"][0]
     alpha = next(r for r in same["rows"] if r["model"] == "alpha")
     assert alpha["cells"]["d1/f1"] == {"value": 90.7, "std": 0.6, "n": 3, "mark": "best",
-                                       "baseline": False, "text": "90.7 ± 0.6",
+                                       "baseline": False, "contaminated": False,
+                                       "text": "90.7 ± 0.6",
                                        "ci_low": None, "ci_high": None, "ci_unit": None,
                                        "tier": None, "rank_interval": None}
     beta = next(r for r in same["rows"] if r["model"] == "beta")

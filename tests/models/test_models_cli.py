@@ -39,6 +39,25 @@ def test_json_lists_the_seven_with_timm_weights_size_and_preprocessing():
     assert rows["timm"]["architecture"] == "timm:<name>" and rows["timm"]["parameters"] is None
 
 
+def test_every_model_says_what_it_was_pretrained_on_and_its_embedding_size():
+    rows = {row["name"]: row for row in json.loads(listing("--json"))}
+    assert all("pretraining_data" in row for row in rows.values())
+    assert rows["vgg19"]["pretraining_data"] == ["ImageNet-1k"]
+    assert rows["vit"]["pretraining_data"] == ["ImageNet-21k", "ImageNet-1k"]
+    assert rows["swin"]["pretraining_data"] == ["ImageNet-21k", "ImageNet-1k"]
+    dinobloom = rows["dinobloom-s"]
+    assert {"PBC", "Raabin-WBC", "AML-Cytomorphology_LMU"} <= set(dinobloom["pretraining_data"])
+    assert dinobloom["embedding"] == 384 and dinobloom["input_size"] == 224
+    assert [rows[f"dinobloom-{v}"]["embedding"] for v in "blg"] == [768, 1024, 1536]
+    assert 21e6 < dinobloom["parameters"] < 23e6 and rows["dinobloom-g"]["parameters"] > 1.1e9
+    assert rows["vgg19"]["embedding"] == 4096  # its pre-logits layer, what a probe reads
+    assert rows["resnet152"]["embedding"] == 2048
+    concrete = [row for row in rows.values() if row["parameters"] is not None]
+    assert all(row["pretraining_data"] for row in concrete)  # first-party models all declare
+    table = listing("--all")
+    assert "pretrained on" in table and "ImageNet-21k, ImageNet-1k" in table
+
+
 def test_table_and_all_columns(example_plugin):
     table = listing()
     assert "VGG-19" in table and "tv_in1k" in table and "139.6M" in table

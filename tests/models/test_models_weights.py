@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import pytest
 import timm
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save, save_file
 
 import bench
 from bench.models import build_model
@@ -102,7 +103,8 @@ def test_missing_pretrained_weights_offline_name_the_three_ways_out(name, offlin
     assert f"model {name!r}" in message and architecture in message
     assert f"timm/{architecture}" in message and str(offline_hub) in message
     assert "--weights PATH" in message and "--no-pretrained" in message
-    assert f"`hf download timm/{architecture} model.safetensors`" in message
+    assert f"`bench weights download {name} --to DIR`" in message
+    assert "`bench weights unpack weights.tar`" in message and "BENCH_WEIGHTS" in message
     assert "HF_HUB_OFFLINE" in message
 
 
@@ -130,44 +132,25 @@ def test_torchvision_style_inception_checkpoint_loads_without_its_auxiliary_head
     assert same_tensors(with_aux.state_dict(), built.module.state_dict(), skip="fc.")
 
 
-@pytest.fixture
-def online(monkeypatch):
-    """Offline mode off; the hub itself is replaced by the test (sockets stay closed)."""
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    calls = []
-
-    def use(download):
-        def recorded(repo, filename, **kwargs):
-            calls.append(filename)
-            return download(repo, filename, **kwargs)
-
-        monkeypatch.setattr("huggingface_hub.hf_hub_download", recorded)
-        return calls
-
-    return use
-
-
-def test_the_hub_is_asked_only_when_the_cache_has_nothing(online, tmp_path):
+def test_the_hub_is_asked_only_when_the_cache_has_nothing(local_hub):
     imagenet = timm.create_model("test_vit", num_classes=1000)
-    served = tmp_path / "served.safetensors"
-    save_file({k: v.contiguous() for k, v in imagenet.state_dict().items()}, str(served))
-    calls = online(lambda repo, filename, **kwargs: str(served))
+    local_hub("timm/test_vit.r160_in1k", {"model.safetensors": save(
+        {k: v.contiguous() for k, v in imagenet.state_dict().items()})})
     built = build_model(models().get("timm:test_vit"))
-    assert calls == ["model.safetensors"]
+    assert [path for path, _ in local_hub.server.requests] == [
+        "/timm/test_vit.r160_in1k/resolve/main/model.safetensors"] * 2  # HEAD, then GET
     assert built.weights["source"] == "hub" and built.weights["repo"] == "timm/test_vit.r160_in1k"
     assert same_tensors(imagenet.state_dict(), built.module.state_dict(), skip="head.")
+    local_hub.server.requests.clear()
+    again = build_model(models().get("timm:test_vit"))
+    assert again.weights["source"] == "hf-cache" and not local_hub.server.requests
 
 
-def test_an_unreachable_hub_fails_once_with_the_ways_out(online):
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    def unreachable(repo, filename, **kwargs):
-        raise LocalEntryNotFoundError("cannot reach huggingface.co")
-
-    calls = online(unreachable)
-    with pytest.raises(bench.RunError, match="hub could not be reached.*--no-pretrained"):
-        build_model(models().get("timm:test_vit"))
-    assert calls == ["model.safetensors"]  # no second wait for pytorch_model.bin
+def test_a_repo_without_safetensors_falls_back_to_pytorch_model_bin(local_hub):
+    imagenet = timm.create_model("test_vit", num_classes=1000)
+    buffer = io.BytesIO()
+    torch.save(imagenet.state_dict(), buffer)
+    local_hub("timm/test_vit.r160_in1k", {"pytorch_model.bin": buffer.getvalue()})
+    built = build_model(models().get("timm:test_vit"))
+    assert built.weights["file"].endswith(hashlib.sha256(buffer.getvalue()).hexdigest())
+    assert same_tensors(imagenet.state_dict(), built.module.state_dict(), skip="head.")

@@ -138,8 +138,9 @@ def test_a_site_from_published_records_verifies_against_them(synthetic_store: Pa
                     "--json")
     assert result.exit_code == 0, result.output
     built = json.loads(result.stdout)
-    # The cell pages come from the predictions published beside the records.
-    assert built["boards"] == 2 and built["cells"] == 8
+    # The shift board and the cell pages come from the records and the predictions beside them.
+    assert built["boards"] == 3 and built["cells"] == len(
+        {(r.model, r.source, t) for r in RUNS for t in r.accuracy})
     verified = invoke("site", "verify", tmp_path / "site", "--records", tmp_path / "leaderboards")
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.startswith("OK: ")
@@ -162,6 +163,30 @@ def test_a_site_from_published_records_verifies_against_them(synthetic_store: Pa
     assert ["score", "quick-abcdef01", "cross", "beta", source, target, "f1"] in keys
     # the board, the model page and the heat maps (beta's and the mean over models)
     assert all(source in k and target in k and "f1" in k for k in keys), keys
+
+
+def test_published_records_give_the_stores_pages_shift_curves_included(
+        synthetic_store: Path, built_site: Path, tmp_path: Path):
+    """Records and predictions as `--publish` writes them lose nothing the site shows."""
+    boards = bench.leaderboard.from_store(synthetic_store)
+    bench.leaderboard.publish_checked(boards, tmp_path / "leaderboards", unofficial=True)
+    site = tmp_path / "site"
+    build_site(site, load_inputs(records=[tmp_path / "leaderboards"]),
+               SiteSettings(resamples=200))
+    shift = (site / "boards/quick-abcdef01-shift.html").read_text()
+    assert shift.count("<polyline") == 2 and "d2 ~stain" in shift  # alpha and beta from d1
+
+    def pages(root: Path) -> dict[str, list[str]]:
+        """Board and cell pages, but for the footer (which says where the numbers came from).
+
+        Model pages show what only a store has (the input size each run trained at).
+        """
+        return {path: [line for line in text.decode().splitlines()
+                       if not line.startswith("<footer>")]
+                for path, text in files(root).items() if path.startswith(("boards/", "cells/"))}
+
+    assert pages(site) == pages(built_site)
+    assert verify_site(site, load_inputs(records=[tmp_path / "leaderboards"]))[0] == []
 
 
 def test_only_the_papers_boards_when_a_folder_holds_no_records(tmp_path: Path, no_plugins):
@@ -198,3 +223,25 @@ def test_a_folder_that_is_not_a_site_is_never_overwritten(tmp_path: Path, synthe
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     result = invoke("site", "verify", tmp_path / "mine", "--store", synthetic_store)
     assert result.exit_code == 1 and "holds no site.json" in result.output
+
+
+def test_tiers_on_the_site_from_three_seeds(tmp_path: Path, no_plugins):
+    from site_fixtures import Run, write_runs
+
+    store_path = tmp_path / "results.sqlite"
+    runs = [Run(model, "d1", seed, {"d1": accuracy + 0.005 * seed}, 60.0)
+            for model, accuracy in (("alpha", 0.90), ("beta", 0.89), ("gamma", 0.55))
+            for seed in range(3)]
+    write_runs(bench.open_store(store_path), runs)
+    out = tmp_path / "site"
+    result = invoke("site", "build", out, "--store", store_path, "--marks", "tiers",
+                    "--resamples", "200", "--no-reference")
+    assert result.exit_code == 0, result.output
+    [same] = [p for p in (out / "boards").glob("*.html") if "same" in p.name]
+    text = same.read_text()
+    rows = {model: re.search(rf">{model}<.*?</tr>", text, re.S).group(0)
+            for model in ("alpha", "beta", "gamma")}
+    assert "T1 (" in rows["alpha"] and "T1 (" in rows["beta"]  # one point apart: one tier
+    assert "T2 (" in rows["gamma"]  # 35 points behind: the next tier
+    verified = invoke("site", "verify", out, "--store", store_path, "--no-reference")
+    assert verified.exit_code == 0, verified.output
