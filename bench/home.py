@@ -7,7 +7,8 @@ Layout (``BENCH_HOME``, default ``$XDG_CACHE_HOME/bench`` or ``~/.cache/bench``)
     downloads/                files fetched by `bench datasets download` (resumable .part files)
     generated/<name>/         data sets made by `bench generate dataset`
     generators/<name>/        trained generators (their checkpoints)
-    runs/<run id>/            epoch checkpoints, best checkpoint, log
+    runs/<run id>/            epoch checkpoints, best checkpoint, log (a probe: its head)
+    embeddings/<key>/         a frozen backbone's embeddings of one split (bench.engine.embeddings)
     leaderboards/             rendered boards when no --out is given
 """
 

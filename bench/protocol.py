@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -42,6 +42,9 @@ class Training:
     # compile: torch.compile (inductor, its default mode) around the model's forward.
     channels_last: bool = False
     compile: bool = False
+    # Added later (the default keeps old hashes): images per class drawn from the source's
+    # train split (bench.engine.shots), or "all".
+    shots: Union[int, str] = "all"  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,31 @@ class Metrics:
     average: str
 
 
+HEADS = ("finetune", "linear", "knn")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A head fitted on a frozen backbone's embeddings instead of fine-tuning the whole model.
+
+    The whole section was added later: its defaults (``head = "finetune"``, every other value 0:
+    not set) keep the hashes of every fine-tuning protocol. A probe protocol states the values
+    its head reads, so they are in its hash. ``linear``: L-BFGS multinomial logistic regression
+    on standardised embeddings, one fit per inverse L2 strength ``C`` in ``c_steps`` log-spaced
+    values from ``c_low`` to ``c_high``, at most ``max_iter`` iterations each (DINOv2's
+    ``log_regression.py``); ``knn``: cosine similarity, the ``k`` nearest training embeddings
+    vote with weight ``exp(similarity / temperature)`` (DINO's ``eval_knn.py``).
+    """
+
+    head: str = "finetune"
+    c_low: float = 0.0
+    c_high: float = 0.0
+    c_steps: int = 0
+    max_iter: int = 0
+    k: int = 0
+    temperature: float = 0.0
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
@@ -88,6 +116,7 @@ class Protocol:
     input: Input
     metrics: Metrics
     source: str = ""
+    probe: Probe = field(default_factory=Probe)
 
     @property
     def recipe(self) -> dict[str, Any]:
@@ -132,6 +161,17 @@ class Protocol:
 
     def input_size(self, model_input_size: int) -> int:
         return model_input_size if self.input.size == "model" else int(self.input.size)
+
+    @property
+    def cell_epochs(self) -> int:
+        """The most "epochs" a cell records: training epochs, or a linear probe's C values."""
+        return {"linear": self.probe.c_steps, "knn": 1}.get(self.probe.head,
+                                                           self.training.max_epochs)
+
+    @property
+    def is_probe(self) -> bool:
+        """Whether cells fit a head on frozen embeddings (bench.engine.probe), not fine-tune."""
+        return self.probe.head != "finetune"
 
 
 _SECTIONS = {f.name: f for f in fields(Protocol)}
@@ -253,6 +293,14 @@ BOUNDS: dict[str, Bounds] = {
     "augmentation.jitter_hue": Bounds(0, 0.5, "the hue jitter (a fraction of the colour wheel)"),
     "input.size": Bounds(8, 2048, "the input side in pixels"),
     "input.cache_size": Bounds(8, 2048, "the side of the decoded cache images in pixels"),
+    # Probe settings: 0 is "not set" (a fine-tuning protocol); _check_probe asks a probe's head
+    # for the values it reads.
+    "probe.c_low": Bounds(0, 1e9, "the linear probe's smallest C (inverse L2 strength)"),
+    "probe.c_high": Bounds(0, 1e9, "the linear probe's largest C"),
+    "probe.c_steps": Bounds(0, 1000, "the number of C values the linear probe tries"),
+    "probe.max_iter": Bounds(0, 1_000_000, "the L-BFGS iterations per C"),
+    "probe.k": Bounds(0, 100_000, "the neighbours that vote in a k-NN probe"),
+    "probe.temperature": Bounds(0, 100, "the k-NN vote's temperature"),
 }
 
 
@@ -296,6 +344,26 @@ def _check(protocol: Protocol, where: str) -> None:
                             f"implemented; macro F1 and balanced accuracy are always stored too")
     if isinstance(protocol.input.size, str) and protocol.input.size != "model":
         raise ProtocolError(f"{where}: input.size must be 'model' or a number of pixels")
+    _check_probe(protocol, where)
+
+
+def _check_probe(protocol: Protocol, where: str) -> None:
+    """The settings added for probes and label efficiency (``[probe]``, ``training.shots``)."""
+    shots = protocol.training.shots
+    if shots != "all" and not (isinstance(shots, int) and shots >= 1):
+        raise ProtocolError(f"{where}: training.shots must be 'all' or a whole number of images "
+                            f"per class of at least 1, got {shots!r}")
+    probe = protocol.probe
+    if probe.head not in HEADS:
+        raise ProtocolError(f"{where}: probe.head must be one of {', '.join(HEADS)}, "
+                            f"got {probe.head!r}")
+    if probe.head == "linear" and not (0 < probe.c_low <= probe.c_high and probe.c_steps >= 1
+                                       and probe.max_iter >= 1):
+        raise ProtocolError(f"{where}: a linear probe needs probe.c_low and c_high positive "
+                            f"(c_low <= c_high) and probe.c_steps and max_iter at least 1")
+    if probe.head == "knn" and not (probe.k >= 1 and probe.temperature > 0):
+        raise ProtocolError(f"{where}: a k-NN probe needs probe.k at least 1 and "
+                            f"probe.temperature positive")
 
 
 def parse(text: str, where: str) -> Protocol:
@@ -353,16 +421,39 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
 def recipe_differences(name: str, recipe: dict[str, Any]) -> list[tuple[str, Any]]:
     """How ``recipe`` (a protocol's or a stored run's) differs from built-in protocol ``name``.
 
-    Empty for a protocol file of its own name: it has nothing to differ from.
+    A protocol file of its own name has nothing to differ from but the schema's defaults: of
+    its values, those of settings added later (``training.shots``, ``[probe]``) are listed.
     """
-    if name not in builtin_names():
-        return []
-    base = json.loads(json.dumps(load_protocol(name).recipe))  # tuples compare as lists
+    base = (_all_values(load_protocol(name)) if name in builtin_names()
+            else _schema_defaults())
     ours = json.loads(json.dumps(recipe))
     return [(f"{section}.{key}", value)
             for section, values in ours.items() if isinstance(values, dict)
             for key, value in values.items()
-            if base.get(section, {}).get(key, value) != value]
+            if base.get(section, {}).get(key, _MISSING) not in (value, _MISSING)]
+
+
+_MISSING = object()  # a value with nothing to compare to: not a difference
+
+
+def _all_values(protocol: Protocol) -> dict[str, Any]:
+    """Every recipe value, defaults included, as JSON would give it back (tuples as lists)."""
+    return json.loads(json.dumps({spec.name: dataclasses.asdict(getattr(protocol, spec.name))
+                                  for spec in fields(Protocol) if spec.name not in _DESCRIPTIVE}))
+
+
+def _schema_defaults() -> dict[str, dict[str, Any]]:
+    """The default of every setting that has one, by section."""
+    defaults: dict[str, dict[str, Any]] = {}
+    for spec in fields(Protocol):
+        if spec.name in _DESCRIPTIVE:
+            continue
+        for item in fields(_SECTION_TYPES[spec.name]):
+            if _has_default(item):
+                value = (item.default if item.default is not dataclasses.MISSING
+                         else item.default_factory())
+                defaults.setdefault(spec.name, {})[item.name] = json.loads(json.dumps(value))
+    return defaults
 
 
 def overrides_text(differences: list[tuple[str, Any]]) -> str:

@@ -141,6 +141,15 @@ CATALOGUE = {
     "run --protocol with a flip rate above 1": Mistake(
         f"{RUN.replace('quick', '{flip_rate_toml}')}", 1,
         ("augmentation.hflip = 1.5 is out of range", "a probability")),
+    "run --protocol with an unknown probe head": Mistake(
+        f"{RUN.replace('quick', '{bad_probe_toml}')}", 1,
+        ("probe.head must be one of finetune, linear, knn", "'svm'")),
+    # -- bench run: shots ---------------------------------------------------------------------
+    "run --shots 0": Mistake(f"{RUN} --shots 0", 2, ("--shots 0", "between 1 and")),
+    "run --shots not a number": Mistake(f"{RUN} --shots 1,five", 2,
+                                        ("'five' is not a number", "1,5,all")),
+    "run --shots listed twice": Mistake(f"{RUN} --shots 5,all,5", 2, ("5 is listed twice",)),
+    "run --shots empty list": Mistake(f"{RUN} --shots ,", 2, ("lists nothing",)),
     # -- bench runs -------------------------------------------------------------------------------
     "runs show an unknown id": Mistake("runs show 0123abcd", 1, ("no single run matches",)),
     "runs forget a SQL wildcard": Mistake("runs forget %", 1,
@@ -198,6 +207,8 @@ CATALOGUE = {
                                              ("unknown reference board 'zeda2024'",)),
     "leaderboard --reference unknown": Mistake("leaderboard --reference paper", 1,
                                                ("unknown reference board 'paper'",)),
+    "leaderboard --shots with --shift": Mistake("leaderboard --shots --shift", 1,
+                                                ("leave out --shift",)),
     "leaderboard --reference with --protocol": Mistake(
         "leaderboard --reference zedda2024 --protocol quick", 1, ("leave it out",)),
     "leaderboard --date not a date": Mistake("leaderboard --reference zedda2024 --date 2026-13-45",
@@ -391,6 +402,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "empty.pt").write_bytes(b"")
     (root / "notes.txt").write_text("these are not weights\n")
     (root / "binary.toml").write_bytes(bytes(range(256)) * 4)
+    linear = (Path(bench.__file__).parent / "protocols" / "linear-probe.toml").read_text()
+    (root / "bad_probe.toml").write_text(linear.replace('head = "linear"', 'head = "svm"'))
     # Training scripts often save their argparse settings beside the weights: never unpickled.
     torch.save({"weight": torch.zeros(2), "args": argparse.Namespace(lr=0.1)},
                root / "pickled.pt")
@@ -427,6 +440,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "binary_toml": str(root / "binary.toml"),
         "negative_lr_toml": str(root / "negative_lr.toml"),
         "flip_rate_toml": str(root / "flip_rate.toml"),
+        "bad_probe_toml": str(root / "bad_probe.toml"),
         "pickled": str(root / "pickled.pt"),
         "tensors": str(root / "tensors.pt"),
         "non_utf8": str(root / os.fsdecode(b"weights-\xff.pt")),

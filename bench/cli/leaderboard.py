@@ -87,6 +87,10 @@ def _draw_plots(jobs: list, out_dir: Path) -> int:
               help="Rank agreement: Kendall's τ between the models' rankings for every pair of "
                    "data sets (--cross: of targets), with a bootstrap interval; --metric picks "
                    "the score (default f1).")
+@click.option("--shots", is_flag=True,
+              help="Label-efficiency layout: per model and source, the score against K, the "
+                   "training images per class (runs made with `bench run --shots`); --ci adds "
+                   "intervals, --plots draws score against K.")
 @click.option("--summary", is_flag=True,
               help="Add the generalisation summary: drop per source, mean rank per model.")
 @click.option("--exclude-contaminated", "exclude_contaminated", is_flag=True,
@@ -162,6 +166,7 @@ def leaderboard_command(
     cross: bool,
     shift: bool,
     agreement: bool,
+    shots: bool,
     metrics: tuple[str, ...],
     protocol: str | None,
     models: tuple[str, ...],
@@ -217,6 +222,7 @@ def leaderboard_command(
         summary=summary, compare=compare, reference=reference, date=date,
         intervals=intervals, resamples=resamples, level=level, marks=marks, per_class=per_class,
         second=second, shift=shift, cost=cost, plot_scale=plot_scale, agreement=agreement,
+        shots=shots,
         exclude_contaminated=exclude_contaminated,
     )
     chosen_format = _output_format(fmt, as_json, out)

@@ -47,7 +47,11 @@ def executor_options(command):
 @click.option("--seed", "seed_list", metavar="S[,S...]",
               help="Exactly these seeds, e.g. --seed 5 or --seed 0,5,7.")
 @click.option("--protocol", default="zedda2024", show_default=True,
-              help="Built-in protocol name (zedda2024, quick) or a TOML file.")
+              help="Built-in protocol name (zedda2024, quick, linear-probe, knn) or a TOML file.")
+@click.option("--shots", metavar="K[,K...]",
+              help="Train on K images per class of the source's train split (or `all`); a "
+                   "comma list (1,5,all) runs each. The draw depends only on the split, K and "
+                   "the seed.")
 @click.option("--epochs", type=int, help="Override the protocol's maximum number of epochs.")
 @click.option("--batch-size", type=int, help="Override the protocol's batch size.")
 @click.option("--image-size", type=int, help="Override the input size (default: the model's).")
@@ -64,9 +68,9 @@ def executor_options(command):
               help="Show the cells, their status, epochs, the time (a step measured here) and "
                    "checkpoint disk a run would take; train and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run_command(models, sources, targets, seed_count, seed_list, protocol, epochs, batch_size,
-                image_size, device, workers, weights, no_pretrained, retry_failed, executor,
-                dry_run, as_json, **executor_values) -> None:
+def run_command(models, sources, targets, seed_count, seed_list, protocol, shots, epochs,
+                batch_size, image_size, device, workers, weights, no_pretrained, retry_failed,
+                executor, dry_run, as_json, **executor_values) -> None:
     """Train on each source, early-stop on its validation split, test on every target.
 
     Finished cells are skipped and interrupted ones resume, so the same command can be given
@@ -82,6 +86,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
         run_benchmark,
         skipped_as_failed,
     )
+    from bench.engine.shots import parse_shots, shots_of
     from bench.protocol import load_protocol
 
     check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,
@@ -90,6 +95,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
                                               for param, value in executor_values.items()})
     resolve_options(executor, chosen_options)  # each value checked before anything is loaded
     chosen_seeds = seeds_from(seed_count, seed_list)
+    chosen_shots = parse_shots(shots)
     recipe = load_protocol(protocol).with_overrides(
         training={"max_epochs": epochs, "batch_size": batch_size},
         input={"size": image_size},
@@ -98,7 +104,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
         models=models, sources=sources, targets=targets, protocol=recipe,
         seeds=chosen_seeds, device=device, workers=workers,
         pretrained=not no_pretrained, weights=weights, retry_failed=retry_failed,
-        executor=executor, executor_options=chosen_options,
+        executor=executor, executor_options=chosen_options, shots=chosen_shots,
     )
     if dry_run:
         from bench.cli.estimate import print_dry_run
@@ -112,6 +118,10 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, epoch
         for target, metrics in row.pop("scores").items():
             row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
     columns = ["model", "source", "seed", "status", "detail"]
+    if chosen_shots:
+        for row in rows:
+            row["shots"] = shots_of(row["overrides"])
+        columns.insert(3, "shots")
     columns += sorted({key for row in rows for key in row if key.startswith("f1 ")})
     emit_table(rows, columns, title=f"bench run ({recipe.name}, {recipe.hash})", as_json=as_json,
                keys=["model", "source"])

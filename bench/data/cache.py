@@ -64,17 +64,24 @@ def create_images_file(path: Path, count: int, size: int) -> int:
                                        shape=(count, size, size, 3))
     offset = images.offset
     del images
-    length = offset + count * size * size * 3
     with path.open("r+b") as stream:
-        try:
-            os.posix_fallocate(stream.fileno(), 0, length)
-        except (AttributeError, OSError) as exc:  # no fallocate here (macOS, some file systems)
-            if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                raise
-            stream.seek(offset)
-            for start in range(offset, length, ZEROS):
-                stream.write(bytes(min(ZEROS, length - start)))
+        reserve_blocks(stream.fileno(), offset, offset + count * size * size * 3)
     return offset
+
+
+def reserve_blocks(descriptor: int, offset: int, length: int) -> None:
+    """Give a file its ``length`` bytes of blocks now: a disk too small fails here (ENOSPC).
+
+    Where the file system cannot reserve (macOS, some file systems), zeros are written from
+    ``offset`` (the data after a header already written): real blocks, never a sparse file.
+    """
+    try:
+        os.posix_fallocate(descriptor, 0, length)
+    except (AttributeError, OSError) as exc:  # no fallocate here (macOS, some file systems)
+        if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        for start in range(offset, length, ZEROS):
+            os.pwrite(descriptor, bytes(min(ZEROS, length - start)), start)
 
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

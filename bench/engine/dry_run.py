@@ -122,12 +122,16 @@ def estimate_plans(plans: Sequence[CellPlan], store: ResultsStore,
     device = str(training.resolve_device(plans[0].device)) if plans else "cpu"
     estimate = MatrixEstimate([], max_epochs, device)
     sizes: dict[str, dict[str, int]] = {}
+    embedded: set[str] = set()  # embedding entries an earlier probe cell makes
     for plan in plans:
         cell = cell_of(plan)
         status, detail, epochs = _state(store, cell, max_epochs, retry_failed, plan.settings())
         entry = CellEstimate(cell.id, plan.model, plan.source, plan.seed, status, detail, epochs)
         estimate.cells.append(entry)
         if not epochs:
+            continue
+        if plan.protocol.is_probe:
+            _estimate_probe(plan, entry, estimate, embedded)
             continue
         if plan.model not in estimate.measured:
             try:
@@ -151,6 +155,31 @@ def estimate_plans(plans: Sequence[CellPlan], store: ResultsStore,
         entry.checkpoint_bytes = int(measured["checkpoint_bytes"])
         estimate.device = measured["device"]
     return estimate
+
+
+def _estimate_probe(plan: CellPlan, entry: CellEstimate, estimate: MatrixEstimate,
+                    embedded: set[str]) -> None:
+    """A probe's time is its backbone passes over images not embedded yet; a head is small."""
+    from bench.engine import probe
+
+    try:
+        missing = {key: count for key, count in probe.missing_embeddings(plan).items()
+                   if key not in embedded}
+        if missing and plan.model not in estimate.measured:
+            estimate.measured[plan.model] = probe.measure_probe(plan)
+    except Exception as exc:  # noqa: BLE001 - the cell itself will fail, with its reason
+        entry.detail += f"; its backbone could not be measured ({type(exc).__name__}: {exc})"
+        return
+    embedded.update(missing)
+    measured = estimate.measured.get(plan.model, {})
+    if missing and "seconds_per_batch" in measured:
+        batches = sum(math.ceil(count / measured["batch_size"]) for count in missing.values())
+        entry.seconds = batches * measured["seconds_per_batch"]
+        estimate.device = measured["device"]
+    entry.detail += (f"; embeds {sum(missing.values())} images" if missing
+                     else "; every embedding cached: 0 backbone passes")
+    width = measured.get("embedding_width", 0)
+    entry.checkpoint_bytes = probe.head_bytes(plan, width, _split_sizes(plan.source)["train"])
 
 
 def warn_before_long_run(plans: Sequence[CellPlan], store: ResultsStore, listener: Listener,

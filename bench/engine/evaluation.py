@@ -67,13 +67,21 @@ def evaluate_checkpoint(
             f"tested on {', '.join(targets)} without training again. Restore the file, or train "
             f"under another seed (--seeds)."
         )
+    # A fine-tuned model is all in its checkpoint; a probe's head needs its backbone again.
+    settings = (run.get("settings") or {}) if protocol.is_probe else {}
     plan = CellPlan(model=run["model"], source=run["source"], targets=list(targets),
                     seed=int(run["seed"]), protocol=protocol, checkpoint_dir=checkpoint.parent,
-                    device=device, workers=workers, pretrained=False)
+                    device=device, workers=workers, pretrained=bool(settings.get("pretrained")),
+                    weights=settings.get("weights"), init=run.get("init") or "")
     if listener is not None:
         listener.notice(f"testing {run['model']} on {run['source']} (seed {run['seed']}) on "
                         f"{', '.join(targets)} from its best checkpoint")
-    evaluations = test_trained(plan, checkpoint, listener)
+    if protocol.is_probe:
+        from bench.engine.probe import test_probe
+
+        evaluations = test_probe(plan, checkpoint, listener)
+    else:
+        evaluations = test_trained(plan, checkpoint, listener)
     store.add_evaluations(run_id, evaluations)
     return evaluations
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bench.engine import ray_executor, slurm_executor
+from bench.engine.cell import run_cell
 from bench.engine.plans import Claimed, Result
 from bench.engine.progress import Listener
 from bench.errors import BenchError, OptionError
@@ -37,11 +38,9 @@ class LocalExecutor:
 
     def run(self, claimed: Iterable[Claimed],
             listener_for: Callable[[Claimed], Listener]) -> Iterator[Result]:
-        from bench.engine.training import train_and_evaluate
-
         for item in claimed:
             try:
-                yield item, train_and_evaluate(item.plan, listener_for(item))
+                yield item, run_cell(item.plan, listener_for(item))
             except BenchError as exc:  # a cell's own failure: recorded, the matrix goes on
                 yield item, exc
 

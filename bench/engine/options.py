@@ -223,6 +223,10 @@ def preflight(request: RunRequest) -> None:
             raise OptionError(f"seed {seed!r}: a seed is a whole number from 0 to {MAX_SEED}.")
     check_protocol_sizes(request.protocol)  # named by the options that set them
     check_protocol(request.protocol)  # every other value, for a protocol made in code
+    if request.shots:  # what --shots accepts, for API callers too
+        from bench.engine.shots import parse_shots
+
+        parse_shots(",".join(str(shots) for shots in request.shots))
     check_value("--workers", request.workers)
     check_executor(request.executor, request.executor_options, request.device)
     check_weights(request.weights)

@@ -6,6 +6,7 @@ A live display at a terminal; plain lines for a log (one per epoch, and one at l
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -90,7 +91,7 @@ class RichListener(Listener):
         resumed = f", resumed after epoch {resumed_epoch}" if resumed_epoch else ""
         self.progress.update(self.matrix, info=(
             f"{plan.model} on {plan.source}, seed {plan.seed} ({train_images} images{resumed})"))
-        total = plan.protocol.training.max_epochs
+        total = plan.protocol.cell_epochs
         self.epochs = self.progress.add_task("  epochs", total=total, completed=resumed_epoch,
                                              info="")
         self.batches = self.progress.add_task("  batches", total=None, info="")
@@ -100,8 +101,9 @@ class RichListener(Listener):
         if batch != batches and now - self._last_draw < 0.25:
             return
         self._last_draw = now
+        doing = f"loss {loss:.3f}" if math.isfinite(loss) else "embedding"  # a probe's backbone
         self.progress.update(self.batches, completed=batch, total=batches,
-                             info=f"loss {loss:.3f}  {rate:.0f} img/s")
+                             info=f"{doing}  {rate:.0f} img/s")
 
     def on_epoch(self, epoch: int, values: dict[str, float]) -> None:
         self.progress.update(self.epochs, completed=epoch, info=(

@@ -51,6 +51,7 @@ class RunRequest:
     executor: str = "local"  # a name in bench.engine.executors.EXECUTORS
     # That executor's options by name ({"cpus": 2} for ray); defaults fill what is left out.
     executor_options: Mapping[str, Any] = field(default_factory=dict)
+    shots: Sequence[int | str] = ()  # images per class (or "all") to train on; () the protocol's
 
 
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
@@ -83,14 +84,18 @@ def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
             ensure_pretrained_weights(registries.models.get(model))
     runs_home = subdir("runs")
     init = initialisation(request.pretrained, request.weights)  # the file is hashed once
+    # Each number of shots is a recipe of its own (training.shots is in the protocol hash).
+    recipes = [request.protocol.with_overrides(training={"shots": shots})
+               for shots in request.shots] or [request.protocol]
     return [
         CellPlan(
             model=model, source=source, targets=targets, seed=int(seed),
-            protocol=request.protocol, checkpoint_dir=runs_home,  # the run id is added later
+            protocol=recipe, checkpoint_dir=runs_home,  # the run id is added later
             device=request.device, workers=request.workers, pretrained=request.pretrained,
             weights=request.weights, init=init,
         )
-        for model in models for source in sources for seed in request.seeds
+        for model in models for source in sources for recipe in recipes
+        for seed in request.seeds
     ]
 
 

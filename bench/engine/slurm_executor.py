@@ -130,15 +130,15 @@ class CellJob:
         import torch
         from rich.console import Console
 
+        from bench.engine.cell import run_cell
         from bench.engine.progress import LineListener
-        from bench.engine.training import train_and_evaluate
 
         os.environ["BENCH_HOME"] = home
         torch.set_num_threads(threads)
         log = LineListener(Console(file=sys.stdout, soft_wrap=True))
         log.on_matrix_start(1)
         try:
-            return train_and_evaluate(plan, log)
+            return run_cell(plan, log)
         except BenchError as exc:  # the cell's own failure, handed back as a plain error
             return BenchError(str(exc))
         finally:

@@ -34,6 +34,7 @@ from bench.engine.loading import (
 )
 from bench.engine.plans import CellPlan, Outcome
 from bench.engine.progress import Listener, QuietListener
+from bench.engine.shots import ALL, few_shot_indices
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
@@ -174,9 +175,14 @@ class _Trainer:
 
     # -- data ------------------------------------------------------------------------------
 
-    def _images(self, dataset: PreparedDataset, split: str) -> CachedImages:
+    def _images(self, dataset: PreparedDataset, split: str, shots: int | str = ALL
+                ) -> CachedImages:
         arrays = dataset.split(split, self.cache_size)
-        return CachedImages(arrays.images, arrays.labels)
+        if shots == ALL:
+            return CachedImages(arrays.images, arrays.labels)
+        rows = few_shot_indices(arrays.paths, arrays.labels, dataset.fingerprint, shots,
+                                self.plan.seed)
+        return CachedImages(arrays.images[rows], arrays.labels[rows])
 
     def _transform(self, train: bool) -> BatchTransform:
         return BatchTransform(self.protocol.augmentation, self.input_size, self.built.mean,
@@ -296,7 +302,7 @@ class _Trainer:
 
     def run(self) -> Outcome:
         plan, stopping = self.plan, self.protocol.early_stopping
-        train = self._images(self.source, "train")
+        train = self._images(self.source, "train", self.protocol.training.shots)
         val = self._images(self.source, "val")
         self._check_validation(train, val)
         folder = plan.checkpoint_dir

@@ -64,12 +64,16 @@ class BoardRequest:
     cost: bool = False  # add the cost table: throughput, wall time, peak memory, device
     plot_scale: str = "auto"  # heat maps' colour scale (plots.SCALES): fitted, or 0-100
     agreement: bool = False  # Kendall's τ between the data sets' (or targets') rankings
+    shots: bool = False  # the label-efficiency layout: score per number of shots K
     exclude_contaminated: bool = False  # leave out cells the model's pretraining may have seen
 
     def __post_init__(self) -> None:
         if self.reference and self.protocol:
             raise DataError("--protocol filters the results store; leave it out with "
                             "--reference (a published board has its own protocol).")
+        if self.shots and (self.shift or self.reference):
+            raise DataError("--shots lays out the results store's cells against K; leave out "
+                            f"{'--shift' if self.shift else '--reference'}.")
         if self.reference and self.needs_predictions:
             raise DataError("--ci, --marks significance/tiers and --per-class need the results "
                             "store (test predictions, per-class scores); a published board "
@@ -142,6 +146,12 @@ class BoardSet:
         from bench.leaderboard.reliability import reliability_jobs
 
         jobs = []
+        if self.request.shots:
+            from bench.leaderboard.shots import shots_plot_jobs
+
+            for board in self.boards:
+                jobs += shots_plot_jobs(board, out_dir, metric=self.request.focus)
+            return jobs
         if self.request.shift:
             from bench.leaderboard.shift import shift_plot_jobs
 
@@ -233,6 +243,12 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
                                                           present),
                                   uncertainty=uncertainty, resamples=request.resamples,
                                   level=request.level, date=request.date)
+        return BoardSet(request, boards, groups, names, store, options)
+    if request.shots:
+        from bench.leaderboard.shots import shots_boards
+
+        boards = shots_boards(groups, names, request.focus, date=request.date,
+                              uncertainty=uncertainty if request.intervals else None)
         return BoardSet(request, boards, groups, names, store, options)
     if request.shift:
         from bench.leaderboard.shift import shift_boards

@@ -154,7 +154,8 @@ def test_overrides_make_a_new_recipe():
 # every result made under it. A setting added later has a default and stays out of the hash
 # while it holds it (Protocol.recipe).
 PINNED_HASHES = {"zedda2024": "2feb237d1c7a68ab", "quick": "30da9fa2b5fec96f",
-                 "cpu-small": "ef355e1d4bbb830c"}
+                 "cpu-small": "ef355e1d4bbb830c", "linear-probe": "c71cb647a5437fe2",
+                 "knn": "e714f4a4c5c9b5cd"}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED_HASHES))
@@ -205,6 +206,28 @@ OUT_OF_RANGE = {
 }
 
 
+# The probe settings, out of range in the built-in probe protocol that states them.
+PROBE_OUT_OF_RANGE = {
+    "probe.c_low": ("linear-probe", "c_low = 1e-4", "c_low = -1.0"),
+    "probe.c_high": ("linear-probe", "c_high = 1e4", "c_high = 1e12"),
+    "probe.c_steps": ("linear-probe", "c_steps = 9", "c_steps = 5000"),
+    "probe.max_iter": ("linear-probe", "max_iter = 1000", "max_iter = -3"),
+    "probe.k": ("knn", "k = 20", "k = -20"),
+    "probe.temperature": ("knn", "temperature = 0.07", "temperature = 1000.0"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(PROBE_OUT_OF_RANGE))
+def test_a_probe_value_out_of_range_is_named_with_its_bounds(tmp_path, key):
+    name, old, new = PROBE_OUT_OF_RANGE[key]
+    text = (resources.files("bench") / "protocols" / f"{name}.toml").read_text()
+    assert old in text
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(bench.ProtocolError, match=f"{key} = .* is out of range"):
+        bench.load_protocol(path)
+
+
 @pytest.mark.parametrize("key", sorted(OUT_OF_RANGE))
 def test_a_value_out_of_range_is_named_with_its_file_and_its_bounds(tmp_path, key):
     path = tmp_path / "mine.toml"
@@ -247,7 +270,7 @@ def test_every_number_a_protocol_holds_has_bounds():
             if isinstance(item, (int, float)) and not isinstance(item, bool) \
                     or field.name == "size":
                 numeric.add(f"{section.name}.{field.name}")
-    assert numeric == set(BOUNDS) == set(OUT_OF_RANGE)
+    assert numeric == set(BOUNDS) == set(OUT_OF_RANGE) | set(PROBE_OUT_OF_RANGE)
     for name in PINNED_HASHES:  # the built-ins lie inside their bounds (and keep their hashes)
         bench.load_protocol(name)
 
@@ -260,3 +283,56 @@ def test_a_protocol_changed_in_code_is_checked_before_any_cell(bench_home):
         run_benchmark(RunRequest(models=["anything"], sources=["anything"], targets=["all"],
                                  protocol=bad))
     assert bench.open_store(read_only=True).runs().empty
+
+
+def test_the_probe_protocols_freeze_the_backbone_and_name_their_heads():
+    linear, knn = bench.load_protocol("linear-probe"), bench.load_protocol("knn")
+    assert linear.is_probe and knn.is_probe and not bench.load_protocol("zedda2024").is_probe
+    assert (linear.probe.head, knn.probe.head) == ("linear", "knn")
+    assert (knn.probe.k, knn.probe.temperature) == (20, 0.07)  # DINO's
+    assert linear.probe.max_iter == 1000 and linear.cell_epochs == linear.probe.c_steps == 9
+    assert {"c_low", "c_high", "c_steps", "max_iter"} <= set(linear.recipe["probe"])  # hashed
+    assert {"k", "temperature"} <= set(knn.recipe["probe"])
+    for protocol in (linear, knn):  # no augmentation: each image is embedded once
+        aug = protocol.augmentation
+        assert aug.rotation_degrees == aug.hflip == aug.vflip == aug.blur_p == 0
+        assert aug.jitter_brightness == aug.jitter_hue == 0
+        assert protocol.splits == bench.load_protocol("zedda2024").splits
+
+
+def test_shots_is_a_recipe_value_and_every_board_header_says_it():
+    knn = bench.load_protocol("knn")
+    five = knn.with_overrides(training={"shots": 5})
+    assert five.hash != knn.hash and five.recipe["training"]["shots"] == 5
+    assert five.overrides() == [("training.shots", 5)]
+    assert knn.with_overrides(training={"shots": "all"}).hash == knn.hash  # the default
+
+
+def test_a_protocol_file_of_its_own_lists_the_settings_added_later_it_sets(tmp_path):
+    from bench.protocol import recipe_differences
+
+    path = tmp_path / "mine.toml"
+    probe = '[probe]\nhead = "knn"\nk = 5\ntemperature = 0.1\n\n[metrics]'
+    shots = "amp = true\nshots = 3"
+    path.write_text(ZEDDA.replace("[metrics]", probe).replace("amp = true", shots))
+    mine = bench.load_protocol(path)
+    assert mine.is_probe
+    assert recipe_differences("mine", mine.recipe) == [
+        ("training.shots", 3), ("probe.head", "knn"), ("probe.k", 5), ("probe.temperature", 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement"),
+    [
+        ('head = "linear"', 'head = "svm"'),
+        ("k = 20", "k = 0"),
+        ("temperature = 0.07", "temperature = 0.0"),
+    ],
+)
+def test_a_malformed_probe_section_names_the_field(tmp_path, original, replacement):
+    source = "linear-probe" if "linear" in original else "knn"
+    text = (resources.files("bench") / "protocols" / f"{source}.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace(original, replacement))
+    with pytest.raises(bench.ProtocolError, match="probe"):
+        bench.load_protocol(path)

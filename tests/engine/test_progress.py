@@ -14,7 +14,8 @@ from bench.engine.progress import LineListener, RichListener, display_for
 from bench.progress import LineProgress
 
 PLAN = SimpleNamespace(model="timm:resnet18", source="demo-c", seed=0,
-                       protocol=SimpleNamespace(training=SimpleNamespace(max_epochs=4)))
+                       protocol=SimpleNamespace(training=SimpleNamespace(max_epochs=4),
+                                                cell_epochs=4))
 SCORES = {"val_f1": 0.9, "val_accuracy": 0.91, "train_loss": 0.4}
 TIME = r"(\d+:\d\d:\d\d|-:--:--)"
 

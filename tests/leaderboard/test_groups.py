@@ -73,7 +73,7 @@ def test_filters_accept_aliases_and_spellings_and_reject_unknown_names(scores, n
 def test_protocol_filter_by_name_hash_and_unknown(scores, names):
     digest = PROTOCOL_HASHES["zedda2024"]
     assert set(lb.select(scores, names, protocol=digest[:6])["protocol"]) == {"zedda2024"}
-    known = "Known protocols: cpu-small, quick, zedda2024"
+    known = "Known protocols: cpu-small, knn, linear-probe, quick, zedda2024"
     with pytest.raises(bench.UnknownNameError, match=known):
         lb.select(scores, names, protocol="quik")
     only_quick = scores[scores["protocol"] == "quick"]

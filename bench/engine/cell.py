@@ -1,0 +1,17 @@
+"""What every executor runs for one claimed cell, in whichever process it lands."""
+
+from __future__ import annotations
+
+from bench.engine.plans import CellPlan, Outcome
+from bench.engine.progress import Listener
+
+
+def run_cell(plan: CellPlan, listener: Listener | None = None) -> Outcome:
+    """Fine-tune the plan's model, or fit a probe on its frozen embeddings, as its protocol says."""
+    if plan.protocol.is_probe:
+        from bench.engine.probe import fit_probe
+
+        return fit_probe(plan, listener)
+    from bench.engine import training
+
+    return training.train_and_evaluate(plan, listener)
