@@ -156,11 +156,7 @@ class _Trainer:
         training = self.protocol.training
         self.memory_format = (torch.channels_last if training.channels_last
                               else torch.contiguous_format)
-        # ``model`` is what is saved and loaded; ``network`` is what runs (compiled or not).
-        self.model: nn.Module = self.built.module.to(self.device)
-        if training.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.network = compiled(self.model) if training.compile else self.model
+        self.use_model(self.built.module)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
             lr=training.lr,
@@ -300,6 +296,14 @@ class _Trainer:
 
     # -- the loop --------------------------------------------------------------------------
 
+    def use_model(self, module: nn.Module) -> None:
+        """Set ``model`` (what is saved and loaded) and ``network`` (what runs: compiled or not)."""
+        training = self.protocol.training
+        self.model = module.to(self.device)
+        if training.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.network = compiled(self.model) if training.compile else self.model
+
     def run(self) -> Outcome:
         plan, stopping = self.plan, self.protocol.early_stopping
         train = self._images(self.source, "train", self.protocol.training.shots)
@@ -406,6 +410,7 @@ def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
         "train_images_per_second": (round(train_images / train_seconds, 3)
                                     if train_seconds else None),
         "train_seconds": round(train_seconds, 3),
+        "train_images": round(train_images),  # images trained on, every epoch together
         "eval_images_per_second": round(test_images / test_seconds, 3) if test_seconds else None,
         "evaluation": tested,
         "peak_memory": peak_memory(device),
@@ -420,7 +425,7 @@ def test_as_built(plan: CellPlan, adapt: Callable[[nn.Module, dict[str, Any]], n
     checkpoint's class order); returns the evaluations and the weights' provenance.
     """
     trainer = _Trainer(plan, listener or QuietListener())
-    trainer.model = adapt(trainer.model, trainer.built.weights)
+    trainer.use_model(adapt(trainer.model, trainer.built.weights))
     evaluations = [trainer._test(name, data) for name, data in trainer.targets.items()]
     return evaluations, trainer.built.weights
 
