@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 GOOD_PLUGIN = """
 import bench
@@ -24,7 +23,7 @@ def register_models():
 
 
 def plugin_status() -> dict[str, dict]:
-    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    result = invoke("plugins", "--json")
     assert result.exit_code == 0, result.output
     return {row["plugin"]: row for row in json.loads(result.stdout)}
 
@@ -54,7 +53,7 @@ def test_plugin_that_raises_on_import_is_named_and_the_rest_still_work(install_d
     assert "database exploded" in rows["broken"]["error"]
     assert rows["acme"]["status"] == "loaded"
     assert "acme-net" in bench.get_registries().models
-    result = CliRunner().invoke(cli, ["models", "list", "--json"])
+    result = invoke("models", "list", "--json")
     assert result.exit_code == 0 and "acme-net" in result.output
 
 
@@ -94,7 +93,7 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(install_distri
     install_distribution("rival-bench", {"rival": "rival_plugin"}, {"rival_plugin": other})
     registries = bench.get_registries()
     assert any("'acme'" in p and "'rival'" in p for p in registries.problems)
-    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    result = invoke("plugins", "--json")
     assert "registered twice" in result.output
 
 
@@ -134,8 +133,8 @@ def test_running_a_model_whose_plugin_failed_names_that_plugin_and_its_error(
         install_distribution):
     install_distribution("broken-bench", {"broken": "broken_plugin"},
                          {"broken_plugin": "raise RuntimeError('database exploded')"})
-    result = CliRunner().invoke(cli, ["run", "--model", "acme-net", "--source", "demo-b",
-                                      "--target", "demo-b"])
+    result = invoke("run", "--model", "acme-net", "--source", "demo-b",
+                    "--target", "demo-b")
     assert result.exit_code == 1
     assert "unknown model 'acme-net'" in result.output
     assert "plugin 'broken' (broken-bench) failed" in result.output
@@ -217,7 +216,7 @@ def register_datasets():
 def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(install_distribution):
     install_distribution("checked-bench", {"checked": "checked_plugin"},
                          {"checked_plugin": CHECKED_PLUGIN})
-    result = CliRunner().invoke(cli, ["plugins", "check", "checked", "--json"])
+    result = invoke("plugins", "check", "checked", "--json")
     assert result.exit_code == 1, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert set(rows) == {"good-net", "silent-net", "three-net", "checked-cells"}
@@ -226,7 +225,7 @@ def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(instal
     assert "declares no pretraining_data" in rows["silent-net"]["reason"]  # what it has seen
     assert rows["three-net"]["result"] == "fail"
     assert "expected (2, 5)" in rows["three-net"]["reason"]
-    table = CliRunner().invoke(cli, ["plugins", "check", "checked"])
+    table = invoke("plugins", "check", "checked")
     assert table.exit_code == 1 and "three-net" in table.stdout and "fail" in table.stdout
 
 
@@ -234,13 +233,13 @@ def test_plugins_check_of_a_plugin_that_did_not_load_fails_and_an_unknown_one_is
         install_distribution):
     install_distribution("broken-bench", {"broken": "broken_plugin"},
                          {"broken_plugin": "raise RuntimeError('database exploded')"})
-    result = CliRunner().invoke(cli, ["plugins", "check", "broken", "--json"])
+    result = invoke("plugins", "check", "broken", "--json")
     assert result.exit_code == 1
     [row] = json.loads(result.stdout)
     assert row["result"] == "fail" and "database exploded" in row["reason"]
-    passing = CliRunner().invoke(cli, ["plugins", "check", "generators", "--json"])
+    passing = invoke("plugins", "check", "generators", "--json")
     assert passing.exit_code == 0, passing.output
     assert {row["result"] for row in json.loads(passing.stdout)} <= {"pass", "skip"}
-    unknown = CliRunner().invoke(cli, ["plugins", "check", "nope"])
+    unknown = invoke("plugins", "check", "nope")
     assert unknown.exit_code == 1 and "Known plugins: broken, datasets" in unknown.output
-    assert CliRunner().invoke(cli, ["plugins", "--json"]).exit_code == 0  # still a listing
+    assert invoke("plugins", "--json").exit_code == 0  # still a listing

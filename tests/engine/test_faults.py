@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 import bench.data
-from bench.cli import cli
 from bench.engine import runner
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
@@ -54,7 +53,7 @@ def register_models():
 
 
 def bench_run(*args: str):
-    return CliRunner().invoke(cli, [*RUN, *args])
+    return invoke(*RUN, *args)
 
 
 def test_nan_in_validation_fails_the_cell_with_the_reason_and_reaches_no_board(
@@ -255,8 +254,8 @@ def test_a_protocol_file_out_of_range_is_refused_before_any_cell(tiny_world, tmp
     quick = (resources.files("bench") / "protocols" / "quick.toml").read_text()
     path = tmp_path / "mine.toml"
     path.write_text(quick.replace("lr = 0.01", "lr = -0.1"))
-    result = CliRunner().invoke(cli, ["run", "--protocol", str(path), "--model", "tiny",
-                                      "--source", "colours-a", "--no-pretrained"])
+    result = invoke("run", "--protocol", str(path), "--model", "tiny",
+                    "--source", "colours-a", "--no-pretrained")
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{path}: training.lr = -0.1 is out of range" in message

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE, Result, write_results
 
 import bench
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards
 from bench.leaderboard.submit import publish_checked
 
@@ -96,9 +95,9 @@ def test_records_carry_the_mark_and_rebuild_the_same_boards(store, tmp_path):
     assert lines[0].endswith(",contaminated")
     marked = [line for line in lines[1:] if line.endswith(",pbc")]
     assert marked and all(",blood-fm," in line and ",pbc," in line for line in marked)
-    result = CliRunner().invoke(cli, ["leaderboard", "--records", str(records), "--publish",
-                                      "--unofficial", "--metric", "f1", "--out-dir",
-                                      str(tmp_path / "again"), "--date", FIXED_DATE])
+    result = invoke("leaderboard", "--records", str(records), "--publish",
+                    "--unofficial", "--metric", "f1", "--out-dir",
+                    str(tmp_path / "again"), "--date", FIXED_DATE)
     assert result.exit_code == 0, result.output
     for path in written:
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes()

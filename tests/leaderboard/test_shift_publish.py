@@ -14,12 +14,11 @@ import io
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE
 from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, write_submitted
 
 import bench
-from bench.cli import cli
 from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.predictions import predictions_path
 
@@ -27,7 +26,7 @@ OK_CHECK = "every score recomputed from the predictions, and the board rebuilt b
 
 
 def run(*args: object):
-    return CliRunner().invoke(cli, ["leaderboard", *map(str, args)])
+    return invoke("leaderboard", *map(str, args))
 
 
 def publish(store: Path, out: Path, *args: object) -> dict[str, bytes]:

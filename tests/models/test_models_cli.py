@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
-from bench.cli import cli, output
+from bench.cli import output
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def wide_console(monkeypatch):
 
 
 def listing(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["models", "list", *args])
+    result = invoke("models", "list", *args)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -75,7 +75,7 @@ def test_a_model_with_broken_preprocessing_is_reported_not_fatal(install_distrib
         def register_models():
             return [bench.ModelSpec(name="half-done", factory=lambda n, p: None)]
     """})
-    result = CliRunner().invoke(cli, ["models", "list"])
+    result = invoke("models", "list")
     assert result.exit_code == 0
     assert "half-done: model 'half-done' gives no input_size, mean, std" in result.output
 
