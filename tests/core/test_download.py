@@ -15,28 +15,6 @@ import bench
 import bench.data
 from bench.download import download, download_datasets
 
-PLUGIN = """
-import bench
-from pathlib import Path
-
-URL, SIZE, MD5 = {url!r}, {size}, {md5!r}
-
-
-def scan(root):
-    for path in sorted(Path(root).rglob("*.png")):
-        yield bench.SourceImage(path, path.relative_to(root).as_posix(), path.parent.name)
-
-
-@bench.hookimpl
-def register_datasets():
-    return [
-        bench.DatasetSpec(name="open-cells", scan=scan, class_map={{c: c for c in "LMNEB"}},
-                          downloads=lambda: [bench.Download(URL, "open-cells.zip", SIZE, MD5)]),
-        bench.DatasetSpec(name="closed-cells", scan=scan, class_map={{}},
-                          download_hint="the hospital's data office, after signing a DUA"),
-    ]
-"""
-
 
 def cells_zip() -> bytes:
     buffer = io.BytesIO()
@@ -53,9 +31,9 @@ def cells_zip() -> bytes:
 def served(http_server, install_distribution):
     body = cells_zip()
     http_server.files["/open-cells.zip"] = body
-    code = PLUGIN.format(url=http_server.url + "/open-cells.zip", size=len(body),
-                         md5=hashlib.md5(body).hexdigest())
-    install_distribution("open-bench", {"open": "open_plugin"}, {"open_plugin": code})
+    install_distribution("open-bench", {"open": "open_plugin"},
+                         settings={"url": http_server.url + "/open-cells.zip", "size": len(body),
+                                   "md5": hashlib.md5(body).hexdigest()})
     bench.reset()
     return http_server, body
 

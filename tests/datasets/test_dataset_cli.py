@@ -101,14 +101,7 @@ def test_generated_set_prepares_without_from(generated_set: Path) -> None:
 
 def test_prepare_of_a_group_name_prepares_every_data_set_of_the_download(
         fake_wbc_usid: Path, install_distribution) -> None:
-    install_distribution("lookalike", {"lookalike": "lookalike_plugin"}, {"lookalike_plugin": """
-        import bench
-
-        @bench.hookimpl
-        def register_datasets():  # named like a member, but not of the group
-            return [bench.DatasetSpec(name="wbc-usid-extra", scan=bench.scan_class_folders,
-                                      class_map={"lym": "L"})]
-    """})
+    install_distribution("lookalike", {"lookalike": "lookalike_plugin"})
     result = invoke("datasets", "prepare", "wbc-usid", "--from",
                     str(fake_wbc_usid), "--json")
     assert result.exit_code == 0, result.output

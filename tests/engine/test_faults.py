@@ -21,45 +21,13 @@ from bench.engine import runner
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json"]
 
-DIVERGED = '''
-import bench
-
-
-def diverged(num_classes, pretrained):
-    import torch
-    from torch import nn
-
-    class Diverged(nn.Module):
-        """Finite while training, NaN in evaluation: what broken running statistics give."""
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.inner = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                       nn.Linear(4, num_classes))
-
-        def forward(self, x):
-            out = self.inner(x)
-            return out if self.training else out * float("nan")
-
-    return Diverged()
-
-
-@bench.hookimpl
-def register_models():
-    return [bench.ModelSpec(name="diverged", factory=diverged, input_size=16,
-                            mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))]
-'''
-
-
 def bench_run(*args: str):
     return invoke(*RUN, *args)
 
 
 def test_nan_in_validation_fails_the_cell_with_the_reason_and_reaches_no_board(
         tiny_world, install_distribution):
-    install_distribution("diverged-model", {"diverged": "diverged_plugin"},
-                         {"diverged_plugin": DIVERGED})
+    install_distribution("diverged-model", {"diverged": "diverged_plugin"})
     bench.reset()
     result = bench_run("--model", "diverged", "--source", "colours-a", "--target", "colours-a",
                        "--epochs", "2")
