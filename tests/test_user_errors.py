@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures.cli import invoke
+from fixtures.rar_writer import write_rar
 from PIL import Image
-from rar_writer import write_rar
 
 import bench
 

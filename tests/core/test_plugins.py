@@ -105,8 +105,7 @@ def test_a_plugin_whose_commands_or_find_datasets_hook_raises_shows_as_failed(
 def test_running_a_model_whose_plugin_failed_names_that_plugin_and_its_error(
         install_distribution):
     install_distribution("broken-bench", {"broken": "broken_plugin"})
-    result = invoke("run", "--model", "acme-net", "--source", "demo-b",
-                    "--target", "demo-b")
+    result = invoke("run", "--model", "acme-net", "--source", "demo-b", "--target", "demo-b")
     assert result.exit_code == 1
     assert "unknown model 'acme-net'" in result.output
     assert "plugin 'broken' (broken-bench) failed" in result.output

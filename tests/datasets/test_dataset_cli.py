@@ -102,13 +102,11 @@ def test_generated_set_prepares_without_from(generated_set: Path) -> None:
 def test_prepare_of_a_group_name_prepares_every_data_set_of_the_download(
         fake_wbc_usid: Path, install_distribution) -> None:
     install_distribution("lookalike", {"lookalike": "lookalike_plugin"})
-    result = invoke("datasets", "prepare", "wbc-usid", "--from",
-                    str(fake_wbc_usid), "--json")
+    result = invoke("datasets", "prepare", "wbc-usid", "--from", str(fake_wbc_usid), "--json")
     assert result.exit_code == 0, result.output
     assert [row["name"] for row in json.loads(result.stdout)] == ["wbc-usid-b", "wbc-usid-c"]
     from bench.download import _specs_for
 
     assert [spec.name for spec in _specs_for("WBC-USID")] == ["wbc-usid-b", "wbc-usid-c"]
-    unknown = invoke("datasets", "prepare", "wbc-usi", "--from",
-                     str(fake_wbc_usid))
+    unknown = invoke("datasets", "prepare", "wbc-usi", "--from", str(fake_wbc_usid))
     assert unknown.exit_code == 1 and "unknown dataset 'wbc-usi'" in unknown.output

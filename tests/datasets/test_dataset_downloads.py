@@ -46,8 +46,7 @@ def test_half_a_download_is_called_incomplete() -> None:
 
 def test_prepare_warns_and_names_the_likely_download(tmp_path: Path) -> None:
     train = make_class_folders(tmp_path / "Train", TRAIN_SHARES, ".png", (8, 8))
-    result = invoke("datasets", "prepare", "raabin", "--from", str(train),
-                    "--cache-size", "16")
+    result = invoke("datasets", "prepare", "raabin", "--from", str(train), "--cache-size", "16")
     message = " ".join(result.output.split())
     assert result.exit_code == 0, message
     assert "warning: the prepared counts of Raabin" in message
@@ -83,8 +82,7 @@ def test_an_unconfirmed_layout_is_prepared_from_a_path_label_csv(tmp_path: Path)
 
 def test_a_folder_an_unconfirmed_scan_cannot_read_says_how_to_prepare(tmp_path: Path) -> None:
     write_image(tmp_path / "odd" / "x" / "1.png")
-    result = invoke("datasets", "prepare", "ldwbc", "--from",
-                    str(tmp_path / "odd"))
+    result = invoke("datasets", "prepare", "ldwbc", "--from", str(tmp_path / "odd"))
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "Traceback" not in message
     assert "layout unconfirmed" in message and "path,label" in message

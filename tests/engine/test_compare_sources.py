@@ -101,8 +101,7 @@ def _source_comparison_refuses_bad_input_clearly():
     both = invoke("compare", "--sources", "colours-a,colours-b", "--models",
                   "tiny,tiny2", "--target", "colours-a")
     assert both.exit_code == 2 and "either --models" in both.output
-    no_model = invoke("compare", "--sources", "colours-a,colours-b",
-                      "--target", "colours-a")
+    no_model = invoke("compare", "--sources", "colours-a,colours-b", "--target", "colours-a")
     assert no_model.exit_code == 2 and "needs --model" in no_model.output
     same = compare("--target", "colours-a", "--sources", "colours-a,colours-a")
     assert same.exit_code != 0

@@ -46,8 +46,7 @@ def evaluate(*args: str):
 def test_evaluate_scores_a_new_target_from_the_best_checkpoint_without_training(trained):
     store = bench.open_store()
     before = store.run(_run_id())
-    result = evaluate("--model", "tiny", "--source", "colours-a", "--target", "colours-b",
-                      "--json")
+    result = evaluate("--model", "tiny", "--source", "colours-a", "--target", "colours-b", "--json")
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.stdout)
     assert row["status"] == "finished" and "colours-b" in row["scores"]

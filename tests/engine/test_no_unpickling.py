@@ -59,8 +59,7 @@ def test_a_payload_in_a_run_checkpoint_is_refused(tiny_world, bench_home, marker
     plant_torch(folder / file, marker)
     if file == "last.pt":  # resumed by a retry of the cell
         bench.open_store().fail(folder.name, "interrupted")
-        result = invoke(*RUN, "--target", "colours-a", "--epochs", "1",
-                        "--retry-failed")
+        result = invoke(*RUN, "--target", "colours-a", "--epochs", "1", "--retry-failed")
     else:  # read to test the trained model on a new target
         result = invoke(*RUN, "--target", "colours-b", "--epochs", "1")
     assert result.exit_code == 1

@@ -195,8 +195,7 @@ def test_the_run_says_0_backbone_passes_and_the_dry_run_knew(tiny_world):
     [cell] = json.loads(dry.stdout)["cells"]
     assert "embeds 75 images" in cell["detail"]  # 45 train, 15 val, 15 test
     assert invoke(*args, "--protocol", "linear-probe").exit_code == 0
-    dry = invoke(*args, "--protocol", "knn", "--shots", "1,all", "--dry-run",
-                 "--json")
+    dry = invoke(*args, "--protocol", "knn", "--shots", "1,all", "--dry-run", "--json")
     assert all("0 backbone passes" in c["detail"] for c in json.loads(dry.stdout)["cells"])
     shown = invoke(*args, "--protocol", "knn", "--shots", "1,all")
     assert shown.exit_code == 0, shown.output

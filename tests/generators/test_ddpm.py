@@ -236,8 +236,7 @@ def test_cli_trains_from_a_prepared_data_set_then_composes_from_ddpm(tmp_path, p
 
 def test_cli_train_ddpm_bad_input(tmp_path):
     generate_dataset("small", train=10, test=5, size=32, level="base", workers=1)
-    result = invoke("generate", "train-ddpm", "--dataset", "small", "--out",
-                    str(tmp_path))
+    result = invoke("generate", "train-ddpm", "--dataset", "small", "--out", str(tmp_path))
     assert result.exit_code == 1 and "too few images" in result.output
     assert not list(tmp_path.iterdir())  # refused before training anything
     result = invoke("generate", "train-ddpm", "--dataset", "small", "--config",
@@ -246,8 +245,7 @@ def test_cli_train_ddpm_bad_input(tmp_path):
     result = invoke("generate", "train-ddpm", "--dataset", "no-such-set",
                     "--classes", "L", "--out", str(tmp_path))
     assert result.exit_code == 1 and "unknown dataset" in result.output.lower()
-    result = invoke("generate", "train-ddpm", "--classes", "RBC",
-                    "--out", str(tmp_path))
+    result = invoke("generate", "train-ddpm", "--classes", "RBC", "--out", str(tmp_path))
     assert result.exit_code == 1 and "--rbc PATH" in result.output
     result = invoke("generate", "train-ddpm", "--classes", "RBC", "--rbc",
                     str(tmp_path / "missing"), "--out", str(tmp_path))

@@ -84,8 +84,7 @@ def test_records_rebuild_the_shift_board_and_the_published_files(submitted_store
                                                                  tmp_path: Path):
     files = publish(submitted_store, tmp_path / "board")
     records = records_of(tmp_path / "board")
-    from_store = run("--store", submitted_store, "--shift", "--format", "md", "--date",
-                     FIXED_DATE)
+    from_store = run("--store", submitted_store, "--shift", "--format", "md", "--date", FIXED_DATE)
     rebuilt = run("--records", records, "--shift", "--format", "md", "--date", FIXED_DATE)
     assert rebuilt.exit_code == 0, rebuilt.output
     assert rebuilt.output == from_store.output and "\\~blur 2" in rebuilt.output

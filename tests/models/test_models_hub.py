@@ -155,8 +155,7 @@ def test_a_damaged_archive_unpacks_nothing(local_hub, tmp_path):
         blob = next(m for m in tar.getmembers() if m.isfile() and "blobs" in m.name)
     data[blob.offset_data + 100] ^= 0xFF
     archive.write_bytes(bytes(data))
-    result = bench_command("weights", "unpack", str(archive), "--to",
-                           str(tmp_path / "target"))
+    result = bench_command("weights", "unpack", str(archive), "--to", str(tmp_path / "target"))
     assert result.exit_code == 1
     assert "is damaged, nothing was unpacked" in result.output
     assert "SHA-256 differs" in result.output
@@ -173,8 +172,7 @@ def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
         info = tarfile.TarInfo("../escaped.bin")
         info.size = 4
         tar.addfile(info, io.BytesIO(b"evil"))
-    result = bench_command("weights", "unpack", str(archive), "--to",
-                           str(tmp_path / "target"))
+    result = bench_command("weights", "unpack", str(archive), "--to", str(tmp_path / "target"))
     assert result.exit_code == 1 and "outside the weights folder" in result.output
     assert not (tmp_path / "escaped.bin").exists()
 
