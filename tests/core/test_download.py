@@ -63,7 +63,6 @@ def test_a_file_that_fails_its_checksum_is_rejected_and_not_kept(served, tmp_pat
 
 
 def test_data_that_needs_registration_says_where_to_get_it_and_how_to_prepare(served):
-
     result = invoke("datasets", "download", "closed-cells")
     assert result.exit_code == 1
     assert "the hospital's data office" in result.output
@@ -94,7 +93,6 @@ def test_wbc_usid_download_reads_figshare_and_prepares_both_levels(http_server, 
         "download_url": http_server.url + "/files/WBC-USID.zip",
     }]}).encode()
     monkeypatch.setenv("BENCH_FIGSHARE_API", http_server.url + "/v2")
-
     result = invoke("datasets", "download", "wbc-usid", "--json")
     assert result.exit_code == 0, result.output
     assert {row["name"]: row["images"] for row in json.loads(result.stdout)} == {
