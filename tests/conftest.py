@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import struct
@@ -15,10 +16,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from fixtures import PLUGINS
 
 import bench
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TESTS = Path(__file__).resolve().parent
+SHARED = TESTS.parents[1] / "shared"
 _CONNECT, _CREATE_CONNECTION = socket.socket.connect, socket.create_connection  # the real ones
 LFS_SUFFIXES = (".bin", ".safetensors", ".pth", ".pt")  # the hub keeps these in Git LFS
 WBC_USID = SHARED / "data" / "WBC-USID"
@@ -133,21 +136,33 @@ def wbc_usid() -> Path:
 def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Put a minimal distribution (dist-info + modules) on sys.path, as pip would install it.
 
-    ``install_distribution("acme-bench", {"acme": "acme_plugin"}, {"acme_plugin": "code"})``
+    ``install_distribution("acme-bench", {"acme": "acme_plugin"})`` installs the example plugin
+    tests/fixtures/plugins/acme_plugin.py: by default each entry point's module is copied from
+    there. ``modules`` names them otherwise (module -> a file to copy, or source text: a plugin
+    quoted from the documentation), and ``settings`` (a data folder, a URL) are written beside
+    each module as ``<module>.json``, where the example plugins read them.
     """
 
-    def install(name: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+    def install(name: str, entry_points: dict[str, str],
+                modules: dict[str, Path | str] | None = None,
+                settings: dict[str, object] | None = None) -> Path:
+        if modules is None:
+            modules = {module: PLUGINS / f"{module}.py" for module in entry_points.values()}
         site = tmp_path / f"site-{name}"
         info = site / f"{name.replace('-', '_')}-1.0.dist-info"
         info.mkdir(parents=True)
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
         lines = ["[bench]"] + [f"{key} = {value}" for key, value in entry_points.items()]
         (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-        for module, code in modules.items():
-            (site / f"{module}.py").write_text(textwrap.dedent(code))
+        for module, source in modules.items():
+            code = source.read_text() if isinstance(source, Path) else textwrap.dedent(source)
+            (site / f"{module}.py").write_text(code)
+            if settings is not None:
+                (site / f"{module}.json").write_text(json.dumps(settings))
         monkeypatch.syspath_prepend(str(site))
-        # Subprocesses (a real `bench` killed mid-run, say) see the distribution too.
-        paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+        # Subprocesses (a real `bench` killed mid-run, say) see the distribution too, and the
+        # tests folder, whose tiny models (tests/fixtures/tiny_models.py) the plugins build.
+        paths = [str(site), str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
         for module in modules:
             sys.modules.pop(module, None)

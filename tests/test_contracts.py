@@ -53,9 +53,9 @@ def test_every_generator_makes_what_it_declares(name: str) -> None:
 
 
 def test_a_broken_model_fails_the_contract_with_the_reason() -> None:
-    from torch import nn
+    from fixtures.tiny_models import linear
 
-    spec = bench.ModelSpec(name="three-way", factory=lambda n, p: nn.Linear(3 * 8 * 8, 3),
+    spec = bench.ModelSpec(name="three-way", factory=lambda n, p: linear(3),
                            input_size=8, mean=(0.5,) * 3, std=(0.5,) * 3)
     with pytest.raises(ContractError, match="three-way"):
         bench.testing.check_model(spec)
@@ -72,18 +72,7 @@ def test_a_scan_with_unknown_classes_fails_the_contract(tmp_path: Path) -> None:
 
 def test_a_bad_class_map_is_refused_at_registration_and_spares_the_other_specs(
         install_distribution) -> None:
-    install_distribution("half-good", {"halfgood": "half_good"}, {"half_good": """
-        import bench
-
-        @bench.hookimpl
-        def register_datasets():
-            bad = bench.DatasetSpec(name="bad-map", scan=bench.scan_class_folders,
-                                    class_map={"lym": "lymphocyte"})
-            dup = bench.DatasetSpec(name="pbc", scan=bench.scan_class_folders, class_map={})
-            good = bench.DatasetSpec(name="good-set", scan=bench.scan_class_folders,
-                                     class_map={"lym": "L"})
-            return [bad, dup, good]
-    """})
+    install_distribution("half-good", {"halfgood": "half_good"})
     bench.reset()
     registries = bench.get_registries()
     assert "good-set" in registries.datasets  # a refused spec does not drop the others

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
+from fixtures.rar_writer import write_rar
 from PIL import Image
-from rar_writer import write_rar
 
 import bench
-from bench.cli import cli
 
 CLASSES = ("lymphocyte", "monocyte", "neutrophil", "eosinophil", "basophil")
 RUN = "run --model timm:test_resnet --source cells --target cells --protocol quick --no-pretrained"
@@ -475,7 +474,7 @@ def test_a_mistake_gets_a_message_that_names_its_cause(mistake, template_home, b
     args = [part.format(**files) for part in shlex.split(mistake.args)]
     monkeypatch.chdir(files["folder"])  # relative outputs (x.md) land outside the data home
 
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
 
     message = " ".join(result.output.split())
     assert result.exit_code == mistake.code, message
@@ -498,7 +497,7 @@ def test_cuda_asked_for_on_a_machine_without_it(template_home, bench_home, monke
         pytest.skip("this machine has CUDA")
     shutil.copytree(template_home, bench_home, dirs_exist_ok=True)
     before = snapshot(bench_home)
-    result = CliRunner().invoke(cli, [*shlex.split(RUN), "--device", "cuda"])
+    result = invoke(*shlex.split(RUN), "--device", "cuda")
     message = " ".join(result.output.split())
     assert result.exit_code == 1
     assert "--device cuda:" in message and "--device cpu" in message
@@ -554,7 +553,7 @@ def test_a_decompression_bomb_in_a_download_is_skipped_and_named(bench_home, tmp
     cells = tmp_path / "cells"
     _write_cells(cells)
     (cells / "lymphocyte" / "bomb.png").write_bytes(bomb_pngs["refused"])
-    result = CliRunner().invoke(cli, ["datasets", "prepare", f"folder:{cells}"])
+    result = invoke("datasets", "prepare", f"folder:{cells}")
     message = " ".join(result.output.split())
     assert result.exit_code == 0, message
     assert "Traceback" not in result.output
@@ -569,7 +568,7 @@ def test_removing_a_data_set_a_run_trains_on(template_home, bench_home):
     training = bench.Cell("timm:test_resnet", "cells", 0, "quick", "h", "fp")
     bench.open_store().claim(training)  # this process: alive, so still training
     before = snapshot(bench_home)
-    result = CliRunner().invoke(cli, ["datasets", "remove", "cells", "--yes"])
+    result = invoke("datasets", "remove", "cells", "--yes")
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "Error:" in message and "Traceback" not in message
     assert f"in use by a run still training: run {training.id}" in message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 from bench.cli import cli
 
@@ -27,7 +27,7 @@ def test_every_commands_first_docstring_line_shows_whole_in_its_groups_help(widt
     for path, group in _commands():
         if not isinstance(group, click.Group):
             continue
-        result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=width)
+        result = invoke(*path, "--help", terminal_width=width)
         assert result.exit_code == 0, result.output
         listing = _flat(result.output.split("Commands:", 1)[1])
         for name, command in group.commands.items():

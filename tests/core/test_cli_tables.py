@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from rich.console import Console
 
 import bench
 import bench.cli.output as output
-from bench.cli import cli
 from bench.store import Cell
 
 LONG_ERROR = ("RunError: CUDA out of memory at batch size 32 at 224 px; try --batch-size 16, "
@@ -43,12 +42,12 @@ def names_for(command: str, run_ids: list[str]) -> list[str]:
     return [*run_ids, "inceptionv3", "raabin-cropped", "mobilenetv3", "wbc-usid-c"]
 
 
-def invoke(command: str, monkeypatch: pytest.MonkeyPatch, width: int | None) -> str:
+def table_text(command: str, monkeypatch: pytest.MonkeyPatch, width: int | None) -> str:
     """Run a command at a terminal of ``width`` columns, or piped when ``width`` is None."""
     if width is not None:
         terminal = Console(force_terminal=True, width=width, color_system=None)
         monkeypatch.setattr(output, "console", terminal)
-    result = CliRunner().invoke(cli, command.split())
+    result = invoke(*command.split())
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -60,7 +59,7 @@ COMMANDS = ["models list", "datasets list", "runs list", "plugins"]
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_terminal_table_fits_and_shows_every_name_whole(command, width, monkeypatch,
                                                           runs_in_store):
-    text = invoke(command, monkeypatch, width)
+    text = table_text(command, monkeypatch, width)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
     assert "…" not in text  # rich's mark of a cut cell
@@ -74,7 +73,7 @@ def test_a_terminal_table_fits_and_shows_every_name_whole(command, width, monkey
 @pytest.mark.parametrize("command", COMMANDS)
 def test_piped_output_is_plain_and_complete(command, monkeypatch, runs_in_store):
     monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal must not narrow a file
-    text = invoke(command, monkeypatch, None)
+    text = table_text(command, monkeypatch, None)
     assert "\x1b[" not in text and "…" not in text
     assert not any(ch in text for ch in "┃│━─┏└")  # no box drawing: plain ASCII columns
     lines = text.splitlines()
@@ -88,7 +87,7 @@ def test_piped_output_is_plain_and_complete(command, monkeypatch, runs_in_store)
 
 
 def test_a_table_too_wide_to_fold_is_shown_one_record_per_row(monkeypatch):
-    text = invoke("models list --all", monkeypatch, 80)
+    text = table_text("models list --all", monkeypatch, 80)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "Inception-V3: factorised multi-branch blocks, 299x299 input" in " ".join(text.split())
     assert re.search(r"^inceptionv3$", text, re.MULTILINE)  # the name heads its record

@@ -8,15 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-
-from bench.cli import cli
+from fixtures.cli import invoke
 
 HEAVY = ("torch", "timm", "diffusers")
 
 
 def test_help_lists_every_command_family():
-    result = CliRunner().invoke(cli, ["--help"])
+    result = invoke("--help")
     assert result.exit_code == 0
     for command in ("plugins", "datasets", "models", "generators", "generate", "run", "runs",
                     "leaderboard", "demo"):
@@ -37,7 +35,7 @@ def test_discovery_never_imports_heavy_libraries(argv):
 
 @pytest.mark.parametrize("group", ["models", "datasets", "generators"])
 def test_every_listing_has_a_json_twin(group):
-    result = CliRunner().invoke(cli, [group, "list", "--json"])
+    result = invoke(group, "list", "--json")
     assert result.exit_code == 0, result.output
     assert isinstance(json.loads(result.output), list)
 
@@ -46,8 +44,8 @@ def test_unwritable_data_home_is_one_clear_message(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("BENCH_HOME", str(blocker / "home"))
-    assert CliRunner().invoke(cli, ["runs", "list"]).exit_code == 0  # reading writes nothing
-    result = CliRunner().invoke(cli, ["run", "--model", "m", "--source", "s"])
+    assert invoke("runs", "list").exit_code == 0  # reading writes nothing
+    result = invoke("run", "--model", "m", "--source", "s")
     assert result.exit_code == 1
     assert "is not writable" in result.output and "BENCH_HOME" in result.output
     assert "Traceback" not in result.output

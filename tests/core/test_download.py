@@ -8,34 +8,12 @@ import json
 import zipfile
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from PIL import Image
 
 import bench
 import bench.data
 from bench.download import download, download_datasets
-
-PLUGIN = """
-import bench
-from pathlib import Path
-
-URL, SIZE, MD5 = {url!r}, {size}, {md5!r}
-
-
-def scan(root):
-    for path in sorted(Path(root).rglob("*.png")):
-        yield bench.SourceImage(path, path.relative_to(root).as_posix(), path.parent.name)
-
-
-@bench.hookimpl
-def register_datasets():
-    return [
-        bench.DatasetSpec(name="open-cells", scan=scan, class_map={{c: c for c in "LMNEB"}},
-                          downloads=lambda: [bench.Download(URL, "open-cells.zip", SIZE, MD5)]),
-        bench.DatasetSpec(name="closed-cells", scan=scan, class_map={{}},
-                          download_hint="the hospital's data office, after signing a DUA"),
-    ]
-"""
 
 
 def cells_zip() -> bytes:
@@ -53,9 +31,9 @@ def cells_zip() -> bytes:
 def served(http_server, install_distribution):
     body = cells_zip()
     http_server.files["/open-cells.zip"] = body
-    code = PLUGIN.format(url=http_server.url + "/open-cells.zip", size=len(body),
-                         md5=hashlib.md5(body).hexdigest())
-    install_distribution("open-bench", {"open": "open_plugin"}, {"open_plugin": code})
+    install_distribution("open-bench", {"open": "open_plugin"},
+                         settings={"url": http_server.url + "/open-cells.zip", "size": len(body),
+                                   "md5": hashlib.md5(body).hexdigest()})
     bench.reset()
     return http_server, body
 
@@ -85,9 +63,7 @@ def test_a_file_that_fails_its_checksum_is_rejected_and_not_kept(served, tmp_pat
 
 
 def test_data_that_needs_registration_says_where_to_get_it_and_how_to_prepare(served):
-    from bench.cli import cli
-
-    result = CliRunner().invoke(cli, ["datasets", "download", "closed-cells"])
+    result = invoke("datasets", "download", "closed-cells")
     assert result.exit_code == 1
     assert "the hospital's data office" in result.output
     assert "bench datasets prepare closed-cells --from PATH" in result.output
@@ -117,9 +93,7 @@ def test_wbc_usid_download_reads_figshare_and_prepares_both_levels(http_server, 
         "download_url": http_server.url + "/files/WBC-USID.zip",
     }]}).encode()
     monkeypatch.setenv("BENCH_FIGSHARE_API", http_server.url + "/v2")
-    from bench.cli import cli
-
-    result = CliRunner().invoke(cli, ["datasets", "download", "wbc-usid", "--json"])
+    result = invoke("datasets", "download", "wbc-usid", "--json")
     assert result.exit_code == 0, result.output
     assert {row["name"]: row["images"] for row in json.loads(result.stdout)} == {
         "wbc-usid-b": 30, "wbc-usid-c": 30}

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench-example-plugin"
 
@@ -38,7 +37,7 @@ def example_installed(example_site: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def listing(*argv: str) -> list[dict]:
-    result = CliRunner().invoke(cli, [*argv, "--json"])
+    result = invoke(*argv, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 from bench.cli import cli
 from bench.host import get_host
 
-COMMAND_PLUGIN = """
-import click
-import bench
-
-@bench.hookimpl
-def register_commands(cli):
-    @cli.command("acme-hello")
-    @click.argument("who")
-    def hello(who):
-        '''Say hello from the ACME plugin.'''
-        click.echo(f"hello {who} from acme")
-"""
-
-BROKEN_COMMANDS = """
-import bench
-
-@bench.hookimpl
-def register_commands(cli):
-    raise RuntimeError("no commands today")
-"""
-
 
 def test_a_plugin_adds_a_command_through_register_commands(install_distribution):
-    install_distribution("acme-cli", {"acme": "acme_cli"}, {"acme_cli": COMMAND_PLUGIN})
+    install_distribution("acme-cli", {"acme": "acme_cli"})
     bench.reset()
-    listed = CliRunner().invoke(cli, ["--help"])
+    listed = invoke("--help")
     assert "acme-hello" in listed.output
-    result = CliRunner().invoke(cli, ["acme-hello", "world"])
+    result = invoke("acme-hello", "world")
     assert result.exit_code == 0, result.output
     assert result.output == "hello world from acme\n"
 
 
 def test_a_plugin_whose_commands_fail_is_named_and_the_rest_works(install_distribution):
-    install_distribution("bad-cli", {"badcli": "bad_cli"}, {"bad_cli": BROKEN_COMMANDS})
+    install_distribution("bad-cli", {"badcli": "bad_cli"})
     bench.reset()
-    result = CliRunner().invoke(cli, ["models", "list", "--json"])
+    result = invoke("models", "list", "--json")
     assert result.exit_code == 0
     assert "plugin 'badcli' could not add its commands" in result.stderr
     assert "no commands today" in result.stderr

@@ -14,11 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 import bench.hookspecs
-from bench.cli import cli
 from bench.specs import Download, SourceImage, Spec
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -78,12 +77,12 @@ def test_the_documented_plugin_installs_and_passes_bench_plugins_check(install_d
     toml = next(code for lang, code in BLOCKS if lang == "toml")
     entry_point = re.search(r"^(\w+) = ", toml, flags=re.M).group(1)
     install_distribution("my-cells", {entry_point: "my_cells_plugin"}, {"my_cells_plugin": PLUGIN})
-    result = CliRunner().invoke(cli, ["plugins", "check", entry_point, "--json"])
+    result = invoke("plugins", "check", entry_point, "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert {row["name"]: row["result"] for row in rows} == dict.fromkeys(
         ["my-cells", "discs", "my-resnet18", "tiny-cnn", "wide-cnn"], "pass")
-    command = CliRunner().invoke(cli, ["my-cells-info"])
+    command = invoke("my-cells-info")
     assert command.exit_code == 0 and command.output.strip().endswith("my-sets")
 
     namespace: dict = {}

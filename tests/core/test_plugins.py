@@ -5,26 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures import PLUGINS
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
-
-GOOD_PLUGIN = """
-import bench
-
-def _factory(num_classes, pretrained):
-    raise NotImplementedError
-
-@bench.hookimpl
-def register_models():
-    return [bench.ModelSpec(name="acme-net", aliases=("acme",), factory=_factory,
-                            description="ACME's network")]
-"""
 
 
 def plugin_status() -> dict[str, dict]:
-    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    result = invoke("plugins", "--json")
     assert result.exit_code == 0, result.output
     return {row["plugin"]: row for row in json.loads(result.stdout)}
 
@@ -38,7 +26,7 @@ def test_first_party_plugins_come_through_the_entry_point_group():
 
 
 def test_third_party_distribution_registers_a_model(install_distribution):
-    install_distribution("acme-bench", {"acme": "acme_plugin"}, {"acme_plugin": GOOD_PLUGIN})
+    install_distribution("acme-bench", {"acme": "acme_plugin"})
     rows = plugin_status()
     assert rows["acme"]["distribution"] == "acme-bench"
     assert rows["acme"]["registers"] == {"model": ["acme-net"]}
@@ -46,21 +34,19 @@ def test_third_party_distribution_registers_a_model(install_distribution):
 
 
 def test_plugin_that_raises_on_import_is_named_and_the_rest_still_work(install_distribution):
-    install_distribution("broken-bench", {"broken": "broken_plugin"},
-                         {"broken_plugin": "raise RuntimeError('database exploded')"})
-    install_distribution("acme-bench", {"acme": "acme_plugin"}, {"acme_plugin": GOOD_PLUGIN})
+    install_distribution("broken-bench", {"broken": "broken_plugin"})
+    install_distribution("acme-bench", {"acme": "acme_plugin"})
     rows = plugin_status()
     assert rows["broken"]["status"] == "failed"
     assert "database exploded" in rows["broken"]["error"]
     assert rows["acme"]["status"] == "loaded"
     assert "acme-net" in bench.get_registries().models
-    result = CliRunner().invoke(cli, ["models", "list", "--json"])
+    result = invoke("models", "list", "--json")
     assert result.exit_code == 0 and "acme-net" in result.output
 
 
 def test_mistyped_hook_name_is_reported_against_its_plugin(install_distribution):
-    code = "import bench\n\n@bench.hookimpl\ndef register_modles():\n    return []\n"
-    install_distribution("typo-bench", {"typo": "typo_plugin"}, {"typo_plugin": code})
+    install_distribution("typo-bench", {"typo": "typo_plugin"})
     rows = plugin_status()
     assert rows["typo"]["status"] == "failed"
     assert "register_modles" in rows["typo"]["error"]
@@ -68,15 +54,14 @@ def test_mistyped_hook_name_is_reported_against_its_plugin(install_distribution)
 
 
 def test_hook_returning_the_wrong_type_is_reported(install_distribution):
-    code = "import bench\n\n@bench.hookimpl\ndef register_models():\n    return ['resnet']\n"
-    install_distribution("wrong-bench", {"wrong": "wrong_plugin"}, {"wrong_plugin": code})
+    install_distribution("wrong-bench", {"wrong": "wrong_plugin"})
     rows = plugin_status()
     assert "returned str" in rows["wrong"]["error"]
     assert "expected bench.ModelSpec" in rows["wrong"]["error"]
 
 
 def test_reserved_and_duplicate_entry_point_names_name_both_distributions(install_distribution):
-    install_distribution("squatter", {"models": "acme_plugin"}, {"acme_plugin": GOOD_PLUGIN})
+    install_distribution("squatter", {"models": "acme_plugin"})
     install_distribution("copycat", {"acme": "acme_plugin"}, {})
     install_distribution("acme-bench", {"acme": "acme_plugin"}, {})
     records = bench.get_plugins().records
@@ -89,39 +74,26 @@ def test_reserved_and_duplicate_entry_point_names_name_both_distributions(instal
 
 
 def test_two_plugins_registering_one_name_is_an_error_naming_both(install_distribution):
-    other = GOOD_PLUGIN.replace('aliases=("acme",)', 'aliases=()')
-    install_distribution("acme-bench", {"acme": "acme_plugin"}, {"acme_plugin": GOOD_PLUGIN})
-    install_distribution("rival-bench", {"rival": "rival_plugin"}, {"rival_plugin": other})
+    install_distribution("acme-bench", {"acme": "acme_plugin"})
+    install_distribution("rival-bench", {"rival": "rival_plugin"})
     registries = bench.get_registries()
     assert any("'acme'" in p and "'rival'" in p for p in registries.problems)
-    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    result = invoke("plugins", "--json")
     assert "registered twice" in result.output
 
 
 def test_environment_variable_disables_a_plugin(install_distribution, monkeypatch):
-    install_distribution("broken-bench", {"broken": "broken_plugin"},
-                         {"broken_plugin": "raise RuntimeError('boom')"})
+    install_distribution("broken-bench", {"broken": "broken_plugin"})
     monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "broken, nonexistent")
     rows = plugin_status()
     assert rows["broken"]["status"] == "disabled"
-    assert "boom" not in json.dumps(rows)
-
-
-HOOK_RAISES = """
-import bench
-
-@bench.hookimpl
-def {hook}({args}):
-    raise RuntimeError("hook exploded")
-"""
+    assert "database exploded" not in json.dumps(rows)
 
 
 def test_a_plugin_whose_commands_or_find_datasets_hook_raises_shows_as_failed(
         install_distribution):
-    for name, hook, args in (("cmds", "register_commands", "cli"),
-                             ("finder", "find_datasets", "home")):
-        install_distribution(f"{name}-bench", {name: f"{name}_plugin"},
-                             {f"{name}_plugin": HOOK_RAISES.format(hook=hook, args=args)})
+    for name in ("cmds", "finder"):
+        install_distribution(f"{name}-bench", {name: f"{name}_plugin"})
     bench.reset()
     rows = plugin_status()
     for name, hook in (("cmds", "register_commands"), ("finder", "find_datasets")):
@@ -132,10 +104,8 @@ def test_a_plugin_whose_commands_or_find_datasets_hook_raises_shows_as_failed(
 
 def test_running_a_model_whose_plugin_failed_names_that_plugin_and_its_error(
         install_distribution):
-    install_distribution("broken-bench", {"broken": "broken_plugin"},
-                         {"broken_plugin": "raise RuntimeError('database exploded')"})
-    result = CliRunner().invoke(cli, ["run", "--model", "acme-net", "--source", "demo-b",
-                                      "--target", "demo-b"])
+    install_distribution("broken-bench", {"broken": "broken_plugin"})
+    result = invoke("run", "--model", "acme-net", "--source", "demo-b", "--target", "demo-b")
     assert result.exit_code == 1
     assert "unknown model 'acme-net'" in result.output
     assert "plugin 'broken' (broken-bench) failed" in result.output
@@ -143,21 +113,10 @@ def test_running_a_model_whose_plugin_failed_names_that_plugin_and_its_error(
 
 
 def test_a_duplicate_name_blocks_only_that_name_and_both_plugins_say_so(install_distribution):
-    code = """
-import bench
-
-def _factory(num_classes, pretrained):
-    raise NotImplementedError
-
-@bench.hookimpl
-def register_models():
-    return [bench.ModelSpec(name="shared-net", factory=_factory),
-            bench.ModelSpec(name="{own}", factory=_factory)]
-"""
-    install_distribution("one-bench", {"one": "one_plugin"},
-                         {"one_plugin": code.format(own="one-net")})
-    install_distribution("two-bench", {"two": "two_plugin"},
-                         {"two_plugin": code.format(own="two-net")})
+    for name in ("one", "two"):
+        install_distribution(f"{name}-bench", {name: f"{name}_plugin"},
+                             {f"{name}_plugin": PLUGINS / "shared_net_plugin.py"},
+                             settings={"own": f"{name}-net"})
     models = bench.get_registries().models
     assert models.get("one-net").name == "one-net" and models.get("two-net").name == "two-net"
     with pytest.raises(bench.DuplicateNameError, match="plugin 'one'.*plugin 'two'"):
@@ -178,46 +137,15 @@ def test_disabling_an_unknown_plugin_warns_and_names_the_known_ones(monkeypatch)
 
 
 def test_a_data_set_without_a_scan_is_refused_at_registration(install_distribution):
-    install_distribution("noscan-bench", {"noscan": "noscan_plugin"}, {"noscan_plugin": """
-        import bench
-
-        @bench.hookimpl
-        def register_datasets():
-            return [bench.DatasetSpec(name="no-scan", scan=None, class_map={"lym": "L"})]
-    """})
+    install_distribution("noscan-bench", {"noscan": "noscan_plugin"})
     assert "no-scan" not in bench.get_registries().datasets
     rows = plugin_status()
     assert "'no-scan' is refused: scan must be a function" in rows["noscan"]["error"]
 
 
-CHECKED_PLUGIN = """
-import bench
-from torch import nn
-
-def _good(num_classes, pretrained):
-    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes))
-
-def _three_way(num_classes, pretrained):
-    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 3))
-
-@bench.hookimpl
-def register_models():
-    config = dict(input_size=8, mean=(0.5,) * 3, std=(0.5,) * 3)
-    return [bench.ModelSpec(name="good-net", factory=_good, pretraining_data=(), **config),
-            bench.ModelSpec(name="silent-net", factory=_good, **config),
-            bench.ModelSpec(name="three-net", factory=_three_way, **config)]
-
-@bench.hookimpl
-def register_datasets():
-    return [bench.DatasetSpec(name="checked-cells", scan=bench.scan_class_folders,
-                              class_map={"lym": "L"})]
-"""
-
-
 def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(install_distribution):
-    install_distribution("checked-bench", {"checked": "checked_plugin"},
-                         {"checked_plugin": CHECKED_PLUGIN})
-    result = CliRunner().invoke(cli, ["plugins", "check", "checked", "--json"])
+    install_distribution("checked-bench", {"checked": "checked_plugin"})
+    result = invoke("plugins", "check", "checked", "--json")
     assert result.exit_code == 1, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert set(rows) == {"good-net", "silent-net", "three-net", "checked-cells"}
@@ -226,21 +154,20 @@ def test_plugins_check_runs_the_contract_checks_and_fails_with_the_reason(instal
     assert "declares no pretraining_data" in rows["silent-net"]["reason"]  # what it has seen
     assert rows["three-net"]["result"] == "fail"
     assert "expected (2, 5)" in rows["three-net"]["reason"]
-    table = CliRunner().invoke(cli, ["plugins", "check", "checked"])
+    table = invoke("plugins", "check", "checked")
     assert table.exit_code == 1 and "three-net" in table.stdout and "fail" in table.stdout
 
 
 def test_plugins_check_of_a_plugin_that_did_not_load_fails_and_an_unknown_one_is_named(
         install_distribution):
-    install_distribution("broken-bench", {"broken": "broken_plugin"},
-                         {"broken_plugin": "raise RuntimeError('database exploded')"})
-    result = CliRunner().invoke(cli, ["plugins", "check", "broken", "--json"])
+    install_distribution("broken-bench", {"broken": "broken_plugin"})
+    result = invoke("plugins", "check", "broken", "--json")
     assert result.exit_code == 1
     [row] = json.loads(result.stdout)
     assert row["result"] == "fail" and "database exploded" in row["reason"]
-    passing = CliRunner().invoke(cli, ["plugins", "check", "generators", "--json"])
+    passing = invoke("plugins", "check", "generators", "--json")
     assert passing.exit_code == 0, passing.output
     assert {row["result"] for row in json.loads(passing.stdout)} <= {"pass", "skip"}
-    unknown = CliRunner().invoke(cli, ["plugins", "check", "nope"])
+    unknown = invoke("plugins", "check", "nope")
     assert unknown.exit_code == 1 and "Known plugins: broken, datasets" in unknown.output
-    assert CliRunner().invoke(cli, ["plugins", "--json"]).exit_code == 0  # still a listing
+    assert invoke("plugins", "--json").exit_code == 0  # still a listing

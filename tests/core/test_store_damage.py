@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.store import StoreError
 
 METRICS = ("accuracy", "precision", "recall", "f1", "macro_f1", "balanced_accuracy")
@@ -49,7 +48,7 @@ def test_every_command_names_a_damaged_store_and_never_overwrites_it(bench_home,
     _damage(path, kind)
     before = path.read_bytes()
     for command in COMMANDS:
-        result = CliRunner().invoke(cli, command)
+        result = invoke(*command)
         assert result.exit_code == 1, (command, result.output)
         assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
         flat = " ".join(result.output.split())
@@ -63,7 +62,7 @@ def test_every_command_names_a_damaged_store_and_never_overwrites_it(bench_home,
 
 def test_a_new_store_is_made_whole_and_reading_writes_nothing(bench_home):
     path = bench_home / "results.sqlite"
-    listed = CliRunner().invoke(cli, ["runs", "list", "--json"])
+    listed = invoke("runs", "list", "--json")
     assert listed.exit_code == 0 and listed.stdout.strip() == "[]"
     assert not path.exists()  # a read-only command created nothing
     store = bench.open_store()
@@ -103,11 +102,11 @@ def test_a_read_only_home_still_lists_runs_and_refuses_a_run_before_training(ben
         leftover.unlink()
     path = bench_home / "results.sqlite"
     with read_only(path, bench_home):
-        listed = CliRunner().invoke(cli, ["runs", "list", "--json"])
+        listed = invoke("runs", "list", "--json")
         assert listed.exit_code == 0, listed.output
         assert '"status": "finished"' in listed.stdout
         assert bench.open_store(read_only=True).scores().value.tolist() == [1.0] * len(METRICS)
-        board = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "csv"])
+        board = invoke("leaderboard", "--cross", "--format", "csv")
         assert board.exit_code == 0 and "100.0" in board.output, board.output
         with pytest.raises(StoreError, match="is read-only") as error:
             bench.open_store(path)

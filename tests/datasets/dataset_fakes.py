@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from fixtures.rar_writer import write_rar
 from PIL import Image
-from rar_writer import write_rar
 
 _seeds = itertools.count(1)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from dataset_fakes import rar_folder, tar_folder, zip_folder
-from rar_writer import write_rar
+from fixtures.rar_writer import write_rar
 
 import bench
 from bench.data import extract_archive, prepare_dataset

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
 from dataset_fakes import write_image
+from fixtures.cli import invoke
 from PIL import Image
-
-from bench.cli import cli
 
 
 def run(*args: str, code: int = 0):
-    result = CliRunner().invoke(cli, list(args))
+    result = invoke(*args)
     assert result.exit_code == code, result.output
     return result
 
@@ -103,21 +101,12 @@ def test_generated_set_prepares_without_from(generated_set: Path) -> None:
 
 def test_prepare_of_a_group_name_prepares_every_data_set_of_the_download(
         fake_wbc_usid: Path, install_distribution) -> None:
-    install_distribution("lookalike", {"lookalike": "lookalike_plugin"}, {"lookalike_plugin": """
-        import bench
-
-        @bench.hookimpl
-        def register_datasets():  # named like a member, but not of the group
-            return [bench.DatasetSpec(name="wbc-usid-extra", scan=bench.scan_class_folders,
-                                      class_map={"lym": "L"})]
-    """})
-    result = CliRunner().invoke(cli, ["datasets", "prepare", "wbc-usid", "--from",
-                                      str(fake_wbc_usid), "--json"])
+    install_distribution("lookalike", {"lookalike": "lookalike_plugin"})
+    result = invoke("datasets", "prepare", "wbc-usid", "--from", str(fake_wbc_usid), "--json")
     assert result.exit_code == 0, result.output
     assert [row["name"] for row in json.loads(result.stdout)] == ["wbc-usid-b", "wbc-usid-c"]
     from bench.download import _specs_for
 
     assert [spec.name for spec in _specs_for("WBC-USID")] == ["wbc-usid-b", "wbc-usid-c"]
-    unknown = CliRunner().invoke(cli, ["datasets", "prepare", "wbc-usi", "--from",
-                                       str(fake_wbc_usid)])
+    unknown = invoke("datasets", "prepare", "wbc-usi", "--from", str(fake_wbc_usid))
     assert unknown.exit_code == 1 and "unknown dataset 'wbc-usi'" in unknown.output

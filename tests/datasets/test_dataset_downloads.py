@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
 from dataset_fakes import make_class_folders, write_image, zip_folder
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.data import prepare_dataset
 from bench.data.catalogue import catalogue
 from bench.data.counts import count_warning
@@ -47,13 +46,12 @@ def test_half_a_download_is_called_incomplete() -> None:
 
 def test_prepare_warns_and_names_the_likely_download(tmp_path: Path) -> None:
     train = make_class_folders(tmp_path / "Train", TRAIN_SHARES, ".png", (8, 8))
-    result = CliRunner().invoke(cli, ["datasets", "prepare", "raabin", "--from", str(train),
-                                      "--cache-size", "16"])
+    result = invoke("datasets", "prepare", "raabin", "--from", str(train), "--cache-size", "16")
     message = " ".join(result.output.split())
     assert result.exit_code == 0, message
     assert "warning: the prepared counts of Raabin" in message
     assert "raabin-cropped download" in message
-    shown = CliRunner().invoke(cli, ["datasets", "show", "raabin", "--json"])
+    shown = invoke("datasets", "show", "raabin", "--json")
     assert "raabin-cropped download" in json.loads(shown.stdout)["count_warning"]
 
 
@@ -65,7 +63,7 @@ def test_unconfirmed_layouts_are_marked_and_say_how_to_prepare() -> None:
     for name in ("raabin", "ldwbc"):
         assert "path,label" in rows[name]["how_to_prepare"]
         assert "folder:PATH" in rows[name]["how_to_prepare"]
-    listed = CliRunner().invoke(cli, ["datasets", "list", "--json"])
+    listed = invoke("datasets", "list", "--json")
     assert {row["name"]: row["layout"] for row in json.loads(listed.stdout)}["ldwbc"] == \
         "unconfirmed"
 
@@ -84,8 +82,7 @@ def test_an_unconfirmed_layout_is_prepared_from_a_path_label_csv(tmp_path: Path)
 
 def test_a_folder_an_unconfirmed_scan_cannot_read_says_how_to_prepare(tmp_path: Path) -> None:
     write_image(tmp_path / "odd" / "x" / "1.png")
-    result = CliRunner().invoke(cli, ["datasets", "prepare", "ldwbc", "--from",
-                                      str(tmp_path / "odd")])
+    result = invoke("datasets", "prepare", "ldwbc", "--from", str(tmp_path / "odd"))
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "Traceback" not in message
     assert "layout unconfirmed" in message and "path,label" in message
@@ -96,8 +93,8 @@ def test_several_from_on_the_command_line(raabin_cropped_download: Path, tmp_pat
     for part in ("Train", "TestA"):
         archives += ["--from", str(zip_folder(raabin_cropped_download / part,
                                               tmp_path / f"{part}.zip"))]
-    result = CliRunner().invoke(cli, ["datasets", "prepare", "raabin-cropped", *archives,
-                                      "--cache-size", "16", "--json"])
+    result = invoke("datasets", "prepare", "raabin-cropped", *archives,
+                    "--cache-size", "16", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     whole = prepare_dataset("raabin-cropped", raabin_cropped_download, progress=False,

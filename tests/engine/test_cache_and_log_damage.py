@@ -7,11 +7,10 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 import bench.data
-from bench.cli import cli
 from bench.data.verify import verify_dataset
 
 
@@ -46,7 +45,7 @@ def test_a_damaged_cache_is_named_by_verify_and_rebuilt_by_prepare(tiny_world, k
     report = verify_dataset("colours-a", progress=False)
     [check] = [c for c in report.checks if c.check == f"cache {size} px"]
     assert check.status == "drift" and "bench datasets prepare colours-a" in check.detail
-    result = CliRunner().invoke(cli, ["datasets", "prepare", "colours-a"])
+    result = invoke("datasets", "prepare", "colours-a")
     assert result.exit_code == 0, result.output
     assert "rebuilt a damaged cache" in result.output and str(path.parent) in result.output
     assert path.read_bytes() == original

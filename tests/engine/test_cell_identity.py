@@ -7,11 +7,10 @@ import json
 import shlex
 import sqlite3
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 import bench.data
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards
 from bench.weights import file_sha256
 
@@ -21,12 +20,12 @@ OVERRIDES = "training.batch_size=8, training.max_epochs=1, input.size=16"
 
 
 def markdown_boards() -> str:
-    text = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "md"]).stdout
+    text = invoke("leaderboard", "--cross", "--format", "md").stdout
     return text.replace("\\_", "_")  # markdown escapes the underscores of field names
 
 
 def bench_run(*args: str, as_json: bool = True):
-    return CliRunner().invoke(cli, [*CELL, *args, *(["--json"] if as_json else [])])
+    return invoke(*CELL, *args, *(["--json"] if as_json else []))
 
 
 def statuses(result) -> list[str]:
@@ -73,9 +72,9 @@ def test_scratch_pretrained_and_weights_runs_of_one_cell_all_train_into_boards_o
         assert f"- Recipe: quick with {OVERRIDES}; {recipe}\n" in text
     assert f"- Recipe: quick with {OVERRIDES}\n" in text  # the model's own pretrained weights
 
-    listed = json.loads(CliRunner().invoke(cli, ["runs", "list", "--all", "--json"]).stdout)
+    listed = json.loads(invoke("runs", "list", "--all", "--json").stdout)
     assert sorted(row["init"] for row in listed) == sorted(runs.init)
-    shown = CliRunner().invoke(cli, ["runs", "show", runs.id[runs.init == "scratch"].iloc[0]])
+    shown = invoke("runs", "show", runs.id[runs.init == "scratch"].iloc[0])
     assert "init: scratch" in shown.output and f"overrides: {OVERRIDES}" in shown.output
 
 
@@ -87,7 +86,7 @@ def test_an_overridden_protocol_names_its_overrides_in_the_board_header(tiny_wor
     assert text.startswith(f"# Leaderboard, protocol quick ({protocol.hash}), with {OVERRIDES}; "
                            f"from scratch\n")
     assert f"- Recipe: quick with {OVERRIDES}; from scratch\n" in text
-    html = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "html"]).stdout
+    html = invoke("leaderboard", "--cross", "--format", "html").stdout
     assert f"quick with {OVERRIDES}; from scratch" in html
 
 
@@ -134,7 +133,7 @@ def test_an_older_store_keeps_its_finished_cells_and_learns_their_initialisation
     assert before["scratch"] not in {row["id"] for row in rows}
 
     # Read-only commands read the older store as it is, initialisations derived from settings.
-    listed = json.loads(CliRunner().invoke(cli, ["runs", "list", "--all", "--json"]).stdout)
+    listed = json.loads(invoke("runs", "list", "--all", "--json").stdout)
     assert sorted(row["init"] for row in listed) == ["pretrained", "scratch"]
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 0  # not written
@@ -235,9 +234,9 @@ def test_migrating_an_older_store_moves_checkpoint_folders_with_their_runs(
     assert store.runs().id.tolist() == [new]
     assert not (runs / old).exists() and (runs / new / "best.pt").is_file()
     assert store.run(new)["checkpoint"] == str(runs / new / "best.pt")
-    pruned = json.loads(CliRunner().invoke(cli, ["runs", "prune", "--dry-run", "--json"]).stdout)
+    pruned = json.loads(invoke("runs", "prune", "--dry-run", "--json").stdout)
     assert [c["path"] for c in pruned["checkpoints"]] == [str(runs / new / "last.pt")]
-    forgot = CliRunner().invoke(cli, ["runs", "forget", new[:8]])
+    forgot = invoke("runs", "forget", new[:8])
     assert forgot.exit_code == 0 and str(runs / new) in " ".join(forgot.output.split())
     assert not (runs / new).exists()
 

@@ -6,24 +6,23 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from scipy import stats
 
 import bench
-from bench.cli import cli
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--epochs", "1", "--json", "--model", "tiny", "--source", "all", "--target", "all"]
 
 
 def compare(*args: str):
-    return CliRunner().invoke(cli, ["compare", "--sources", "colours-a,colours-b", "--model",
-                                    "tiny", "--resamples", "300", *args])
+    return invoke("compare", "--sources", "colours-a,colours-b", "--model",
+                  "tiny", "--resamples", "300", *args)
 
 
 @pytest.fixture
 def trained(tiny_world):
-    result = CliRunner().invoke(cli, [*RUN, "--seeds", "3"])
+    result = invoke(*RUN, "--seeds", "3")
     assert result.exit_code == 0, result.output
     return bench.open_store()
 
@@ -99,11 +98,10 @@ def _other_pairs_each_model_on_the_other_sources_split_by_image_key(trained):
 
 
 def _source_comparison_refuses_bad_input_clearly():
-    both = CliRunner().invoke(cli, ["compare", "--sources", "colours-a,colours-b", "--models",
-                                    "tiny,tiny2", "--target", "colours-a"])
+    both = invoke("compare", "--sources", "colours-a,colours-b", "--models",
+                  "tiny,tiny2", "--target", "colours-a")
     assert both.exit_code == 2 and "either --models" in both.output
-    no_model = CliRunner().invoke(cli, ["compare", "--sources", "colours-a,colours-b",
-                                        "--target", "colours-a"])
+    no_model = invoke("compare", "--sources", "colours-a,colours-b", "--target", "colours-a")
     assert no_model.exit_code == 2 and "needs --model" in no_model.output
     same = compare("--target", "colours-a", "--sources", "colours-a,colours-a")
     assert same.exit_code != 0

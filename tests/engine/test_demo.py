@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 
 def test_demo_trains_on_the_complex_level_and_tests_on_both(bench_home, tmp_path):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--train", "60", "--test", "20", "--epochs", "1",
-                                      "--out", str(out)])
+    result = invoke("demo", "--train", "60", "--test", "20", "--epochs", "1", "--out", str(out))
     assert result.exit_code == 0, result.output
     board = (out / "leaderboard.md").read_text()
     assert "| resnet18 | demo-c |" in board  # timm:resnet18, labelled by its timm name
@@ -20,6 +18,5 @@ def test_demo_trains_on_the_complex_level_and_tests_on_both(bench_home, tmp_path
     scores = bench.open_store().scores()
     assert set(scores.target) == {"demo-b", "demo-c"}
     assert set(scores.source) == {"demo-c"}
-    again = CliRunner().invoke(cli, ["demo", "--train", "60", "--test", "20", "--epochs", "1",
-                                     "--out", str(out)])
+    again = invoke("demo", "--train", "60", "--test", "20", "--epochs", "1", "--out", str(out))
     assert again.exit_code == 0 and "already finished" in again.output

@@ -8,17 +8,16 @@ import sqlite3
 import subprocess
 import sys
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--epochs", "2"]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(cli, [*RUN, *args])
+def bench_run(*args: str):
+    return invoke(*RUN, *args)
 
 
 def tiny_parameters() -> int:
@@ -26,8 +25,8 @@ def tiny_parameters() -> int:
 
 
 def test_dry_run_lists_the_cells_with_an_estimate_and_runs_nothing(tiny_world, bench_home):
-    result = invoke("--model", "tiny,tiny2", "--source", "all", "--target", "all", "--seeds", "2",
-                    "--dry-run", "--json")
+    result = bench_run("--model", "tiny,tiny2", "--source", "all", "--target", "all",
+                       "--seeds", "2", "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     cells = {(c["model"], c["source"], c["seed"]): c for c in plan["cells"]}
@@ -46,8 +45,8 @@ def test_dry_run_lists_the_cells_with_an_estimate_and_runs_nothing(tiny_world, b
     assert bench.open_store().runs().empty
     assert not list(bench_home.glob("runs/*/*"))
 
-    table = invoke("--model", "tiny", "--source", "colours-a", "--target", "colours-b",
-                   "--dry-run")
+    table = bench_run("--model", "tiny", "--source", "colours-a", "--target", "colours-b",
+                      "--dry-run")
     assert table.exit_code == 0, table.output
     text = " ".join(table.output.split())
     assert "new" in text and "1 of 1 cells to train, at most 2 epochs each" in text
@@ -67,10 +66,10 @@ def _interrupt_after_one_epoch(bench_home, run_id: str) -> None:
 
 def test_dry_run_says_what_becomes_of_finished_failed_and_interrupted_cells(tiny_world,
                                                                            bench_home):
-    assert invoke("--model", "tiny,nan", "--source", "colours-a", "--target", "colours-a",
-                  "--json").exit_code == 1  # nan fails
-    assert invoke("--model", "tiny", "--source", "colours-b", "--target", "colours-a",
-                  "--json").exit_code == 0
+    assert bench_run("--model", "tiny,nan", "--source", "colours-a", "--target", "colours-a",
+                     "--json").exit_code == 1  # nan fails
+    assert bench_run("--model", "tiny", "--source", "colours-b", "--target", "colours-a",
+                     "--json").exit_code == 0
     store = bench.open_store()
     runs = store.runs().set_index(["model", "source"])
     _interrupt_after_one_epoch(bench_home, runs.loc[("tiny", "colours-b"), "id"])
@@ -78,7 +77,7 @@ def test_dry_run_says_what_becomes_of_finished_failed_and_interrupted_cells(tiny
 
     args = ("--model", "tiny,nan", "--source", "all", "--target", "colours-a", "--dry-run",
             "--json")
-    cells = {(c["model"], c["source"]): c for c in json.loads(invoke(*args).stdout)["cells"]}
+    cells = {(c["model"], c["source"]): c for c in json.loads(bench_run(*args).stdout)["cells"]}
     assert cells[("tiny", "colours-a")]["status"] == "finished"
     assert cells[("tiny", "colours-a")]["epochs"] == 0
     assert cells[("tiny", "colours-a")]["checkpoint_bytes"] == 0
@@ -89,7 +88,7 @@ def test_dry_run_says_what_becomes_of_finished_failed_and_interrupted_cells(tiny
     assert (failed["status"], failed["epochs"]) == ("failed", 0)
     assert "--retry-failed" in failed["detail"]
     assert cells[("nan", "colours-b")]["status"] == "new"
-    retried = json.loads(invoke(*args, "--retry-failed").stdout)["cells"]
+    retried = json.loads(bench_run(*args, "--retry-failed").stdout)["cells"]
     assert [c["epochs"] for c in retried if c["model"] == "nan" and c["source"] == "colours-a"
             ] == [2]
     assert store.runs().equals(before)  # nothing claimed, nothing touched
@@ -103,11 +102,11 @@ def test_a_long_job_on_a_cpu_is_announced_before_it_trains(tiny_world, monkeypat
                 "parameters": 1, "checkpoint_bytes": 12}
 
     monkeypatch.setattr(training, "measure_cell", slow_step)
-    dry = invoke("--model", "tiny", "--source", "colours-a", "--target", "colours-a",
-                 "--dry-run")
+    dry = bench_run("--model", "tiny", "--source", "colours-a", "--target", "colours-a",
+                    "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "long job" in dry.stderr and "on this CPU" in dry.stderr
-    real = invoke("--model", "tiny", "--source", "colours-a", "--target", "colours-a")
+    real = bench_run("--model", "tiny", "--source", "colours-a", "--target", "colours-a")
     assert real.exit_code == 0, real.output
     output = " ".join(real.output.split())
     assert "long job: this run is estimated to take about" in output

@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from sklearn import metrics as skm
 
 import bench
-from bench.cli import cli
 from bench.data import prepare_dataset
 from bench.engine.evaluate import EvaluateRequest, evaluate_cells
 from bench.errors import RunError
@@ -28,7 +27,7 @@ def trained(tiny_world: Path, bench_home: Path, tmp_path: Path) -> Path:
     shutil.move(tiny_world / "colours-b", later / "colours-b")  # not downloaded yet
     shutil.rmtree(bench_home / "datasets" / "colours-b")
     bench.reset()
-    result = CliRunner().invoke(cli, [*RUN, "--model", "tiny", "--source", "colours-a"])
+    result = invoke(*RUN, "--model", "tiny", "--source", "colours-a")
     assert result.exit_code == 0, result.output
     assert set(bench.open_store().evaluated_targets(_run_id())) == {"colours-a"}
     shutil.move(later / "colours-b", tiny_world / "colours-b")
@@ -41,14 +40,13 @@ def _run_id() -> str:
 
 
 def evaluate(*args: str):
-    return CliRunner().invoke(cli, ["evaluate", *args])
+    return invoke("evaluate", *args)
 
 
 def test_evaluate_scores_a_new_target_from_the_best_checkpoint_without_training(trained):
     store = bench.open_store()
     before = store.run(_run_id())
-    result = evaluate("--model", "tiny", "--source", "colours-a", "--target", "colours-b",
-                      "--json")
+    result = evaluate("--model", "tiny", "--source", "colours-a", "--target", "colours-b", "--json")
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.stdout)
     assert row["status"] == "finished" and "colours-b" in row["scores"]
@@ -64,7 +62,7 @@ def test_evaluate_scores_a_new_target_from_the_best_checkpoint_without_training(
     assert values["f1"] == pytest.approx(skm.f1_score(predictions.label, predictions.predicted,
                                                       average="weighted"))
     assert row["scores"]["colours-b"]["f1"] == pytest.approx(values["f1"])
-    board = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "md"])
+    board = invoke("leaderboard", "--cross", "--format", "md")
     assert board.exit_code == 0, board.output
     assert f"{100 * values['f1']:.1f}" in board.stdout and "colours-b" in board.stdout
 
@@ -93,8 +91,8 @@ def test_the_scores_equal_those_of_a_run_that_tested_there_while_training(traine
     assert result.status == "finished"
     monkeypatch.setenv("BENCH_HOME", str(tmp_path / "at-once"))
     bench.reset()
-    ran = CliRunner().invoke(cli, [*RUN, "--model", "tiny", "--source", "colours-a",
-                                   "--target", "colours-a,colours-b"])
+    ran = invoke(*RUN, "--model", "tiny", "--source", "colours-a",
+                 "--target", "colours-a,colours-b")
     assert ran.exit_code == 0, ran.output
     scores = bench.open_store().scores()
     at_once = scores[scores.target == "colours-b"].set_index("metric").value.to_dict()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.engine.executors import (
     EXECUTORS,
     ExecutorOption,
@@ -19,7 +18,7 @@ from bench.engine.slurm_executor import time_limit_minutes
 
 
 def test_bench_run_offers_every_executor_and_every_option_of_the_table():
-    shown = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
+    shown = " ".join(invoke("run", "--help").output.split())
     assert f"[{'|'.join(EXECUTORS)}]" in shown
     for spec in EXECUTORS.values():
         assert f"{spec.name}: {spec.summary}" in shown

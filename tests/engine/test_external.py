@@ -8,18 +8,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from safetensors.torch import save_file
 
 import bench
-from bench.cli import cli
 from bench.weights import file_sha256
 
 THEIR_ORDER = ("N", "L", "M", "E", "B")  # the order the outside training script used
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def train_elsewhere(order=THEIR_ORDER):

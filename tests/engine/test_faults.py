@@ -12,55 +12,22 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
 import bench.data
-from bench.cli import cli
 from bench.engine import runner
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json"]
 
-DIVERGED = '''
-import bench
-
-
-def diverged(num_classes, pretrained):
-    import torch
-    from torch import nn
-
-    class Diverged(nn.Module):
-        """Finite while training, NaN in evaluation: what broken running statistics give."""
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.inner = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                       nn.Linear(4, num_classes))
-
-        def forward(self, x):
-            out = self.inner(x)
-            return out if self.training else out * float("nan")
-
-    return Diverged()
-
-
-@bench.hookimpl
-def register_models():
-    return [bench.ModelSpec(name="diverged", factory=diverged, input_size=16,
-                            mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))]
-'''
-
-
 def bench_run(*args: str):
-    return CliRunner().invoke(cli, [*RUN, *args])
+    return invoke(*RUN, *args)
 
 
 def test_nan_in_validation_fails_the_cell_with_the_reason_and_reaches_no_board(
         tiny_world, install_distribution):
-    install_distribution("diverged-model", {"diverged": "diverged_plugin"},
-                         {"diverged_plugin": DIVERGED})
+    install_distribution("diverged-model", {"diverged": "diverged_plugin"})
     bench.reset()
     result = bench_run("--model", "diverged", "--source", "colours-a", "--target", "colours-a",
                        "--epochs", "2")
@@ -255,8 +222,8 @@ def test_a_protocol_file_out_of_range_is_refused_before_any_cell(tiny_world, tmp
     quick = (resources.files("bench") / "protocols" / "quick.toml").read_text()
     path = tmp_path / "mine.toml"
     path.write_text(quick.replace("lr = 0.01", "lr = -0.1"))
-    result = CliRunner().invoke(cli, ["run", "--protocol", str(path), "--model", "tiny",
-                                      "--source", "colours-a", "--no-pretrained"])
+    result = invoke("run", "--protocol", str(path), "--model", "tiny",
+                    "--source", "colours-a", "--no-pretrained")
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{path}: training.lr = -0.1 is out of range" in message

@@ -10,17 +10,12 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--epochs", "2"]
-
-
-def invoke(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def train(source: str = "colours-a", seed: int = 0) -> dict:

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.data import load_prepared, prepare_dataset
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
@@ -25,7 +24,7 @@ def _world(root: Path, *, shared: bool) -> None:
         for path in trained[:5]:
             shutil.copy(root / "colours-a" / path, root / "colours-b" / "L" / f"copy-{index(path)}")
         prepare_dataset("colours-b", progress=False)  # the download changed: prepared anew
-    result = CliRunner().invoke(cli, RUN)
+    result = invoke(*RUN)
     assert result.exit_code == 0, result.output
 
 
@@ -34,7 +33,7 @@ def index(path: str) -> str:
 
 
 def board() -> str:
-    result = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", "md"])
+    result = invoke("leaderboard", "--cross", "--format", "md")
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -65,6 +64,6 @@ def test_data_sets_that_share_nothing_carry_no_mark(tiny_world):
 @pytest.mark.parametrize("fmt", ["html", "csv", "latex"])
 def test_every_format_carries_the_mark(tiny_world, fmt):
     _world(tiny_world, shared=True)
-    result = CliRunner().invoke(cli, ["leaderboard", "--cross", "--format", fmt])
+    result = invoke("leaderboard", "--cross", "--format", fmt)
     assert result.exit_code == 0, result.output
     assert "†" in result.stdout

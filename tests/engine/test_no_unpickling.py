@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
@@ -55,15 +54,14 @@ def test_no_source_file_loads_with_pickle():
 
 @pytest.mark.parametrize("file", ["last.pt", "best.pt"])
 def test_a_payload_in_a_run_checkpoint_is_refused(tiny_world, bench_home, marker, file):
-    assert CliRunner().invoke(cli, [*RUN, "--target", "colours-a", "--epochs", "1"]).exit_code == 0
+    assert invoke(*RUN, "--target", "colours-a", "--epochs", "1").exit_code == 0
     [folder] = (bench_home / "runs").iterdir()
     plant_torch(folder / file, marker)
     if file == "last.pt":  # resumed by a retry of the cell
         bench.open_store().fail(folder.name, "interrupted")
-        result = CliRunner().invoke(cli, [*RUN, "--target", "colours-a", "--epochs", "1",
-                                          "--retry-failed"])
+        result = invoke(*RUN, "--target", "colours-a", "--epochs", "1", "--retry-failed")
     else:  # read to test the trained model on a new target
-        result = CliRunner().invoke(cli, [*RUN, "--target", "colours-b", "--epochs", "1"])
+        result = invoke(*RUN, "--target", "colours-b", "--epochs", "1")
     assert result.exit_code == 1
     assert "never unpickles" in result.output and file in result.output
     assert not marker.exists()
@@ -72,7 +70,7 @@ def test_a_payload_in_a_run_checkpoint_is_refused(tiny_world, bench_home, marker
 def test_a_payload_given_as_weights_is_refused(tiny_world, tmp_path, marker):
     weights = tmp_path / "weights.pt"
     plant_torch(weights, marker)
-    result = CliRunner().invoke(cli, [*RUN, "--target", "colours-a", "--weights", str(weights)])
+    result = invoke(*RUN, "--target", "colours-a", "--weights", str(weights))
     assert result.exit_code == 1 and "pickled" in result.output
     assert not marker.exists()
 
@@ -83,7 +81,7 @@ def test_a_payload_in_a_decoded_cache_is_refused(tiny_world, marker):
     (dataset.folder.cache_dir(size) / "images.npy").write_bytes(pickle.dumps(Payload(marker)))
     with pytest.raises(bench.DataError, match="damaged"):
         bench.data.cache.open_split(dataset.folder, size, "train")
-    result = CliRunner().invoke(cli, ["datasets", "verify", "colours-a"])
+    result = invoke("datasets", "verify", "colours-a")
     assert "cache" in result.output and result.exit_code == 1
     assert bench.data.prepare_dataset("colours-a", progress=False).repaired
     assert not marker.exists()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.models import ensure_pretrained_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
@@ -32,7 +31,7 @@ def served(tiny_world, local_hub):
 
 
 def test_a_pretrained_foundation_model_downloads_and_trains(served, monkeypatch):
-    result = CliRunner().invoke(cli, list(RUN))
+    result = invoke(*RUN)
     assert result.exit_code == 0, result.output
     cell = json.loads(result.stdout)[0]
     assert cell["status"] == "finished" and cell["init"] == "pretrained"
@@ -59,7 +58,7 @@ def test_offline_without_the_weights_a_run_stops_before_training(served, monkeyp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub, "hf_hub_download",
                         lambda *a, **k: pytest.fail("hf_hub_download was called"))
-    result = CliRunner().invoke(cli, list(RUN[:-1]))
+    result = invoke(*RUN[:-1])
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert "model 'dinobloom-s' needs its pretrained weights" in message

@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.engine.embeddings import EMBEDDINGS, cached_entries
 from bench.engine.progress import QuietListener
 from bench.engine.runner import RunRequest, run_benchmark
@@ -26,7 +25,7 @@ PROBE = ["run", "--image-size", "16", "--no-pretrained", "--json"]
 
 
 def probe_run(*args: str):
-    return CliRunner().invoke(cli, [*PROBE, *args])
+    return invoke(*PROBE, *args)
 
 
 def api_run(protocol: str, **fields) -> tuple[list, QuietListener]:
@@ -102,8 +101,8 @@ def test_evaluate_tests_a_probe_on_a_shifted_target_embedding_only_that(tiny_wor
     assert probe_run("--model", "tiny", "--protocol", "knn", "--source", "colours-a",
                      "--target", "colours-a").exit_code == 0
     before = len(cached_entries())
-    result = CliRunner().invoke(cli, ["evaluate", "--model", "tiny", "--source", "colours-a",
-                                      "--target", "colours-b~blur:2", "--json"])
+    result = invoke("evaluate", "--model", "tiny", "--source", "colours-a",
+                    "--target", "colours-b~blur:2", "--json")
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.stdout)
     assert row["status"] == "finished" and "colours-b~blur:2" in row["scores"]
@@ -115,10 +114,10 @@ def test_evaluate_tests_a_probe_on_a_shifted_target_embedding_only_that(tiny_wor
 def test_fine_tuning_on_k_shots_trains_on_k_images_per_class(tiny_world):
     from bench.engine.shots import few_shot_indices
 
-    result = CliRunner().invoke(cli, ["run", "--protocol", "quick", "--image-size", "16",
-                                      "--epochs", "1", "--no-pretrained", "--model", "tiny",
-                                      "--source", "colours-a", "--target", "colours-a",
-                                      "--shots", "2,all", "--json"])
+    result = invoke("run", "--protocol", "quick", "--image-size", "16",
+                    "--epochs", "1", "--no-pretrained", "--model", "tiny",
+                    "--source", "colours-a", "--target", "colours-a",
+                    "--shots", "2,all", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [row["shots"] for row in rows] == [2, "all"]
@@ -129,7 +128,7 @@ def test_fine_tuning_on_k_shots_trains_on_k_images_per_class(tiny_world):
     split = data.split("train", 64)
     chosen = few_shot_indices(split.paths, split.labels, data.fingerprint, 2, 0)
     assert np.bincount(split.labels[chosen]).tolist() == [2] * 5
-    board = CliRunner().invoke(cli, ["leaderboard", "--format", "md"]).stdout
+    board = invoke("leaderboard", "--format", "md").stdout
     assert "training.shots=2" in board.replace("\\_", "_")  # the board header says K
 
 
@@ -137,8 +136,8 @@ def test_the_shots_board_lays_out_score_against_k_with_intervals_and_a_plot(tiny
                                                                              tmp_path):
     api_run("knn", seeds=[0, 1], shots=[1, 2, "all"])
     api_run("linear-probe", shots=[2])  # one K alone: no curve, no board
-    result = CliRunner().invoke(cli, ["leaderboard", "--shots", "--ci", "--resamples", "50",
-                                      "--json", "--plots", str(tmp_path / "plots")])
+    result = invoke("leaderboard", "--shots", "--ci", "--resamples", "50",
+                    "--json", "--plots", str(tmp_path / "plots"))
     assert result.exit_code == 0, result.output
     [board] = json.loads(result.stdout[result.stdout.index("["):])
     assert board["title"] == "Label efficiency, protocol knn, from scratch"
@@ -191,14 +190,13 @@ def test_a_full_disk_while_caching_is_one_message_and_leaves_nothing(tiny_world,
 def test_the_run_says_0_backbone_passes_and_the_dry_run_knew(tiny_world):
     args = ["run", "--image-size", "16", "--no-pretrained", "--model", "tiny", "--source",
             "colours-a", "--target", "colours-a"]
-    dry = CliRunner().invoke(cli, [*args, "--protocol", "linear-probe", "--dry-run", "--json"])
+    dry = invoke(*args, "--protocol", "linear-probe", "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     [cell] = json.loads(dry.stdout)["cells"]
     assert "embeds 75 images" in cell["detail"]  # 45 train, 15 val, 15 test
-    assert CliRunner().invoke(cli, [*args, "--protocol", "linear-probe"]).exit_code == 0
-    dry = CliRunner().invoke(cli, [*args, "--protocol", "knn", "--shots", "1,all", "--dry-run",
-                                   "--json"])
+    assert invoke(*args, "--protocol", "linear-probe").exit_code == 0
+    dry = invoke(*args, "--protocol", "knn", "--shots", "1,all", "--dry-run", "--json")
     assert all("0 backbone passes" in c["detail"] for c in json.loads(dry.stdout)["cells"])
-    shown = CliRunner().invoke(cli, [*args, "--protocol", "knn", "--shots", "1,all"])
+    shown = invoke(*args, "--protocol", "knn", "--shots", "1,all")
     assert shown.exit_code == 0, shown.output
     assert shown.output.count("tiny on colours-a (seed 0): 0 backbone passes") == 2

@@ -6,10 +6,9 @@ import io
 import re
 from types import SimpleNamespace
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from rich.console import Console
 
-from bench.cli import cli
 from bench.engine.progress import LineListener, RichListener, display_for
 from bench.progress import LineProgress
 
@@ -107,10 +106,10 @@ def test_progress_bars_off_a_terminal_say_where_they_are():
 
 
 def test_bench_run_into_a_file_prints_a_line_per_epoch(tiny_world):
-    result = CliRunner().invoke(cli, ["run", "--protocol", "quick", "--image-size", "16",
-                                      "--batch-size", "8", "--no-pretrained", "--model", "tiny",
-                                      "--source", "colours-a", "--target", "colours-a",
-                                      "--epochs", "2"])
+    result = invoke("run", "--protocol", "quick", "--image-size", "16",
+                    "--batch-size", "8", "--no-pretrained", "--model", "tiny",
+                    "--source", "colours-a", "--target", "colours-a",
+                    "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert re.search(r"epoch 1/2: val F1 \d\.\d{3}, val acc \d\.\d{3}, loss \d+\.\d{3}; "
                      r"elapsed \d:\d\d:\d\d, left at most ~\d:\d\d:\d\d", result.output)

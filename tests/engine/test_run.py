@@ -11,19 +11,18 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from sklearn import metrics as skm
 
 import bench
 import bench.data
-from bench.cli import cli
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json"]
 
 
 def bench_run(*args: str):
-    return CliRunner().invoke(cli, [*RUN, *args])
+    return invoke(*RUN, *args)
 
 
 def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_world):
@@ -47,7 +46,7 @@ def test_matrix_writes_models_x_sources_x_targets_scores_equal_to_sklearn(tiny_w
         assert stored.target_fingerprint.nunique() == 1
     run = store.run(scores.run_id.iloc[0])
     assert run["summary"]["selection"] == "val_f1"  # the epoch was chosen on validation only
-    shown = json.loads(CliRunner().invoke(cli, ["runs", "show", run["id"], "--json"]).stdout)
+    shown = json.loads(invoke("runs", "show", run["id"], "--json").stdout)
     for target_scores in shown["scores"].values():
         assert {"macro_f1", "balanced_accuracy", "mcc", "ece", "brier"} <= set(target_scores)
     assert run["provenance"]["versions"]["torch"]
@@ -112,15 +111,14 @@ def test_non_finite_loss_fails_that_cell_and_the_next_one_still_runs(tiny_world)
     assert "nan on colours-a (seed 0):" in message and "loss became nan" in message
     assert "--retry-failed" in message and "runs list" not in message
     # Epochs are counted in whole numbers, and a cell without any shows none (not 1.0, nan).
-    plain = CliRunner().invoke(cli, ["runs", "list"]).stdout
+    plain = invoke("runs", "list").stdout
     epochs = {line.split()[1]: line.split()[5] for line in plain.splitlines()
               if line.split()[1:2] in (["nan"], ["tiny"])}
     assert epochs == {"nan": "-", "tiny": "1"}, plain
-    full = CliRunner().invoke(cli, ["runs", "list", "--all"]).stdout
+    full = invoke("runs", "list", "--all").stdout
     tiny = next(line.split() for line in full.splitlines() if " tiny " in line)
     assert tiny[-5:-2] == ["finished", "1", "1"] and tiny[-1] == "-", full  # epochs, best; no error
-    rows = {r["model"]: r for r in json.loads(CliRunner().invoke(cli, ["runs", "list",
-                                                                      "--json"]).stdout)}
+    rows = {r["model"]: r for r in json.loads(invoke("runs", "list", "--json").stdout)}
     assert rows["tiny"]["epochs"] == 1 and isinstance(rows["tiny"]["epochs"], int)
 
 
@@ -195,8 +193,8 @@ def test_missing_pretrained_weights_stop_the_matrix_before_any_cell(tiny_world, 
                                                                     monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-    result = CliRunner().invoke(cli, ["run", "--model", "tiny,timm:test_resnet", "--source",
-                                      "colours-a", "--protocol", "quick"])
+    result = invoke("run", "--model", "tiny,timm:test_resnet", "--source",
+                    "colours-a", "--protocol", "quick")
     assert result.exit_code == 1
     assert "Three ways out" in result.output and "--no-pretrained" in result.output
     assert bench.open_store().runs().empty  # not even the tiny model's cell was started
@@ -205,13 +203,13 @@ def test_missing_pretrained_weights_stop_the_matrix_before_any_cell(tiny_world, 
 def test_runs_list_and_show_report_what_was_recorded(tiny_world):
     assert bench_run("--model", "tiny", "--source", "colours-a", "--target", "all",
                      "--epochs", "2").exit_code == 0
-    listed = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"]).stdout)
+    listed = json.loads(invoke("runs", "list", "--json").stdout)
     assert [(r["model"], r["status"], r["epochs"]) for r in listed] == [("tiny", "finished", 2)]
-    shown = CliRunner().invoke(cli, ["runs", "show", listed[0]["id"][:6], "--json"])
+    shown = invoke("runs", "show", listed[0]["id"][:6], "--json")
     run = json.loads(shown.stdout)
     assert set(run["scores"]) == {"colours-a", "colours-b"}
     assert run["scores"]["colours-b"]["recall"] == pytest.approx(
         run["scores"]["colours-b"]["accuracy"])
     assert [e["epoch"] for e in run["epoch_log"]] == [1, 2]
-    missing = CliRunner().invoke(cli, ["runs", "show", "nope"])
+    missing = invoke("runs", "show", "nope")
     assert missing.exit_code == 1 and "bench runs list" in missing.output

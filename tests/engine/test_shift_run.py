@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.data import load_prepared
 from bench.data.cache import cache_info
 from bench.shifts.dataset import load_shifted
@@ -17,10 +16,6 @@ from bench.shifts.suite import load_suite
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--source", "colours-a", "--epochs", "3"]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def test_scores_fall_with_stain_severity_and_the_board_and_plot_show_it(tiny_world, tmp_path):

@@ -16,10 +16,9 @@ import time
 
 import pytest
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.engine.runner import RunRequest, run_benchmark
 
 pytest.importorskip("submitit")
@@ -129,10 +128,10 @@ def test_a_job_slurm_refuses_stops_the_run_and_leaves_its_cells_to_resume(tiny_w
         (tools / name).write_text(f"#!/bin/sh\n{script}\n")
         (tools / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
-    result = CliRunner().invoke(cli, [
+    result = invoke(
         "run", "--executor", "slurm", "--slurm-partition", "nope", "--model", "tiny",
         "--source", "colours-a", "--target", "colours-b", "--protocol", "quick",
-        "--epochs", "1", "--no-pretrained", "--json"])
+        "--epochs", "1", "--no-pretrained", "--json")
     message = " ".join(result.output.split())
     assert result.exit_code == 1, (message, result.exception)
     assert "Slurm refused the job of tiny on colours-a (seed 0)" in message

@@ -6,10 +6,9 @@ import json
 import math
 from importlib import resources
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 
 RUN = ["run", "--image-size", "16", "--batch-size", "8", "--no-pretrained", "--json",
        "--model", "tiny", "--source", "colours-a", "--target", "colours-a", "--epochs", "2"]
@@ -21,7 +20,7 @@ def _device_info(run_id: str) -> dict:
 
 def test_a_run_records_the_device_amp_memory_format_and_compile_it_ran_with(
         tiny_world, tmp_path, monkeypatch):
-    plain = CliRunner().invoke(cli, [*RUN, "--protocol", "quick"])
+    plain = invoke(*RUN, "--protocol", "quick")
     assert plain.exit_code == 0, plain.output
     info = _device_info(json.loads(plain.stdout)[0]["run_id"])
     assert (info["device"], info["amp"], info["channels_last"], info["memory_format"],
@@ -39,7 +38,7 @@ def test_a_run_records_the_device_amp_memory_format_and_compile_it_ran_with(
     protocol = bench.load_protocol(fast)
     assert protocol.training.channels_last and protocol.training.compile
     assert protocol.hash != bench.load_protocol("quick").hash  # a recipe value, in the hash
-    result = CliRunner().invoke(cli, [*RUN, "--protocol", str(fast)])
+    result = invoke(*RUN, "--protocol", str(fast))
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)[0]
     assert row["status"] == "finished"
@@ -57,7 +56,7 @@ def test_loader_workers_change_where_the_cache_is_read_not_what_is_drawn(
         tiny_world, tmp_path, monkeypatch):
     """Augmentation stays in the prefetch thread: worker processes only read batches."""
     def scores(workers: int) -> dict:
-        result = CliRunner().invoke(cli, [*RUN, "--protocol", "quick", "--workers", str(workers)])
+        result = invoke(*RUN, "--protocol", "quick", "--workers", str(workers))
         assert result.exit_code == 0, result.output
         stored = bench.open_store().scores().set_index(["target", "metric"]).value
         return stored.to_dict()

@@ -12,10 +12,9 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.data import load_prepared
 from bench.leaderboard import BoardRequest, make_boards, publish_checked
 from bench.leaderboard.check import check_submission, failures
@@ -40,9 +39,9 @@ def tiny_protocol(folder: Path) -> Path:
 @pytest.fixture
 def trained(tiny_world: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     protocol = tiny_protocol(tmp_path)
-    result = CliRunner().invoke(cli, [
+    result = invoke(
         "run", "--protocol", str(protocol), "--no-pretrained", "--model", "tiny,tiny2",
-        "--source", "colours-a,colours-b", "--target", ",".join(TARGETS)])
+        "--source", "colours-a,colours-b", "--target", ",".join(TARGETS))
     assert result.exit_code == 0, result.output
     manifest = tmp_path / "fingerprints.toml"
     manifest.write_text("".join(
@@ -95,16 +94,16 @@ def test_a_board_published_in_batches_is_rebuilt_as_one(
 
     # The CLI's check knows the built-in protocols; this lab's is published beside its boards.
     monkeypatch.setattr("bench.leaderboard.check.known_protocols", lambda: protocols)
-    result = CliRunner().invoke(cli, [
+    result = invoke(
         "leaderboard", "--records", str(tmp_path / "tiny" / records),
         str(tmp_path / "tiny2" / records), "--publish", "--out-dir", str(tmp_path / "rebuilt"),
-        "--date", date, "--cost", "--fingerprints", str(manifest)])
+        "--date", date, "--cost", "--fingerprints", str(manifest))
     assert result.exit_code == 0, result.output
     assert "unofficial" not in result.output
     for path in whole.written:
         assert (tmp_path / "rebuilt" / path.name).read_bytes() == path.read_bytes(), path.name
     board = (tmp_path / "rebuilt" / records.replace(".scores.csv", ".md")).read_text()
     assert "## Shift suite" in board and "| tiny2 | colours-a |" in board
-    checked = CliRunner().invoke(cli, ["leaderboard", "--check", str(tmp_path / "rebuilt"),
-                                       "--cost", "--fingerprints", str(manifest), "--strict"])
+    checked = invoke("leaderboard", "--check", str(tmp_path / "rebuilt"),
+                     "--cost", "--fingerprints", str(manifest), "--strict")
     assert checked.exit_code == 0, checked.output

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.cli import invoke
 from PIL import Image
 
 import bench
@@ -79,15 +80,10 @@ def test_a_spec_of_an_unknown_kind_is_refused():
 
 
 def test_a_board_selects_by_all_as_a_run_does(mixed_home):
-    from click.testing import CliRunner
-
-    from bench.cli import cli
-
     run(["colours-a"], [f"colours-b,toy,{mixed_home}"])  # a store holding every kind of target
 
     def columns(*args: str) -> set[str]:
-        result = CliRunner().invoke(cli, ["leaderboard", "--cross", "--metric", "f1",
-                                          "--format", "json", *args])
+        result = invoke("leaderboard", "--cross", "--metric", "f1", "--format", "json", *args)
         assert result.exit_code == 0, result.output
         [board] = json.loads(result.stdout)
         return {column["target"] for table in board["tables"] for column in table["columns"]}

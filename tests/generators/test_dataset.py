@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from PIL import Image
 
 import bench
-from bench.cli import cli
 from bench.generated import generate_dataset
 from bench.generators import CLASS_FOLDERS
 
@@ -208,39 +207,38 @@ def test_generated_data_set_is_registered_and_prepared():
 
 
 def test_cli_dataset_and_sample(tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(cli, ["generate", "dataset", "cli-set", "--train", "5", "--test",
-                                 "5", "--size", "32", "--level", "2.5", "--set",
-                                 "max_overlap=0.5", "--no-prepare", "--json"])
+    result = invoke("generate", "dataset", "cli-set", "--train", "5", "--test",
+                    "5", "--size", "32", "--level", "2.5", "--set",
+                    "max_overlap=0.5", "--no-prepare", "--json")
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)[0]
     assert row["level"] == 2.5 and row["train"] == 5
     info = json.loads((Path(row["folder"]) / "dataset.json").read_text())
     assert info["request"]["settings"]["max_overlap"] == 0.5
 
-    result = runner.invoke(cli, ["generate", "dataset", "cli-set", "--train", "10", "--size",
-                                 "32", "--no-prepare"])
+    result = invoke("generate", "dataset", "cli-set", "--train", "10", "--size",
+                    "32", "--no-prepare")
     assert result.exit_code == 1 and "--overwrite" in result.output
 
-    result = runner.invoke(cli, ["generate", "dataset", "x", "--set", "max_overlap"])
+    result = invoke("generate", "dataset", "x", "--set", "max_overlap")
     assert result.exit_code == 1 and "KEY=VALUE" in result.output
 
     out = tmp_path / "cells"
-    result = runner.invoke(cli, ["generate", "sample", "--cells", "procedural", "--per-class",
-                                 "3", "--classes", "L,RBC", "--out", str(out), "--json"])
+    result = invoke("generate", "sample", "--cells", "procedural", "--per-class",
+                    "3", "--classes", "L,RBC", "--out", str(out), "--json")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["Lymphocyte", "RBC"]
     assert len(list((out / "RBC").glob("*.png"))) == 3
-    again = runner.invoke(cli, ["generate", "sample", "--per-class", "4", "--classes", "L",
-                                "--out", str(out), "--json"])
+    again = invoke("generate", "sample", "--per-class", "4", "--classes", "L",
+                   "--out", str(out), "--json")
     assert json.loads(again.stdout)[0]["new"] == 1  # continues where it stopped
 
-    result = runner.invoke(cli, ["generate", "sample", "--classes", "Q", "--out", str(out)])
+    result = invoke("generate", "sample", "--classes", "Q", "--out", str(out))
     assert result.exit_code == 1 and "not a cell class" in result.output
 
 
 def test_generators_list_shows_all_four():
-    result = CliRunner().invoke(cli, ["generators", "list", "--json"])
+    result = invoke("generators", "list", "--json")
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert {"procedural", "ddpm", "folder", "compositor"} <= set(rows)
@@ -255,10 +253,10 @@ def test_sampler_options_go_to_whichever_chosen_generator_takes_them(tmp_path):
     with pytest.raises(bench.DataError, match="no DDPM checkpoint for RBC"):
         generate_dataset("ddpm-rbcs", cells="procedural", rbc_cells=f"ddpm:{tmp_path}",
                          cell_options={"scheduler": "ddim", "steps": 2}, **SMALL)
-    result = CliRunner().invoke(cli, [
+    result = invoke(
         "generate", "dataset", "nobody", "--cells", "procedural", "--rbc-cells",
         f"folder:{tmp_path}", "--scheduler", "ddim", "--train", "5", "--test", "5",
-        "--no-prepare"])
+        "--no-prepare")
     assert result.exit_code == 1
     assert (f"neither --cells procedural nor --rbc-cells folder:{tmp_path} has an option "
             "scheduler") in result.output

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from PIL import Image
 
 import bench
-from bench.cli import cli
 from bench.generated import generate_dataset
 from bench.generators import cell_generator
 
@@ -202,13 +201,12 @@ def _rbc_folder(root: Path, procedural) -> Path:
 
 def test_cli_trains_from_a_prepared_data_set_then_composes_from_ddpm(tmp_path, procedural):
     generate_dataset("source", train=40, test=5, size=32, level="base", workers=1)
-    runner = CliRunner()
     out = tmp_path / "models"
-    result = runner.invoke(cli, [
+    result = invoke(
         "generate", "train-ddpm", "--dataset", "source", "--partition", "both", "--classes",
         "L,M,N,E,B,RBC", "--rbc", str(_rbc_folder(tmp_path, procedural)), "--config", "tiny",
         "--steps", "2", "--out", str(out), "--json",
-    ])
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)  # progress goes to stderr
     assert len(rows) == 12 and {r["partition"] for r in rows} == {"A", "B"}
@@ -217,43 +215,40 @@ def test_cli_trains_from_a_prepared_data_set_then_composes_from_ddpm(tmp_path, p
     assert len({r["halving"] for r in rows if r["label"] != "RBC"}) == 1  # one fixed halving
     assert {r["images"] for r in rows if r["label"] == "RBC"} == {3}
     assert (out / "B" / "RBC" / "unet" / "config.json").is_file()
-    shown = runner.invoke(cli, ["generators", "show", f"ddpm:{out}", "--json"])
+    shown = invoke("generators", "show", f"ddpm:{out}", "--json")
     trained = json.loads(shown.stdout)["trained"]
     assert len(trained) == 12 and {t["step"] for t in trained} == {2}
 
     # an untrained DDPM draws noise: no cell to cut out, which is counted and then refused
-    result = runner.invoke(cli, [
+    result = invoke(
         "generate", "dataset", "from-ddpm", "--cells", f"ddpm:{out}", "--scheduler", "ddim",
         "--steps", "2", "--train", "5", "--test", "5", "--size", "32", "--no-prepare",
-    ])
+    )
     assert result.exit_code == 1 and "no plain background" in result.output
     # sampler options belong to the DDPM cells; procedural background cells just ignore them
-    result = runner.invoke(cli, [
+    result = invoke(
         "generate", "dataset", "from-ddpm-2", "--cells", f"ddpm:{out}", "--rbc-cells",
         "procedural", "--scheduler", "ddim", "--steps", "2", "--train", "5", "--test", "5",
         "--size", "32", "--no-prepare",
-    ])
+    )
     assert "has no option scheduler" not in result.output
 
 
 def test_cli_train_ddpm_bad_input(tmp_path):
-    runner = CliRunner()
     generate_dataset("small", train=10, test=5, size=32, level="base", workers=1)
-    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "small", "--out",
-                                 str(tmp_path)])
+    result = invoke("generate", "train-ddpm", "--dataset", "small", "--out", str(tmp_path))
     assert result.exit_code == 1 and "too few images" in result.output
     assert not list(tmp_path.iterdir())  # refused before training anything
-    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "small", "--config",
-                                 "huge", "--out", str(tmp_path)])
+    result = invoke("generate", "train-ddpm", "--dataset", "small", "--config",
+                    "huge", "--out", str(tmp_path))
     assert result.exit_code == 2 and "'paper', 'diffusers', 'tiny'" in result.output
-    result = runner.invoke(cli, ["generate", "train-ddpm", "--dataset", "no-such-set",
-                                 "--classes", "L", "--out", str(tmp_path)])
+    result = invoke("generate", "train-ddpm", "--dataset", "no-such-set",
+                    "--classes", "L", "--out", str(tmp_path))
     assert result.exit_code == 1 and "unknown dataset" in result.output.lower()
-    result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC",
-                                 "--out", str(tmp_path)])
+    result = invoke("generate", "train-ddpm", "--classes", "RBC", "--out", str(tmp_path))
     assert result.exit_code == 1 and "--rbc PATH" in result.output
-    result = runner.invoke(cli, ["generate", "train-ddpm", "--classes", "RBC", "--rbc",
-                                 str(tmp_path / "missing"), "--out", str(tmp_path)])
+    result = invoke("generate", "train-ddpm", "--classes", "RBC", "--rbc",
+                    str(tmp_path / "missing"), "--out", str(tmp_path))
     assert result.exit_code == 2 and "does not exist" in result.output  # a usage error now
 
 
@@ -262,9 +257,9 @@ def test_a_missing_model_hint_names_the_data_set_and_config_of_the_trained_ones(
     cell_generator(f"ddpm:{tmp_path}").train("L", lymphocytes, partition="A", config="tiny",
                                              max_steps=1,
                                              record={"source": "my-cells (train split)"})
-    result = CliRunner().invoke(cli, ["generate", "sample", "--cells", f"ddpm:{tmp_path}",
-                                      "--classes", "L", "--partition", "B", "--per-class", "1",
-                                      "--out", str(tmp_path / "out")])
+    result = invoke("generate", "sample", "--cells", f"ddpm:{tmp_path}",
+                    "--classes", "L", "--partition", "B", "--per-class", "1",
+                    "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert (f"bench generate train-ddpm --dataset my-cells --config tiny --partition B --out "
             f"{tmp_path}") in result.output
@@ -275,7 +270,7 @@ def test_train_ddpm_dry_run_times_one_step_sizes_the_checkpoints_and_writes_noth
     out = tmp_path / "models"
     args = ["generate", "train-ddpm", "--dataset", "source", "--classes", "L,M", "--config",
             "tiny", "--steps", "3", "--out", str(out)]
-    result = CliRunner().invoke(cli, [*args, "--dry-run", "--json"])
+    result = invoke(*args, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     models = plan["models"]
@@ -287,14 +282,14 @@ def test_train_ddpm_dry_run_times_one_step_sizes_the_checkpoints_and_writes_noth
     assert plan["seconds"] == sum(m["seconds"] for m in models)
     assert not out.exists()  # no checkpoint, not even the folder
 
-    text = CliRunner().invoke(cli, [*args, "--dry-run"])
+    text = invoke(*args, "--dry-run")
     assert text.exit_code == 0, text.output
     assert "dry run: 4 models" in text.output and "Nothing was trained" in text.output
     assert not out.exists()
 
     # the disk figure is what a real checkpoint of that model takes (within the files' own
     # overhead per tensor, a few percent for a network this small)
-    trained = CliRunner().invoke(cli, [*args[:5], "L", *args[6:], "--partition", "A"])
+    trained = invoke(*args[:5], "L", *args[6:], "--partition", "A")
     assert trained.exit_code == 0, trained.output
     folder = out / "A" / "Lymphocyte"
     written = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())

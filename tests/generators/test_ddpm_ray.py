@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from safetensors.torch import load_file
 
-from bench.cli import cli
 from bench.generated import generate_dataset
 
 pytest.importorskip("ray")
 
 
 def train(out, executor: str) -> list[dict]:
-    result = CliRunner().invoke(cli, [
+    result = invoke(
         "generate", "train-ddpm", "--dataset", "source", "--partition", "A", "--classes", "L,E",
         "--config", "tiny", "--steps", "2", "--out", str(out), "--executor", executor, "--json",
-    ])
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

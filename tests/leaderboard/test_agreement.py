@@ -6,19 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from prediction_fixtures import Predicted, write_predicted
 from scipy import stats
 
 import bench
 import bench.leaderboard as lb
-from bench.cli import cli
 from bench.leaderboard.agreement import kendall_tau_b
 from bench.leaderboard.reference import reference_rows
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -10,12 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FINGERPRINTS, FIXED_DATE
 from prediction_fixtures import Predicted, write_predicted
 
 import bench
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards
 from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.fingerprints import load_fingerprints
@@ -33,7 +32,7 @@ METRICS_PER_CELL = 9  # every metric the engine scores
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, ["leaderboard", *args])
+    return invoke("leaderboard", *args)
 
 
 def flat(result) -> str:

@@ -9,17 +9,16 @@ import re
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE, FIXED_VERSION
 from test_render import check_golden
 
 import bench
 import bench.leaderboard as lb
-from bench.cli import cli
 
 
 def board(*args: str):
-    return CliRunner().invoke(cli, ["leaderboard", *args])
+    return invoke("leaderboard", *args)
 
 
 def test_cross_ci_json_brackets_every_score_and_is_the_same_on_a_second_call(predicted_store):
@@ -83,7 +82,7 @@ def test_an_old_store_gains_the_new_metrics_with_rescore(predicted_store):
         before = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
     missing = board("--store", str(predicted_store), "--metric", "mcc")
     assert missing.exit_code == 1 and "bench rescore" in " ".join(missing.output.split())
-    result = CliRunner().invoke(cli, ["rescore", "--store", str(predicted_store), "--json"])
+    result = invoke("rescore", "--store", str(predicted_store), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["runs"] == 5 and report["targets"] == 10 and not report["without_predictions"]

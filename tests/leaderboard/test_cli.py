@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE
 
 import bench
-from bench.cli import cli
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, ["leaderboard", *args])
+    return invoke("leaderboard", *args)
 
 
 def flat(result) -> str:

@@ -5,28 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE, Result, write_results
 
 import bench
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards
 from bench.leaderboard.submit import publish_checked
 
-PLUGIN = '''
-import bench
-
-def net(num_classes, pretrained):
-    from torch import nn
-    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes))
-
-@bench.hookimpl
-def register_models():
-    common = dict(factory=net, input_size=8, mean=(0.5,) * 3, std=(0.5,) * 3)
-    return [bench.ModelSpec(name="blood-fm", display_name="BloodFM",
-                            pretraining_data=("ImageNet-1k", "PBC", "Raabin-WBC"), **common),
-            bench.ModelSpec(name="plain-net", pretraining_data=("ImageNet-1k",), **common)]
-'''
 FINGERPRINTS = {"wbc-usid-b": "fpb", "pbc": "fpp", "raabin-cropped": "fpr"}
 NOTE = ("BloodFM was pretrained on images of PBC (its declared pretraining data): its marked "
         "cells train or test on them, so it may have seen those images before bench trained it.")
@@ -34,7 +19,7 @@ NOTE = ("BloodFM was pretrained on images of PBC (its declared pretraining data)
 
 @pytest.fixture
 def store(tmp_path, install_distribution):
-    install_distribution("blood-fm", {"blood": "blood_fm_plugin"}, {"blood_fm_plugin": PLUGIN})
+    install_distribution("blood-fm", {"blood": "blood_fm_plugin"})
     bench.reset()
     path = tmp_path / "results.sqlite"
     targets = {"wbc-usid-b": 0.9, "pbc": 0.8}
@@ -73,7 +58,7 @@ def test_the_pbc_cell_of_a_model_pretrained_on_pbc_is_marked_in_every_format(sto
 
 def test_a_source_in_the_pretraining_data_marks_the_whole_row_and_a_release_its_cuts(
         tmp_path, install_distribution):
-    install_distribution("blood-fm", {"blood": "blood_fm_plugin"}, {"blood_fm_plugin": PLUGIN})
+    install_distribution("blood-fm", {"blood": "blood_fm_plugin"})
     bench.reset()
     path = tmp_path / "results.sqlite"
     write_results(bench.open_store(path), [
@@ -96,16 +81,16 @@ def test_records_carry_the_mark_and_rebuild_the_same_boards(store, tmp_path):
     assert lines[0].endswith(",contaminated")
     marked = [line for line in lines[1:] if line.endswith(",pbc")]
     assert marked and all(",blood-fm," in line and ",pbc," in line for line in marked)
-    result = CliRunner().invoke(cli, ["leaderboard", "--records", str(records), "--publish",
-                                      "--unofficial", "--metric", "f1", "--out-dir",
-                                      str(tmp_path / "again"), "--date", FIXED_DATE])
+    result = invoke("leaderboard", "--records", str(records), "--publish",
+                    "--unofficial", "--metric", "f1", "--out-dir",
+                    str(tmp_path / "again"), "--date", FIXED_DATE)
     assert result.exit_code == 0, result.output
     for path in written:
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes()
 
 
 def test_scratch_runs_are_never_marked(tmp_path, install_distribution):
-    install_distribution("blood-fm", {"blood": "blood_fm_plugin"}, {"blood_fm_plugin": PLUGIN})
+    install_distribution("blood-fm", {"blood": "blood_fm_plugin"})
     bench.reset()
     store = bench.open_store(tmp_path / "results.sqlite")
     cell = bench.Cell("blood-fm", "wbc-usid-b", 0, "quick", "abcdef0123456789", "fpb",

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, from_store, make_boards, publish_checked
 
 
 def test_a_notebook_gets_the_clis_board_in_one_call(store_path: Path) -> None:
-    cli_text = CliRunner().invoke(cli, ["leaderboard", "--cross", "--store", str(store_path),
-                                        "--format", "md", "--date", "2026-01-01"]).output
+    cli_text = invoke("leaderboard", "--cross", "--store", str(store_path),
+                      "--format", "md", "--date", "2026-01-01").output
     board_set = from_store(store_path, cross=True, date="2026-01-01")
     assert board_set.render("md") == cli_text
     assert board_set.groups and all(board.tables for board in board_set.boards)

@@ -8,20 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from sklearn import metrics as skm
 
 import bench
 import bench.metrics
-from bench.cli import cli
 
 GUIDE = (Path(__file__).resolve().parents[2] / "CONTRIBUTING.md").read_text(encoding="utf-8")
 ROW = re.search(r"```python\n# bench/metrics.py: one more row of METRICS\n(.*?)```", GUIDE,
                 re.S).group(1)
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), terminal_width=200)
+def wide(*args: str):
+    return invoke(*args, terminal_width=200)
 
 
 @pytest.fixture
@@ -50,12 +49,12 @@ def test_a_metric_added_as_one_row_reaches_choices_scores_intervals_and_boards(
     kappa, predicted_store
 ):
     store = str(predicted_store)
-    assert "brier, kappa)" in invoke("leaderboard", "--help").output  # --metric's choices
-    assert "brier, kappa;" in invoke("compare", "--help").output
-    missing = invoke("leaderboard", "--store", store, "--metric", "kappa")
+    assert "brier, kappa)" in wide("leaderboard", "--help").output  # --metric's choices
+    assert "brier, kappa;" in wide("compare", "--help").output
+    missing = wide("leaderboard", "--store", store, "--metric", "kappa")
     assert missing.exit_code == 1 and "bench rescore" in " ".join(missing.output.split())
 
-    assert invoke("rescore", "--store", store).exit_code == 0
+    assert wide("rescore", "--store", store).exit_code == 0
     results = bench.open_store(predicted_store)
     scores = results.scores()
     stored = scores[scores.metric == "kappa"]
@@ -65,8 +64,8 @@ def test_a_metric_added_as_one_row_reaches_choices_scores_intervals_and_boards(
         expected = skm.cohen_kappa_score(predictions.label, predictions.predicted)
         assert row.value == pytest.approx(expected, abs=1e-6)
 
-    result = invoke("leaderboard", "--store", store, "--cross", "--ci", "--metric", "KAPPA",
-                    "--resamples", "200", "--marks", "significance", "--format", "json")
+    result = wide("leaderboard", "--store", store, "--cross", "--ci", "--metric", "KAPPA",
+                  "--resamples", "200", "--marks", "significance", "--format", "json")
     assert result.exit_code == 0, result.output
     (board,) = json.loads(result.output)
     table = board["tables"][0]
@@ -81,8 +80,8 @@ def test_a_metric_added_as_one_row_reaches_choices_scores_intervals_and_boards(
         assert cell["ci_low"] <= cell["value"] <= cell["ci_high"]
     assert any(cell["mark"] == "best" for cell in cells)
 
-    compare = invoke("compare", "--store", store, "--models", "strong,weak", "--source", "d1",
-                     "--target", "d1", "--metric", "kappa", "--resamples", "200", "--json")
+    compare = wide("compare", "--store", store, "--models", "strong,weak", "--source", "d1",
+                   "--target", "d1", "--metric", "kappa", "--resamples", "200", "--json")
     assert compare.exit_code == 0, compare.output
     (difference,) = json.loads(compare.output)["differences"]
     assert difference["metric"] == "kappa" and difference["value_a"] > difference["value_b"]

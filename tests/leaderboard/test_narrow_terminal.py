@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from rich.console import Console
 
 import bench.cli.leaderboard as leaderboard_cli
-from bench.cli import cli
 from bench.leaderboard.reference import reference_rows
 
 
@@ -17,7 +16,7 @@ from bench.leaderboard.reference import reference_rows
 def test_the_published_board_fits_the_terminal_with_every_figure(width, monkeypatch):
     monkeypatch.setattr(leaderboard_cli, "console",
                         Console(force_terminal=True, width=width, color_system=None))
-    result = CliRunner().invoke(cli, ["leaderboard", "--reference", "zedda2024"])
+    result = invoke("leaderboard", "--reference", "zedda2024")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= width

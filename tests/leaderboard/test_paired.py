@@ -6,20 +6,15 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from prediction_fixtures import Predicted, write_predicted
 from scipy import stats
 
 import bench
 import bench.leaderboard as lb
-from bench.cli import cli
 from bench.leaderboard.paired import mcnemar_exact
 from bench.leaderboard.ranking import holm
 from bench.leaderboard.recipe import bootstrap_p
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 @pytest.mark.parametrize("only_a, only_b", [(0, 0), (3, 0), (7, 12), (56, 17), (400, 351)])

@@ -14,12 +14,11 @@ import io
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE
 from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, write_submitted
 
 import bench
-from bench.cli import cli
 from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.predictions import predictions_path
 
@@ -27,7 +26,7 @@ OK_CHECK = "every score recomputed from the predictions, and the board rebuilt b
 
 
 def run(*args: object):
-    return CliRunner().invoke(cli, ["leaderboard", *map(str, args)])
+    return invoke("leaderboard", *map(str, args))
 
 
 def publish(store: Path, out: Path, *args: object) -> dict[str, bytes]:
@@ -85,8 +84,7 @@ def test_records_rebuild_the_shift_board_and_the_published_files(submitted_store
                                                                  tmp_path: Path):
     files = publish(submitted_store, tmp_path / "board")
     records = records_of(tmp_path / "board")
-    from_store = run("--store", submitted_store, "--shift", "--format", "md", "--date",
-                     FIXED_DATE)
+    from_store = run("--store", submitted_store, "--shift", "--format", "md", "--date", FIXED_DATE)
     rebuilt = run("--records", records, "--shift", "--format", "md", "--date", FIXED_DATE)
     assert rebuilt.exit_code == 0, rebuilt.output
     assert rebuilt.output == from_store.output and "\\~blur 2" in rebuilt.output

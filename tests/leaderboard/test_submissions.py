@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from leaderboard_fixtures import FIXED_DATE
 from prediction_fixtures import Predicted, write_predicted
 from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, write_submitted
 
 import bench
-from bench.cli import cli
 from bench.leaderboard import BoardRequest, make_boards, publish_checked
 from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.intervals import IntervalSettings, RunPredictions, bootstrap_cells
@@ -38,7 +37,7 @@ FORMULA = "=cmd|' /C calc'!A0"
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, ["leaderboard", *args])
+    return invoke("leaderboard", *args)
 
 
 def lines(result) -> list[str]:

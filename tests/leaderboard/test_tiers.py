@@ -8,10 +8,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
 import bench
-from bench.cli import cli
 from bench.leaderboard.ranking import beats, holm, rank_intervals, tiers
 from bench.leaderboard.recipe import CellDraws
 from bench.metrics import evaluate_predictions
@@ -55,8 +54,8 @@ def tiered(tmp_path, no_plugins):
 
 
 def tier_board(path, fmt: str) -> str:
-    result = CliRunner().invoke(cli, ["leaderboard", "--store", str(path), "--cross", "--metric",
-                                      "accuracy", "--marks", "tiers", "--format", fmt])
+    result = invoke("leaderboard", "--store", str(path), "--cross", "--metric",
+                    "accuracy", "--marks", "tiers", "--format", fmt)
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 
-from bench.cli import cli, output
+from bench.cli import output
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def wide_console(monkeypatch):
 
 
 def listing(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["models", "list", *args])
+    result = invoke("models", "list", *args)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -68,14 +68,8 @@ def test_table_and_all_columns(example_plugin):
 
 
 def test_a_model_with_broken_preprocessing_is_reported_not_fatal(install_distribution):
-    install_distribution("half-done", {"half": "half_done_plugin"}, {"half_done_plugin": """
-        import bench
-
-        @bench.hookimpl
-        def register_models():
-            return [bench.ModelSpec(name="half-done", factory=lambda n, p: None)]
-    """})
-    result = CliRunner().invoke(cli, ["models", "list"])
+    install_distribution("half-done", {"half": "half_done_plugin"})
+    result = invoke("models", "list")
     assert result.exit_code == 0
     assert "half-done: model 'half-done' gives no input_size, mean, std" in result.output
 
@@ -85,18 +79,6 @@ def test_a_small_model_is_not_listed_as_0_0m(install_distribution):
 
     assert [parameters_text(n) for n in (812, 23_412, 11_179_077, 143_667_240)] == [
         "812", "23.4k", "11.2M", "143.7M"]
-    install_distribution("small-bench", {"small": "small_plugin"}, {"small_plugin": """
-        import bench
-
-        def build(num_classes, pretrained):
-            from torch import nn
-            return nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 30), nn.ReLU(),
-                                 nn.Linear(30, num_classes))
-
-        @bench.hookimpl
-        def register_models():
-            return [bench.ModelSpec(name="small-mlp", factory=build, input_size=16,
-                                    mean=(0.5,) * 3, std=(0.25,) * 3)]
-    """})
+    install_distribution("small-bench", {"small": "small_plugin"})
     row = next(line for line in listing().splitlines() if "small-mlp" in line)
     assert "23.2k" in row and "0.0M" not in row  # 768 * 30 + 30 + 30 * 5 + 5 weights

@@ -14,11 +14,10 @@ import tarfile
 import pytest
 import timm
 import torch
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from safetensors.torch import save
 
 import bench
-from bench.cli import cli
 from bench.models import build_model
 
 REPO = "timm/test_vit.r160_in1k"
@@ -35,8 +34,9 @@ def imagenet_vit() -> tuple[dict, bytes]:
     return state, save(state)
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def bench_command(*args: str):
+    """The command; an exception it raises fails the test with its traceback."""
+    return invoke(*args, catch_exceptions=False)
 
 
 @pytest.fixture
@@ -86,18 +86,18 @@ def test_download_pack_unpack_round_trip_through_the_local_hub(local_hub, tmp_pa
     state, body = imagenet_vit()
     local_hub(REPO, {"model.safetensors": body})
     online = tmp_path / "online-weights"
-    result = invoke("weights", "download", "timm:test_vit", "--to", str(online), "--json")
+    result = bench_command("weights", "download", "timm:test_vit", "--to", str(online), "--json")
     assert result.exit_code == 0, result.output
     row = json.loads(result.output)[0]
     assert row["status"] == "downloaded" and row["sha256"] == hashlib.sha256(body).hexdigest()
     assert [path for path, _ in local_hub.server.requests] == DOWNLOADS
-    again = json.loads(invoke("weights", "download", "timm:test_vit", "--to", str(online),
-                              "--json").output)[0]
+    again = json.loads(bench_command("weights", "download", "timm:test_vit", "--to", str(online),
+                                     "--json").output)[0]
     assert again["status"] == "present" and len(local_hub.server.requests) == 2
 
     archive = tmp_path / "weights.tar"
-    packed = json.loads(invoke("weights", "pack", str(archive), "--from", str(online),
-                               "--json").output)
+    packed = json.loads(bench_command("weights", "pack", str(archive), "--from", str(online),
+                                      "--json").output)
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert names[0] == "bench-weights.json" and f"models--timm--test_vit.r160_in1k/snapshots/" \
@@ -107,9 +107,9 @@ def test_download_pack_unpack_round_trip_through_the_local_hub(local_hub, tmp_pa
     # The air-gapped machine: offline, an empty Hugging Face cache, the archive copied over.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "air-gapped"))
-    unpacked = json.loads(invoke("weights", "unpack", str(archive), "--json").output)
+    unpacked = json.loads(bench_command("weights", "unpack", str(archive), "--json").output)
     assert unpacked["files"] == 3 and unpacked["folder"] == str(tmp_path / "air-gapped")
-    listed = json.loads(invoke("weights", "list", "--json").output)
+    listed = json.loads(bench_command("weights", "list", "--json").output)
     assert [f["file"] for f in listed["files"]] == [f"{REPO}/model.safetensors"]
     built = build_model(models().get("timm:test_vit"))
     assert built.weights["source"] == "weights-folder"
@@ -122,7 +122,7 @@ def test_download_pack_unpack_round_trip_through_the_local_hub(local_hub, tmp_pa
 def test_the_weights_folder_can_be_set_in_the_data_home(local_hub, bench_home, tmp_path):
     local_hub(REPO, {"model.safetensors": imagenet_vit()[1]})
     (bench_home / "settings.toml").write_text('weights = "shared-weights"\n')
-    result = invoke("weights", "download", "timm:test_vit", "--json")
+    result = bench_command("weights", "download", "timm:test_vit", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["path"].startswith(str(bench_home / "shared-weights"))
     assert build_model(models().get("timm:test_vit")).weights["source"] == "weights-folder"
@@ -142,9 +142,9 @@ def test_a_download_that_does_not_match_the_hubs_checksum_is_removed(local_hub, 
 
 def _packed(tmp_path, local_hub) -> tuple:
     local_hub(REPO, {"model.safetensors": imagenet_vit()[1]})
-    invoke("weights", "download", "timm:test_vit", "--to", str(tmp_path / "w"))
+    bench_command("weights", "download", "timm:test_vit", "--to", str(tmp_path / "w"))
     archive = tmp_path / "weights.tar"
-    invoke("weights", "pack", str(archive), "--from", str(tmp_path / "w"))
+    bench_command("weights", "pack", str(archive), "--from", str(tmp_path / "w"))
     return archive
 
 
@@ -155,8 +155,7 @@ def test_a_damaged_archive_unpacks_nothing(local_hub, tmp_path):
         blob = next(m for m in tar.getmembers() if m.isfile() and "blobs" in m.name)
     data[blob.offset_data + 100] ^= 0xFF
     archive.write_bytes(bytes(data))
-    result = CliRunner().invoke(cli, ["weights", "unpack", str(archive), "--to",
-                                      str(tmp_path / "target")])
+    result = bench_command("weights", "unpack", str(archive), "--to", str(tmp_path / "target"))
     assert result.exit_code == 1
     assert "is damaged, nothing was unpacked" in result.output
     assert "SHA-256 differs" in result.output
@@ -173,16 +172,15 @@ def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
         info = tarfile.TarInfo("../escaped.bin")
         info.size = 4
         tar.addfile(info, io.BytesIO(b"evil"))
-    result = CliRunner().invoke(cli, ["weights", "unpack", str(archive), "--to",
-                                      str(tmp_path / "target")])
+    result = bench_command("weights", "unpack", str(archive), "--to", str(tmp_path / "target"))
     assert result.exit_code == 1 and "outside the weights folder" in result.output
     assert not (tmp_path / "escaped.bin").exists()
 
 
 def test_download_names_models_it_cannot_fetch(local_hub):
-    result = CliRunner().invoke(cli, ["weights", "download", "timm"])
+    result = bench_command("weights", "download", "timm")
     assert result.exit_code == 1 and "is a family of models" in result.output
-    result = CliRunner().invoke(cli, ["weights", "download", "no-such-model"])
+    result = bench_command("weights", "download", "no-such-model")
     assert result.exit_code == 1 and "unknown model 'no-such-model'" in result.output
 
 
@@ -205,8 +203,8 @@ def test_a_timm_model_from_the_hub_by_repo_name(local_hub, tmp_path):
     loaded = built.module.state_dict()
     assert all(torch.equal(source.state_dict()[k], loaded[k]) for k in loaded
                if not k.startswith("fc."))
-    result = invoke("weights", "download", "hf-hub:acme/tiny-resnet", "--to",
-                    str(tmp_path / "w"), "--json")
+    result = bench_command("weights", "download", "hf-hub:acme/tiny-resnet", "--to",
+                           str(tmp_path / "w"), "--json")
     assert [row["file"] for row in json.loads(result.output)] == [
         "acme/tiny-resnet/config.json", "acme/tiny-resnet/model.safetensors"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
+from fixtures.tiny_models import TinyNet
 
 import bench
 from bench.models import build_model, check_model, data_config
@@ -12,19 +12,6 @@ from bench.plugins import discover
 from bench.registry import build_registries
 
 COMMON = {"input_size": 32, "mean": (0.5,) * 3, "std": (0.25,) * 3}
-
-
-class TinyNet(nn.Module):
-    def __init__(self, num_classes: int, extra_output: bool = False):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
-                                  nn.Dropout(0.5), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Linear(4, num_classes)
-        self.extra_output = extra_output
-
-    def forward(self, x):
-        logits = self.classifier(self.body(x))
-        return (logits, logits) if self.extra_output and self.training else logits
 
 
 class MetaShy(TinyNet):

@@ -6,16 +6,11 @@ import json
 
 import numpy as np
 from cells import cell_image
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from PIL import Image
 
-from bench.cli import cli
 from bench.shifts.render import shift_image
 from bench.shifts.suite import SEVERITIES, load_suite
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def picture(tmp_path, height=48, width=40):

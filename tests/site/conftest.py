@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_world import tiny_world  # noqa: F401 - a fixture, found by name
 from site_fixtures import RUNS, write_runs
-from tiny_world import tiny_world  # noqa: F401 - a fixture, found by name
 
 import bench
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from bench.cli import cli
+from fixtures.cli import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "bench site build leaderboards/site --records leaderboards/"
@@ -19,13 +17,11 @@ def files(root: Path) -> dict[str, bytes]:
 
 def test_the_published_site_is_not_stale(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    result = CliRunner().invoke(cli, ["site", "build", str(tmp_path / "site"), "--records",
-                                      "leaderboards/"])
+    result = invoke("site", "build", str(tmp_path / "site"), "--records", "leaderboards/")
     assert result.exit_code == 0, result.output
     rebuilt, published = files(tmp_path / "site"), files(ROOT / "leaderboards" / "site")
     stale = sorted(name for name in rebuilt.keys() | published.keys()
                    if rebuilt.get(name) != published.get(name))
     assert not stale, f"leaderboards/site/ is stale ({', '.join(stale[:5])}); run `{COMMAND}`"
-    verified = CliRunner().invoke(cli, ["site", "verify", "leaderboards/site", "--records",
-                                        "leaderboards/"])
+    verified = invoke("site", "verify", "leaderboards/site", "--records", "leaderboards/")
     assert verified.exit_code == 0, verified.output

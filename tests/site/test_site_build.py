@@ -8,16 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from site_fixtures import RUNS, SUPPORT
 
 import bench
-from bench.cli import cli
 from bench.site import SiteSettings, build_site, load_inputs, verify_site
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(map(str, args)))
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -6,19 +6,14 @@ import json
 import re
 
 import numpy as np
-from click.testing import CliRunner
+from fixtures.cli import invoke
 from PIL import Image
 
-from bench.cli import cli
 from bench.data import load_prepared
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--model", "tiny", "--source", "colours-a", "--epochs", "2",
        "--target", "colours-a,colours-b,colours-b~stain:1..3"]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(map(str, args)))
 
 
 def test_a_trained_model_gets_thumbnails_shift_curves_and_cost(tiny_world, tmp_path):
