@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test install lint
+.PHONY: demo test install lint check-boards
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,8 @@ test: install
 
 lint: install
 	$(BIN)/ruff check bench plugins tests benchmarks examples
+
+# Every published board: scores recomputed from its predictions, rebuilt byte for byte
+# (the options are those the boards were published with; see leaderboards/README.md).
+check-boards: install
+	OMP_NUM_THREADS=1 $(BIN)/bench leaderboard --check leaderboards/ --ci --marks tiers

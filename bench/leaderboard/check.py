@@ -392,7 +392,22 @@ def check_board(records: Path, board: Path, request: BoardRequest,
         return [Problem(str(board), 0, f"the records give the board(s) "
                                        f"{', '.join(sorted(by_slug))}, not {stem}: one board's "
                                        "records per file, named after its board")]
-    return compare_text(board, submitted, board_markdown(by_slug[stem]))
+    problems = compare_text(board, submitted, board_markdown(by_slug[stem]))
+    hint = _options_hint(submitted, request)
+    return [Problem(str(board), 0, hint), *problems] if problems and hint else problems
+
+
+def _options_hint(submitted: str, request: BoardRequest) -> str | None:
+    """What the board shows that the check was not asked to rebuild (--ci, --marks tiers)."""
+    missing = []
+    if "\n- Intervals:" in submitted and not request.intervals:
+        missing.append("--ci")
+    if "Tn (a–b):" in submitted and request.marks != "tiers":
+        missing.append("--marks tiers")
+    if not missing:
+        return None
+    return (f"the board was published with {' '.join(missing)}: check it with the options it "
+            f"was published with (`bench leaderboard --check ... {' '.join(missing)}`)")
 
 
 def check_reference(board: Path, name: str, request: BoardRequest,

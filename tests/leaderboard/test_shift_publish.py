@@ -113,6 +113,10 @@ def test_a_board_published_model_by_model_is_rebuilt_from_every_batch(submitted_
     assert {p.name: p.read_bytes() for p in (tmp_path / "rebuilt").iterdir()} == whole
     checked = run("--check", tmp_path / "rebuilt", "--strict", *options)
     assert checked.exit_code == 0, checked.output
+    # Checked without the options it was published with, the board fails and says which.
+    bare = run("--check", tmp_path / "rebuilt", "--resamples", "100")
+    assert bare.exit_code == 1
+    assert "published with --ci --marks tiers: check it with the options" in bare.output
 
 
 def test_shifted_predictions_are_checked_against_the_base_test_split(submitted_store: Path,
