@@ -164,7 +164,7 @@ def accepted_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def cell_generator(name: str, **options: Any) -> CellGenerator:
-    """The cells generator registered as ``name`` (``procedural``, ``ddpm:DIR``, ...)."""
+    """The cells generator registered as ``name`` (``NAME`` or ``NAME:ARGUMENT`` of a family)."""
     generator = _build(name, "cells", options)
     if not isinstance(generator, CellGenerator):
         raise PluginError(f"generator {name!r}'s factory returned {type(generator).__name__}, "

@@ -64,7 +64,7 @@ def test_a_broken_model_fails_the_contract_with_the_reason() -> None:
 def test_a_scan_with_unknown_classes_fails_the_contract(tmp_path: Path) -> None:
     (tmp_path / "platelet").mkdir()
     (tmp_path / "platelet" / "a.png").write_bytes(b"x")
-    spec = bench.DatasetSpec(name="no-platelets", scan=bench.scan_class_folders,
+    spec = bench.DatasetSpec(name="no-platelets", scan=bench.kit.scan_class_folders,
                              class_map={"lymphocyte": "L"})
     with pytest.raises(ContractError, match="'platelet' is not in the class map"):
         bench.testing.check_dataset(spec, tmp_path)

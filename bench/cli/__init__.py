@@ -13,11 +13,12 @@ import sys
 import click
 from rich.markup import escape
 
-from bench.cli.output import WholeHelpGroup, errors
+from bench.cli.output import KEPT_ATTRIBUTE, WholeHelpGroup, errors
 from bench.errors import BenchError
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-# What each command keeps when interrupted, so the message can say what a rerun does.
+# What each command keeps when interrupted, so the message can say what a rerun does. A plugin's
+# command says it itself (``bench.kit.kept_on_interrupt``).
 KEPT_ON_INTERRUPT = {
     "run": "Finished cells are in the results store and the running cell keeps its last epoch "
            "checkpoint; the same command skips the finished cells and resumes that one from "
@@ -33,8 +34,6 @@ KEPT_ON_INTERRUPT = {
                         "options, resumes the generation.",
     "generate sample": "The cells written so far are kept; the same command continues from "
                        "the next one.",
-    "generate train-ddpm": "Each model keeps its last checkpoint; the same command resumes "
-                           "training from it.",
 }
 # Errors of the file system rather than of the input, and what to do about each.
 _SPACE = "free some space, or point BENCH_HOME (or --out) at another disk"
@@ -53,7 +52,8 @@ def _unparsed(ctx: click.Context) -> list[str]:
     return [*protected, *ctx.args]
 
 
-def _command_path(group: click.Group, ctx: click.Context, args: list[str]) -> str:
+def _command_path(group: click.Group, ctx: click.Context,
+                  args: list[str]) -> tuple[str, click.Command]:
     """The subcommand being run, e.g. "datasets prepare", read from the unparsed arguments."""
     names: list[str] = []
     command: click.Command = group
@@ -63,7 +63,7 @@ def _command_path(group: click.Group, ctx: click.Context, args: list[str]) -> st
             break
         names.append(arg)
         command = found
-    return " ".join(names)
+    return " ".join(names), command
 
 
 def _error(message: str) -> None:
@@ -124,8 +124,9 @@ class BenchGroup(WholeHelpGroup):
         except KeyboardInterrupt:
             if debug:
                 raise
-            path = _command_path(self, ctx, args)
-            kept = KEPT_ON_INTERRUPT.get(path, "Nothing was changed after the interrupt.")
+            path, command = _command_path(self, ctx, args)
+            kept = (getattr(command, KEPT_ATTRIBUTE, None) or KEPT_ON_INTERRUPT.get(path)
+                    or "Nothing was changed after the interrupt.")
             again = shlex.join(["bench", *self.argv])
             errors.print(f"[bold yellow]Interrupted[/] (Ctrl-C) during `bench {escape(path)}`. "
                          f"{escape(kept)} To go on: {escape(again)}", highlight=False,

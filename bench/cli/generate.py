@@ -24,7 +24,8 @@ def generate_group() -> None:
 @generate_group.command("dataset")
 @click.argument("name")
 @click.option("--cells", default="procedural", show_default=True,
-              help="Cells for the central WBCs: procedural, ddpm, ddpm:DIR or folder:PATH.")
+              help="Cells for the central WBCs: a generator NAME or NAME:ARGUMENT "
+                   "(`bench generators list`).")
 @click.option("--rbc-cells", default=None,
               help="Where the background RBCs come from (default: --cells).")
 @click.option("--level", default="complex", show_default=True,
@@ -88,7 +89,7 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 
 @generate_group.command("sample")
 @click.option("--cells", default="procedural", show_default=True,
-              help="Cells generator: procedural, ddpm, ddpm:DIR or folder:PATH.")
+              help="Cells generator: NAME or NAME:ARGUMENT (`bench generators list`).")
 @click.option("--per-class", type=click.IntRange(max=MAX_IMAGES), default=200,
               show_default=True, help="Cells per class.")
 @click.option("--classes", default=None, help=f"Comma-separated ({LABEL_CHOICES}); default all.")

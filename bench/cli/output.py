@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -25,6 +25,22 @@ from bench.progress import console, errors  # noqa: F401 - the commands import b
 PLAIN_MAX_WIDTH = 10_000  # a piped table is never cut; this only bounds the measurement
 # box.SIMPLE in ASCII: a dashed rule under the header, columns separated by spaces.
 PLAIN_BOX = box.Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True)
+
+
+KEPT_ATTRIBUTE = "kept_on_interrupt"
+
+
+def kept_on_interrupt(text: str) -> Callable[[click.Command], click.Command]:
+    """Say what a command keeps when Ctrl-C stops it and what rerunning it does.
+
+    Put it above ``@click.command``: bench prints the text after "Interrupted (Ctrl-C)".
+    """
+
+    def mark(command: click.Command) -> click.Command:
+        setattr(command, KEPT_ATTRIBUTE, text)
+        return command
+
+    return mark
 
 
 class WholeHelpGroup(click.Group):

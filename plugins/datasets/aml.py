@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bench
-from bench import find_folder, has_class_folders, scan_class_folders
+from bench.kit import find_folder, has_class_folders, scan_class_folders
 
 CLASS_MAP: dict[str, str | None] = {
     "BAS": "B",  # basophil

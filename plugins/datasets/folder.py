@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 import bench
-from bench import (
+from bench.kit import (
     has_split_folders,
     prepared_requests,
     scan_class_folders,

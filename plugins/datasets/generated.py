@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import bench
-from bench import find_folder, has_split_folders, scan_split_folders, wbc_class_map
+from bench.kit import find_folder, has_split_folders, scan_split_folders, wbc_class_map
 
 METADATA = "dataset.json"
 CLASS_MAP = wbc_class_map()

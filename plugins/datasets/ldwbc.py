@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bench
-from bench import find_folder, has_class_folders, scan_class_folders, wbc_class_map
+from bench.kit import find_folder, has_class_folders, scan_class_folders, wbc_class_map
 
 CLASS_MAP = wbc_class_map()
 

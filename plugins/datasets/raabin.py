@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bench
-from bench import (
+from bench.kit import (
     find_folder,
     has_class_folders,
     has_split_folders,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench
-from bench import fetch_json, find_folder, has_split_folders, scan_split_folders
+from bench.kit import fetch_json, find_folder, has_split_folders, scan_split_folders
 
 HOMEPAGE = "https://doi.org/10.6084/m9.figshare.26820652"
 FIGSHARE_ARTICLE = 26820652

@@ -13,10 +13,13 @@ import click
 from bench_generators.ddpm_model import PRESETS
 
 import bench
+from bench import kit
 
 LABEL_CHOICES = "L, M, N, E, B, RBC"
 
 
+@kit.kept_on_interrupt("Each model keeps its last checkpoint; the same command resumes "
+                       "training from it.")
 @click.command("train-ddpm")
 @click.option("--dataset", default="raabin", show_default=True,
               help="Prepared data set whose train split holds the WBCs to learn (the paper: "
@@ -67,7 +70,7 @@ def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: 
     """Train one DDPM per class and partition (resumable; checkpoints are diffusers folders)."""
     from bench_generators.training import estimate_cells, train_cells
 
-    labels = bench.parse_labels(classes, (*bench.CLASSES, bench.RBC) if rbc else bench.CLASSES)
+    labels = kit.parse_labels(classes, (*bench.CLASSES, kit.RBC) if rbc else bench.CLASSES)
     options = {"config": preset, "max_steps": steps, "batch_size": batch_size,
                "learning_rate": learning_rate, "checkpoint_every": checkpoint_every,
                "resolution": resolution, "device": device or _default_device()}
@@ -84,14 +87,14 @@ def train_ddpm_command(dataset: str, partition: str, rbc: Path | None, classes: 
         warning = _long_job(costs)
         if warning:
             click.echo(f"warning: {warning}", err=True)
-    with bench.stage_progress("train") as update:
+    with kit.stage_progress("train") as update:
         results = train_cells(f"ddpm:{target}", **request, progress=update, executor=executor,
                               ray_address=ray_address)
-    rows = [{**r, "class": bench.CLASS_FOLDERS[r["label"]], "loss": round(r.get("loss", 0.0), 5)}
+    rows = [{**r, "class": kit.CLASS_FOLDERS[r["label"]], "loss": round(r.get("loss", 0.0), 5)}
             for r in results]
-    bench.emit_table(rows, ["class", "partition", "step", "loss", "images", "halving", "device"],
+    kit.emit_table(rows, ["class", "partition", "step", "loss", "images", "halving", "device"],
                title=f"DDPM checkpoints in ddpm:{target}", as_json=as_json)
-    if not as_json and bench.RBC not in labels:
+    if not as_json and kit.RBC not in labels:
         click.echo("No RBC model trained (pass --rbc PATH); background RBCs can come from "
                    "--rbc-cells procedural.")
 
@@ -106,7 +109,7 @@ def _default_device() -> str:
 def _long_job(costs: list[dict]) -> str | None:
     total = sum(cost["seconds"] for cost in costs)
     device = costs[0]["device"] if costs else "cpu"
-    return bench.long_job_warning(total, device, f"training {len(costs)} DDPM models",
+    return kit.long_job_warning(total, device, f"training {len(costs)} DDPM models",
                                   "A GPU (--device cuda, or --executor ray on a GPU cluster) "
                                   "or fewer --steps cut it.")
 
@@ -120,18 +123,18 @@ def _print_costs(costs: list[dict], target: str, as_json: bool) -> None:
         click.echo(json.dumps({"models": costs, "seconds": total, "checkpoint_bytes": disk,
                                "warning": warning}, indent=2, default=str))
         return
-    rows = [{"class": bench.CLASS_FOLDERS[c["label"]], "partition": c["partition"],
+    rows = [{"class": kit.CLASS_FOLDERS[c["label"]], "partition": c["partition"],
              "images": c["images"], "steps": f"{c['steps']} of {c['max_steps']}",
-             "step": bench.human_duration(c["seconds_per_step"]),
-             "time": bench.human_duration(c["seconds"]),
-             "disk": bench.human_bytes(c["checkpoint_bytes"])} for c in costs]
-    bench.emit_table(rows, ["class", "partition", "images", "steps", "step", "time", "disk"],
+             "step": kit.human_duration(c["seconds_per_step"]),
+             "time": kit.human_duration(c["seconds"]),
+             "disk": kit.human_bytes(c["checkpoint_bytes"])} for c in costs]
+    kit.emit_table(rows, ["class", "partition", "images", "steps", "step", "time", "disk"],
                      title=f"train-ddpm --dry-run: ddpm:{target}")
     first = costs[0] if costs else {"parameters": 0, "device": "cpu", "seconds_per_step": 0}
     click.echo(f"dry run: {len(costs)} models of {first['parameters']:,} parameters, about "
-               f"{bench.human_duration(total)} on {first['device']} (one step measured here: "
-               f"{bench.human_duration(first['seconds_per_step'])}); checkpoints "
-               f"{bench.human_bytes(disk)} (the weights, AdamW state and EMA of each; a save "
+               f"{kit.human_duration(total)} on {first['device']} (one step measured here: "
+               f"{kit.human_duration(first['seconds_per_step'])}); checkpoints "
+               f"{kit.human_bytes(disk)} (the weights, AdamW state and EMA of each; a save "
                f"briefly needs one more). Nothing was trained or written.")
     if warning:
         click.echo(f"warning: {warning}", err=True)

@@ -24,14 +24,8 @@ from bench_generators.placement import CompositorSettings, compose, make_setting
 from PIL import Image
 
 import bench
-from bench import (
-    ANNOTATIONS_FILE,
-    CLASS_FOLDERS,
-    RBC,
-    SPLIT_PARTITIONS,
-    CellGenerator,
-    die_with_parent,
-)
+from bench import CellGenerator
+from bench.kit import ANNOTATIONS_FILE, CLASS_FOLDERS, RBC, SPLIT_PARTITIONS, die_with_parent
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 64  # cells asked of a generator at once, and cached together

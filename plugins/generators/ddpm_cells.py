@@ -26,7 +26,7 @@ from bench_generators.ddpm_model import (
 )
 
 import bench
-from bench import (
+from bench.kit import (
     CELL_LABELS,
     CLASS_FOLDERS,
     PARTITIONS,

@@ -20,7 +20,8 @@ from bench_generators.ddpm_model import DdpmConfig, build_unet, config_from_json
 from PIL import Image
 
 import bench
-from bench import write_json
+from bench import kit
+from bench.kit import write_json
 
 Progress = Callable[[int, int, float], None]  # (step, max_steps, loss)
 
@@ -251,9 +252,9 @@ def measure_step(config: DdpmConfig, device: str | None = None) -> dict[str, Any
         optimizer.step()
         ema.step(unet.parameters())
 
-    seconds = bench.time_steps(step, repeats=2, warmup=1)
-    weights = bench.tensor_bytes(unet.state_dict())
-    state = bench.tensor_bytes(optimizer.state_dict()) + bench.tensor_bytes(ema.state_dict())
+    seconds = kit.time_steps(step, repeats=2, warmup=1)
+    weights = kit.tensor_bytes(unet.state_dict())
+    state = kit.tensor_bytes(optimizer.state_dict()) + kit.tensor_bytes(ema.state_dict())
     return {"seconds_per_step": seconds, "device": device,
             "parameters": sum(p.numel() for p in unet.parameters()),
             "checkpoint_bytes": 2 * weights + state}

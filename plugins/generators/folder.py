@@ -16,13 +16,13 @@ import numpy as np
 from PIL import Image
 
 import bench
-from bench import CLASS_FOLDERS, check_label, check_partition, label_of_folder
+from bench.kit import CLASS_FOLDERS, check_label, check_partition, label_of_folder
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 # Publishers' own folder names for cell classes.
 FOLDER_ALIASES = {
     "esophil": "E",  # the WBC-USID release's spelling
-    "uninfected": bench.RBC,  # NIH malaria cell images: healthy red blood cells
+    "uninfected": bench.kit.RBC,  # NIH malaria cell images: healthy red blood cells
 }
 
 

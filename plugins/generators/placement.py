@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import bench
-from bench import RBC
+from bench.kit import RBC
 
 LEVELS = {"base": 0.0, "complex": 5.0}  # the release's scale: level_0 and level_5
 TOP_LEVEL = LEVELS["complex"]

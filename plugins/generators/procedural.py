@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import ndimage
 
 import bench
-from bench import CELL_LABELS, PARTITIONS, RBC, check_label, check_partition
+from bench.kit import CELL_LABELS, PARTITIONS, RBC, check_label, check_partition
 
 
 @dataclass(frozen=True)

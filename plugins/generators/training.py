@@ -15,17 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from bench import (
+from bench import CLASSES, DataError, TrainableCellGenerator, data_home
+from bench.kit import (
     CLASS_FOLDERS,
-    CLASSES,
     RBC,
-    DataError,
     Halving,
-    TrainableCellGenerator,
     cell_generator,
     check_label,
     check_partition,
-    data_home,
     halve,
     load_prepared,
     map_on_ray,

@@ -75,9 +75,9 @@ class DinoBloomFactory(bench.ModelFactory):
         module = timm.create_model(self.architecture, pretrained=False, num_classes=num_classes,
                                    img_size=input_size or INPUT_SIZE)
         if not pretrained:
-            return module, bench.weights_record("none")
-        path, source = bench.pretrained_file(self.weight_files()[0])
-        record = bench.load_weights_file(module, path, num_classes=num_classes,
+            return module, bench.kit.weights_record("none")
+        path, source = bench.kit.pretrained_file(self.weight_files()[0])
+        record = bench.kit.load_weights_file(module, path, num_classes=num_classes,
                                          heads=self.classifier_prefixes(module),
                                          convert=lambda state: self._fit(state, module))
         record.update(source=source, tag=f"{self.repo}/{self.filename}", repo=self.repo)
@@ -102,7 +102,7 @@ class DinoBloomFactory(bench.ModelFactory):
         return bench.DataConfig(INPUT_SIZE, MEAN, STD, "bilinear")
 
     def ensure_weights(self, label: str) -> None:
-        bench.pretrained_file(self.weight_files()[0])
+        bench.kit.pretrained_file(self.weight_files()[0])
 
     def classifier_prefixes(self, module: Any) -> tuple[str, ...]:
         return ("head.",)

@@ -1,7 +1,7 @@
 """timm as a model backend: any timm architecture, its preprocessing and its pretrained weights.
 
 Pretrained weights come from, in order: a file the user names (``--weights``, loaded by the
-core), then wherever :func:`bench.pretrained_file` finds timm's file (the weights folder, the
+core), then wherever :func:`bench.kit.pretrained_file` finds timm's file (the weights folder, the
 local Hugging Face cache, torch hub's cache for the few configs that only have a URL, the hub).
 When none has it the run stops before training with the three ways out; it never falls back to
 random weights. ``hf-hub:<org>/<repo>`` builds a model pushed to the hub with timm (its
@@ -72,17 +72,17 @@ class TimmFactory(bench.ModelFactory):
         if not pretrained:
             module = _create(self.architecture, input_size, pretrained=False,
                              num_classes=num_classes)
-            return module, bench.weights_record("none")
+            return module, bench.kit.weights_record("none")
         cfg = pretrained_cfg(self.architecture)
         wanted = _weight_file(cfg, self.architecture, self.label)
-        path, source = bench.pretrained_file(wanted)
+        path, source = bench.kit.pretrained_file(wanted)
         # timm applies its own checkpoint conversion and drops the 1000-class head itself.
         module = _create(
             self.architecture, input_size, pretrained=True, num_classes=num_classes,
             pretrained_cfg_overlay={"file": str(path)},
         )
         note = f"{cfg.num_classes}-class ImageNet head replaced by a new {num_classes}-way layer"
-        return module, bench.weights_record(source, tag=self.architecture, path=path,
+        return module, bench.kit.weights_record(source, tag=self.architecture, path=path,
                                             repo=wanted.repo or None,
                                             notes=[note] if cfg.num_classes != num_classes else [])
 
@@ -100,7 +100,7 @@ class TimmFactory(bench.ModelFactory):
                                 config["interpolation"])
 
     def ensure_weights(self, label: str) -> None:
-        bench.pretrained_file(_weight_file(pretrained_cfg(self.architecture), self.architecture,
+        bench.kit.pretrained_file(_weight_file(pretrained_cfg(self.architecture), self.architecture,
                                            label))
 
     def weight_files(self) -> list[bench.WeightFile]:
@@ -241,7 +241,7 @@ class HubTimmFactory(bench.ModelFactory):
         if not self._config:
             from timm.models._hub import load_model_config_from_path
 
-            path, _ = bench.pretrained_file(self.files()[0])
+            path, _ = bench.kit.pretrained_file(self.files()[0])
             pretrained, architecture, arguments = load_model_config_from_path(path.parent)
             self._config.update(pretrained=pretrained, architecture=architecture,
                                 arguments=arguments)
@@ -254,13 +254,13 @@ class HubTimmFactory(bench.ModelFactory):
         if not pretrained:
             module = _create(config["architecture"], input_size, num_classes=num_classes,
                              pretrained=False, **arguments)
-            return module, bench.weights_record("none")
-        path, source = bench.pretrained_file(self.files()[1])
+            return module, bench.kit.weights_record("none")
+        path, source = bench.kit.pretrained_file(self.files()[1])
         module = _create(config["architecture"], input_size, num_classes=num_classes,
                          pretrained=True, pretrained_cfg={**config["pretrained"],
                                                           "file": str(path), "source": ""},
                          **arguments)
-        return module, bench.weights_record(source, tag=f"{HUB_PREFIX}:{self.repo}", path=path,
+        return module, bench.kit.weights_record(source, tag=f"{HUB_PREFIX}:{self.repo}", path=path,
                                             repo=self.repo)
 
     def data_config(self) -> bench.DataConfig:
@@ -272,7 +272,7 @@ class HubTimmFactory(bench.ModelFactory):
 
     def ensure_weights(self, label: str) -> None:
         for file in self.files():
-            bench.pretrained_file(file)
+            bench.kit.pretrained_file(file)
 
     def weight_files(self) -> list[bench.WeightFile]:
         return list(self.files())

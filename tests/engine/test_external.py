@@ -21,7 +21,7 @@ def train_elsewhere(order=THEIR_ORDER):
     """The tiny architecture trained by a plain PyTorch loop, classes in ``order``."""
     spec = bench.get_registries().models.get("tiny")
     module = spec.factory(5, False)
-    train = bench.load_prepared("colours-a").split("train", 16)
+    train = bench.kit.load_prepared("colours-a").split("train", 16)
     images = torch.tensor(np.asarray(train.images)).permute(0, 3, 1, 2).float() / 255
     images = (images - 0.5) / 0.25
     labels = torch.tensor([order.index(bench.CLASSES[i]) for i in train.labels])

@@ -177,7 +177,7 @@ def test_remove_a_prepared_data_set_keeps_the_download_and_the_scores(tiny_world
         result.output.split())
     assert len(bench.open_store().scores()) > 0  # the scores stay
     with pytest.raises(bench.DataError, match="not prepared"):
-        bench.load_prepared("colours-b")
+        bench.kit.load_prepared("colours-b")
 
     unknown = invoke("datasets", "remove", "colours-b")
     assert unknown.exit_code == 1

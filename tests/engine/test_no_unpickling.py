@@ -91,7 +91,7 @@ def test_payloads_in_every_ddpm_file_are_refused(tmp_path, marker):
     from bench_generators.procedural import ProceduralCells
 
     cells = ProceduralCells().generate("L", 6, partition="A", seed=0)
-    generator = bench.cell_generator(f"ddpm:{tmp_path / 'ddpm'}")
+    generator = bench.kit.cell_generator(f"ddpm:{tmp_path / 'ddpm'}")
     generator.train("L", cells, partition="A", config="tiny", max_steps=2, checkpoint_every=2)
     folder = tmp_path / "ddpm" / "A" / "Lymphocyte"
     files = [folder / "state" / "training.pt", folder / "state" / "model.safetensors"]
@@ -107,7 +107,7 @@ def test_payloads_in_every_ddpm_file_are_refused(tmp_path, marker):
     unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
     unet.write_bytes(pickle.dumps(Payload(marker)))
     with pytest.raises(Exception):  # noqa: B017 - refused by safetensors, whatever its words
-        bench.cell_generator(f"ddpm:{tmp_path / 'ddpm'}").generate(
+        bench.kit.cell_generator(f"ddpm:{tmp_path / 'ddpm'}").generate(
             "L", 1, partition="A", seed=0)
     assert not marker.exists()
     assert json.loads((folder / "training.json").read_text())["step"] == 2

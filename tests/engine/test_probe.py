@@ -124,7 +124,7 @@ def test_fine_tuning_on_k_shots_trains_on_k_images_per_class(tiny_world):
     assert "training.shots=2" in rows[0]["overrides"]
     cost = bench.open_store().run(rows[0]["run_id"])["summary"]["cost"]
     assert cost["train_images"] == 10  # 2 images x 5 classes, one epoch
-    data = bench.load_prepared("colours-a")
+    data = bench.kit.load_prepared("colours-a")
     split = data.split("train", 64)
     chosen = few_shot_indices(split.paths, split.labels, data.fingerprint, 2, 0)
     assert np.bincount(split.labels[chosen]).tolist() == [2] * 5

@@ -218,7 +218,7 @@ def test_a_plain_url_is_fetched_into_the_folder_and_checked_against_its_pinned_s
     path = bench.hub.fetch(pinned, tmp_path / "w")
     assert path == tmp_path / "w" / "urls" / "w.pth" and path.read_bytes() == body
     monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "w"))
-    assert bench.pretrained_file(pinned) == (path, "weights-folder")
+    assert bench.kit.pretrained_file(pinned) == (path, "weights-folder")
     wrong = bench.WeightFile(url=url, sha256="0" * 64)
     with pytest.raises(bench.RunError, match="sha256 .* does not match the publisher's 0000"):
         bench.hub.fetch(wrong, tmp_path / "other")

@@ -8,12 +8,11 @@ import numpy as np
 from PIL import Image
 
 import bench
-import bench.testing
 
 
 def test_the_example_model_honours_the_model_contract():
     spec = bench.get_registries().models.get("example-cnn")
-    config = bench.testing.check_model(spec)
+    config = bench.kit.check_model(spec)
     assert config["input_size"] == 64
 
 
@@ -23,4 +22,4 @@ def test_the_example_data_set_scans_its_own_layout(tmp_path: Path):
         pixels = np.full((8, 8, 3), 40 * index, dtype=np.uint8)
         Image.fromarray(pixels).save(tmp_path / folder / "cell.png")
     spec = bench.get_registries().datasets.get("example-cells")
-    assert len(bench.testing.check_dataset(spec, tmp_path)) == 5
+    assert len(bench.kit.check_dataset(spec, tmp_path)) == 5
