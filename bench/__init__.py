@@ -29,15 +29,15 @@ from bench.hub import WeightFile, WeightsUnavailable
 from bench.labels import CLASS_NAMES, CLASSES, NUM_CLASSES
 from bench.lazy import lazy_getattr
 from bench.models import DataConfig, ModelFactory
-from bench.protocol import Protocol, load_protocol
+from bench.protocols import Protocol, load_protocol
 from bench.specs import DatasetSpec, Download, GeneratorSpec, ModelSpec, SourceImage
 from bench.store import Cell, Evaluation, ResultsStore, open_store
 
 if TYPE_CHECKING:
-    from bench.generators import CellGenerator, TrainableCellGenerator
+    from bench.generation.contract import CellGenerator, TrainableCellGenerator
 
 __getattr__ = lazy_getattr("bench", dict.fromkeys(["CellGenerator", "TrainableCellGenerator"],
-                                                  "bench.generators"))
+                                                  "bench.generation.contract"))
 
 try:
     __version__ = metadata.version("wbc-bench")

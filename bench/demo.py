@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.engine.progress import Listener
+from bench.engine.run_display import Listener
 from bench.home import subdir
 
 LEVELS = {"demo-b": "base", "demo-c": "complex"}
@@ -38,10 +38,10 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
              ) -> DemoResult:
     """Generate, train, test, render; every step is skipped when already done."""
     from bench.engine.runner import RunRequest, run_benchmark
-    from bench.generated import generate_dataset
+    from bench.generation.datasets import generate_dataset
     from bench.leaderboard.make import BoardRequest, make_boards
     from bench.leaderboard.plots import draw, heatmap_jobs
-    from bench.protocol import load_protocol
+    from bench.protocols import load_protocol
 
     for name, level in LEVELS.items():
         listener.notice(f"composing {name} ({level} level, {settings.cells} cells)")

@@ -58,7 +58,7 @@ def verify(path: Path, expected: Download) -> None:
 
 
 def _byte_progress(enabled: bool):
-    from bench.progress import progress_bar
+    from bench.console import progress_bar
 
     return progress_bar(enabled, unit="bytes")
 

@@ -39,7 +39,7 @@ class DataConfig:
 class BuiltModel:
     """A module ready for the engine, the preprocessing it expects, and where its weights came from.
 
-    ``weights`` is a :func:`bench.weights_record`: source, tag, file, sha256 and notes.
+    ``weights`` is a :func:`bench.kit.weights_record`: source, tag, file, sha256 and notes.
     """
 
     module: Any  # torch.nn.Module
@@ -61,7 +61,7 @@ class ModelFactory:
                 module = MyNet(num_classes)
                 if pretrained:
                     module.load_state_dict(..., strict=False)
-                return module, bench.weights_record("plugin" if pretrained else "none")
+                return module, bench.kit.weights_record("plugin" if pretrained else "none")
     """
 
     def build(self, num_classes: int, pretrained: bool,
@@ -94,7 +94,7 @@ class ModelFactory:
     def weight_files(self) -> list[WeightFile]:
         """The files its pretrained weights are, for `bench weights download` and offline use.
 
-        A backend that finds them with :func:`bench.pretrained_file` lists them here; empty:
+        A backend that finds them with :func:`bench.kit.pretrained_file` lists them here; empty:
         none, or the plugin fetches its own (then `bench weights download` cannot help).
         """
         return []

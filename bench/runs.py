@@ -32,7 +32,7 @@ def shown_status(run: Mapping[str, Any]) -> str:
 
 def resume_command(run: Mapping[str, Any]) -> str:
     """The `bench run` that takes this run's cell up again (its checkpoint resumes it)."""
-    from bench.protocol import builtin_names, load_protocol
+    from bench.protocols import builtin_names, load_protocol
 
     settings = run.get("settings") or {}
     if isinstance(settings, str):

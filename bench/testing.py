@@ -154,7 +154,7 @@ def check_generator(spec: GeneratorSpec, *, labels: Iterable[str] | None = None,
     """
     import numpy as np
 
-    from bench.generators import CELL_LABELS, TrainableCellGenerator, cell_generator
+    from bench.generation.contract import CELL_LABELS, TrainableCellGenerator, cell_generator
 
     name = f"generator {spec.name!r}"
     _raise(name, spec.problems())
@@ -190,8 +190,8 @@ def check_generator(spec: GeneratorSpec, *, labels: Iterable[str] | None = None,
 
 
 def _check_compositor(spec: GeneratorSpec, options: dict[str, Any]) -> None:
-    from bench.generated import split_counts
-    from bench.generators import cell_generator, compositor
+    from bench.generation.contract import cell_generator, compositor
+    from bench.generation.datasets import split_counts
 
     builder = compositor(spec.name, **options)
     problems = []

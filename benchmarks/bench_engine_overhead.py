@@ -36,7 +36,7 @@ def main() -> None:
     import bench
     from bench.data import prepare_dataset
     from bench.engine.plans import CellPlan
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
     from bench.engine.training import _Trainer
 
     prepare_dataset(args.source, args.data, progress=False, cache_size=args.image_size)

@@ -35,7 +35,7 @@ RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "WBC-USID"
 def timed_run(model: str, protocol: str, *, seed: int, shots: list) -> dict:
     import bench
     from bench.engine import backbone
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
     from bench.engine.runner import RunRequest, run_benchmark
 
     backbone._KNOWN_HASHES.clear()  # as a new process: build and hash the backbone again

@@ -41,7 +41,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["BENCH_HOME"] = home
-        from bench.generators import cell_generator
+        from bench.generation.contract import cell_generator
 
         started = time.perf_counter()
         cell_generator("procedural").generate("N", 300, partition="A", seed=0)

@@ -221,7 +221,7 @@ def train_child(image_size: int, batch_size: int, epochs: int, model: str) -> No
     """(In a subprocess) time ``epochs`` training epochs over ``ldwbc`` after a short warm-up."""
     import bench
     from bench.engine.loading import CachedImages
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
     from bench.engine.training import CellPlan, _Trainer
 
     protocol = bench.load_protocol("zedda2024").with_overrides(

@@ -239,8 +239,8 @@ def compose_pairs(images: int, *, size: int = 256, cells: str = "procedural", se
                   preset: str = "complex", settings: dict | None = None) -> Iterator[tuple]:
     """``images`` (base, complex, annotation) triples composed in memory, one at a time."""
     from bench import CLASSES
-    from bench.generated import split_counts
-    from bench.generators import cell_generator, compositor
+    from bench.generation.contract import cell_generator, compositor
+    from bench.generation.datasets import split_counts
 
     builder = compositor(level=preset, **(settings or {}))
     generator = cell_generator(cells)

@@ -451,7 +451,7 @@ def prepare_source(settings: Settings, data: Path | None) -> tuple[str, str]:
     if data is not None and (data / "dataset").is_dir():
         dataset = prepare_dataset("wbc-usid-c", data, progress=False)
         return dataset.name, f"WBC-USID-C from {data}"
-    from bench.generated import generate_dataset
+    from bench.generation.datasets import generate_dataset
 
     name, count = "gpu-check-standin", settings.standin_images
     generate_dataset(name, cells="procedural", level="complex", train=count, test=count,
@@ -617,7 +617,7 @@ def ddpm_check(settings: Settings, folder: Path) -> dict[str, Any]:
     from bench_generators.ddpm_model import make_config
     from bench_generators.ddpm_training import measure_step
 
-    from bench.generators import cell_generator
+    from bench.generation.contract import cell_generator
 
     config = make_config(settings.ddpm_config)
     step = measure_step(config, settings.device)

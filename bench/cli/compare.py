@@ -80,7 +80,7 @@ def compare_command(models: str | None, sources: str | None, model: str | None,
         data = [result.to_dict() for result in results]
         click.echo(json.dumps(data[0] if models else data, indent=2))
         return
-    from bench.leaderboard.render_compare import print_comparison
+    from bench.leaderboard.render.paired_terminal import print_comparison
 
     for result in results:
         print_comparison(result, console)

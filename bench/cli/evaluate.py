@@ -46,9 +46,9 @@ def evaluate_command(models, sources, targets, seed_count, seed_list, protocol, 
     instead (`bench evaluate --model resnet18 --weights mine.pt --target all --class-order
     N,L,M,E,B`); its cell has source `external` and init weights:<sha12>.
     """
-    from bench.engine.evaluate import EvaluateRequest, evaluate_cells, result_rows
+    from bench.engine.finished_cells import EvaluateRequest, evaluate_cells, result_rows
     from bench.engine.options import seeds_from
-    from bench.engine.progress import QuietListener, display_for
+    from bench.engine.run_display import QuietListener, display_for
 
     seeds = None if seed_count is None and seed_list is None else seeds_from(seed_count,
                                                                              seed_list)
@@ -88,7 +88,7 @@ def _evaluate_external(models, sources, targets, seeds, protocol, weights, class
         check_no_training_options,
         evaluate_external,
     )
-    from bench.protocol import load_protocol
+    from bench.protocols import load_protocol
     from bench.store import open_store
 
     check_no_training_options(sources, seeds)

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from bench.cli.output import WholeHelpGroup, emit_table
+from bench.console import stage_progress
 from bench.errors import DataError
-from bench.progress import stage_progress
 
 LABEL_CHOICES = "L, M, N, E, B, RBC"
 SEED = click.IntRange(0, 2**31 - 1)  # what numpy and torch generators accept
@@ -61,7 +61,7 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
     Train images come from partition A of the cell source, test images from partition B.
     An interrupted run resumes when started again with the same options.
     """
-    from bench.generated import INFO_FILE, generate_dataset
+    from bench.generation.datasets import INFO_FILE, generate_dataset
 
     settings = {}
     for item in parameters:
@@ -112,7 +112,7 @@ def sample_command(cells: str, per_class: int, classes: str | None, partition: s
                    scheduler: str | None, steps: int | None, batch_size: int | None,
                    device: str | None, seed: int, as_json: bool) -> None:
     """Sample single-cell images into class folders; a rerun continues where it stopped."""
-    from bench.generators import CELL_LABELS, parse_labels, sample_cells
+    from bench.generation.contract import CELL_LABELS, parse_labels, sample_cells
 
     options = {"scheduler": scheduler, "steps": steps, "batch_size": batch_size,
                "device": device}

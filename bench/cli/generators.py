@@ -47,7 +47,7 @@ def show_generator(name: str, as_json: bool) -> None:
     settings = [{"setting": key, "value": value} for key, value in spec.settings.items()]
     trained = []
     if spec.kind == "cells" and spec.trainable:
-        from bench.generators import cell_generator
+        from bench.generation.contract import cell_generator
 
         for partition, classes in cell_generator(name).trained().items():
             trained += [{"partition": partition, "class": cell, "step": info.get("step"),

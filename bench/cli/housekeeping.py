@@ -19,7 +19,7 @@ from bench.store import open_store
 
 
 def _size(count: int) -> str:
-    from bench.engine.estimate import human_bytes
+    from bench.engine.job_cost import human_bytes
 
     return human_bytes(count)
 

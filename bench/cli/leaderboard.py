@@ -55,8 +55,8 @@ def _check_date(text: str) -> None:
 
 
 def _draw_plots(jobs: list, out_dir: Path) -> int:
+    from bench.console import progress_bar
     from bench.leaderboard.plots import draw
-    from bench.progress import progress_bar
 
     written = 0
     with progress_bar(errors.is_terminal, transient=True) as progress:
@@ -233,7 +233,7 @@ def leaderboard_command(
         run_check(files, request, fingerprints, strict)
         return
     if from_records:
-        from bench.leaderboard.records import from_records as rebuild
+        from bench.leaderboard.submissions.records import from_records as rebuild
 
         board_set = rebuild(files, request)
     else:
@@ -246,7 +246,7 @@ def leaderboard_command(
     if do_publish and out is None and fmt is None and not as_json:
         return
     if chosen_format == "table":
-        from bench.leaderboard.render_rich import print_boards
+        from bench.leaderboard.render.terminal import print_boards
 
         print_boards(board_set.boards, console)
         return

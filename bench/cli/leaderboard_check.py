@@ -1,7 +1,7 @@
 """`bench leaderboard --check`, `--records` and `--publish`: submissions, made and verified.
 
-The options live on `bench leaderboard`; what they do is here, over `bench.leaderboard.check`,
-`bench.leaderboard.records` and `bench.leaderboard.publish`.
+The options live on `bench leaderboard`; what they do is here, over
+`bench.leaderboard.submissions`: ``check``, ``records`` and ``publish``.
 """
 
 from __future__ import annotations
@@ -68,8 +68,14 @@ def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path |
 
     With ``strict`` a check not made fails too. A file without problems gets an OK line.
     """
-    from bench.leaderboard.check import check_submission, failures, passed, submissions, summary
     from bench.leaderboard.fingerprints import load_fingerprints
+    from bench.leaderboard.submissions.check import (
+        check_submission,
+        failures,
+        passed,
+        submissions,
+        summary,
+    )
 
     if request.per_class:
         raise OptionError("--per-class needs per-class scores, which a submission's records "
@@ -96,7 +102,7 @@ def run_check(files: Sequence[Path], request: BoardRequest, fingerprints: Path |
 def run_publish(board_set: BoardSet, out_dir: Path, *, unofficial: bool,
                 fingerprints: Path | None) -> None:
     """Publish what --check accepts; list the problems of what it does not."""
-    from bench.leaderboard.submit import PublishRefused, publish_checked
+    from bench.leaderboard.submissions.submit import PublishRefused, publish_checked
 
     try:
         publication = publish_checked(board_set, out_dir, unofficial=unofficial,

@@ -20,7 +20,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from bench.progress import console, errors  # noqa: F401 - the commands import both from here
+from bench.console import console, errors  # noqa: F401 - the commands import both from here
 
 PLAIN_MAX_WIDTH = 10_000  # a piped table is never cut; this only bounds the measurement
 # box.SIMPLE in ASCII: a dashed rule under the header, columns separated by spaces.

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.text import Text
 
-from bench.cli.output import WholeHelpGroup, console, emit_line, emit_table, errors
+from bench.cli.output import (
+    WholeHelpGroup,
+    click_echo,
+    console,
+    emit_line,
+    emit_table,
+    errors,
+)
 from bench.errors import BenchError
 from bench.store import open_store
 
@@ -31,6 +39,36 @@ def executor_options(command):
     where = "; ".join(f"{spec.name}: {spec.summary}" for spec in EXECUTORS.values())
     return click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local",
                         show_default=True, help=f"Where the cells train ({where}).")(command)
+
+
+
+def print_dry_run(request, as_json: bool) -> None:
+    """Resolve the matrix as `bench run` does, time one step per model, print; run nothing."""
+    from bench.engine.run_display import QuietListener
+    from bench.engine.runner import dry_run
+
+    listener = QuietListener()
+    estimate = dry_run(request, listener)
+    warning = estimate.warning()
+    if as_json:
+        click_echo(json.dumps({
+            "cells": [asdict(cell) for cell in estimate.cells],
+            "max_epochs": estimate.max_epochs, "device": estimate.device,
+            "seconds": estimate.seconds, "checkpoint_bytes": estimate.checkpoint_bytes,
+            "measured": estimate.measured, "warning": warning, "notices": listener.notices,
+        }, indent=2))
+        return
+    for notice in listener.notices:
+        console.print(f"[yellow]notice:[/] {notice}", highlight=False, soft_wrap=True)
+    emit_table(estimate.rows(), ["model", "source", "seed", "status", "epochs", "time", "disk",
+                                 "detail"],
+               title=f"bench run --dry-run ({request.protocol.name}, {request.protocol.hash})",
+               keys=["model", "source"])
+    console.print(f"dry run: {estimate.summary()}", highlight=False, soft_wrap=True)
+    if warning:
+        errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    console.print("Nothing was trained or recorded; give the command without --dry-run to "
+                  "run it.", highlight=False)
 
 
 @click.command("run")
@@ -78,7 +116,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
     """
     from bench.engine.executors import options_given, resolve_options
     from bench.engine.options import check_run_options, seeds_from
-    from bench.engine.progress import QuietListener, display_for
+    from bench.engine.run_display import QuietListener, display_for
     from bench.engine.runner import (
         RunRequest,
         incomplete_notice,
@@ -87,7 +125,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
         skipped_as_failed,
     )
     from bench.engine.shots import parse_shots, shots_of
-    from bench.protocol import load_protocol
+    from bench.protocols import load_protocol
 
     check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,
                       workers=workers)
@@ -107,8 +145,6 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
         executor=executor, executor_options=chosen_options, shots=chosen_shots,
     )
     if dry_run:
-        from bench.cli.estimate import print_dry_run
-
         print_dry_run(request, as_json)
         return
     listener = QuietListener() if as_json else display_for(console)
@@ -258,7 +294,7 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
     """
     from bench.demo import DemoSettings, run_demo
     from bench.engine.options import check_run_options
-    from bench.engine.progress import display_for
+    from bench.engine.run_display import display_for
 
     check_run_options(epochs=epochs)  # before composing anything
 

@@ -78,10 +78,10 @@ def build_command(out: Path, records: tuple[Path, ...], store_path: Path | None,
     <board>.scores.csv in it). Open OUT/index.html in a browser; nothing is fetched.
     """
     from bench.cli.leaderboard import _check_date, _names_list
+    from bench.console import progress_bar
     from bench.errors import OptionError
     from bench.leaderboard import IntervalSettings
     from bench.metrics import resolve_metrics
-    from bench.progress import progress_bar
     from bench.site import SiteSettings, build_site
 
     if date is not None:

@@ -14,7 +14,7 @@ ARCHIVE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _size(count: int) -> str:
-    from bench.engine.estimate import human_bytes
+    from bench.engine.job_cost import human_bytes
 
     return human_bytes(count)
 

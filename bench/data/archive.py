@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from bench.console import progress_bar
 from bench.data.layout import TEMP_PREFIX, normal_permissions
 from bench.data.scan import IMAGE_SUFFIXES, files_under
 from bench.errors import DataError
-from bench.progress import progress_bar
 
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz",
                     ".txz")

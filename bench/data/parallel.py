@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.console import progress_bar
 from bench.data.decode import ImageFacts, decode_file
-from bench.progress import progress_bar
 
 INLINE_BELOW = 96  # starting worker processes costs more than decoding this many small files
 _open_targets: dict[str, tuple[int, int]] = {}  # path -> (file descriptor, data offset)

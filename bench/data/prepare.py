@@ -48,7 +48,7 @@ from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError, PluginError
 from bench.host import get_registries
 from bench.labels import CLASSES
-from bench.protocol import Protocol, default_protocol
+from bench.protocols import Protocol, default_protocol
 from bench.specs import DatasetSpec, SourceImage
 
 

@@ -16,7 +16,7 @@ from bench.data.splits import SPLITS, SplitRule
 from bench.errors import DataError
 from bench.host import get_registries
 from bench.labels import CLASSES
-from bench.protocol import default_protocol
+from bench.protocols import default_protocol
 from bench.specs import DatasetSpec
 
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.console import progress_bar
 from bench.data.audit import EXCLUDED
 from bench.data.cache import cache_problem
 from bench.data.layout import DatasetFolder
@@ -18,9 +19,8 @@ from bench.data.prepared import prepare_command, resolve_spec
 from bench.data.sources import materialise_sources, recorded_sources
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
-from bench.generated import ANNOTATIONS_FILE
-from bench.progress import progress_bar
-from bench.protocol import default_protocol
+from bench.generation.datasets import ANNOTATIONS_FILE
+from bench.protocols import default_protocol
 
 EXAMPLES = 5
 

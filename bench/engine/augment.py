@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from bench.protocol import Augmentation
+from bench.protocols import Augmentation
 
 # RGB <-> YIQ: hue rotation is a rotation of the (I, Q) chroma plane.
 _RGB_TO_YIQ = torch.tensor(

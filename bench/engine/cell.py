@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.engine.plans import CellPlan, Outcome
-from bench.engine.progress import Listener
+from bench.engine.run_display import Listener
 
 
 def run_cell(plan: CellPlan, listener: Listener | None = None) -> Outcome:

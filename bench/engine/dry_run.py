@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bench.engine.estimate import human_bytes, human_duration, long_job_warning
+from bench.engine.job_cost import human_bytes, human_duration, long_job_warning
 from bench.engine.plans import changed_settings
 
 if TYPE_CHECKING:
     from bench.engine.plans import CellPlan
-    from bench.engine.progress import Listener
+    from bench.engine.run_display import Listener
     from bench.store import Cell, ResultsStore
 
 

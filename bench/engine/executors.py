@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from bench.engine import ray_executor, slurm_executor
 from bench.engine.cell import run_cell
 from bench.engine.plans import Claimed, Result
-from bench.engine.progress import Listener
+from bench.engine.run_display import Listener
 from bench.errors import BenchError, OptionError
 
 Problem = Callable[[Any], "str | None"]  # what is wrong with a value, or None when it works

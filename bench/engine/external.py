@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.cell import EXTERNAL, Cell
-from bench.engine.evaluate import EvaluationResult
-from bench.engine.progress import Listener
+from bench.engine.finished_cells import EvaluationResult
+from bench.engine.run_display import Listener
 from bench.errors import BenchError, DataError, OptionError, RunError
 from bench.labels import CLASSES
-from bench.protocol import Protocol
+from bench.protocols import Protocol
 from bench.store import ResultsStore
 from bench.weights import file_sha256, initialisation
 
@@ -123,7 +123,7 @@ def _five_class_head(weights: dict[str, Any], path: Path) -> None:
 def evaluate_external(request: ExternalRequest, listener: Listener,
                       store: ResultsStore) -> EvaluationResult:
     """Test an external checkpoint on the request's targets and record the cell."""
-    from bench.engine.evaluation import missing_targets
+    from bench.engine.best_checkpoint import missing_targets
     from bench.engine.options import check_device, check_value
     from bench.engine.plans import CellPlan
     from bench.engine.selection import DatasetChoice, open_dataset

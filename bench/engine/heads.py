@@ -3,7 +3,7 @@
 Both give class probabilities over the five canonical classes (a class absent from the training
 subset gets probability 0), so every metric, interval and calibration measure of a fine-tuned
 model applies to a probe unchanged. A head saves itself as plain tensors and numbers, which
-:func:`bench.engine.training.load_checkpoint` reads back without unpickling anything.
+:func:`bench.engine.checkpoints.load_checkpoint` reads back without unpickling anything.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from bench.errors import RunError
 from bench.labels import CLASSES, NUM_CLASSES
 from bench.metrics import evaluate_predictions
-from bench.protocol import Probe
+from bench.protocols import Probe
 
 LOG_FLOOR = 1e-12  # probabilities are clipped here in the validation log loss
 

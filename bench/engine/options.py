@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from bench.engine.executors import executor_spec, resolve_options
 from bench.errors import OptionError, RunError
-from bench.protocol import BOUNDS, check_protocol
+from bench.protocols import BOUNDS, check_protocol
 
 if TYPE_CHECKING:
     from bench.engine.runner import RunRequest
-    from bench.protocol import Protocol
+    from bench.protocols import Protocol
 
 MAX_SEED = 2**31 - 1  # numpy and torch generators take seeds up to this
 

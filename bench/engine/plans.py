@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.protocol import Protocol
+from bench.protocols import Protocol
 from bench.store import Cell, Evaluation
 
 

@@ -22,18 +22,14 @@ import torch
 
 from bench.data import PreparedDataset, load_prepared
 from bench.engine.backbone import FrozenBackbone
+from bench.engine.checkpoints import check_finite, load_checkpoint, save_atomically
 from bench.engine.embeddings import read_embeddings, write_embeddings
 from bench.engine.heads import Fitted, Head, fit_knn, fit_linear, head_from_state
+from bench.engine.job_cost import cost_summary
 from bench.engine.plans import CellPlan, Outcome
-from bench.engine.progress import Listener, QuietListener
+from bench.engine.run_display import Listener, QuietListener
 from bench.engine.shots import few_shot_indices
-from bench.engine.training import (
-    _save_atomically,
-    check_finite,
-    cost_summary,
-    load_checkpoint,
-    resolve_device,
-)
+from bench.engine.training import resolve_device
 from bench.errors import RunError
 from bench.labels import CLASSES
 from bench.metrics import evaluate_predictions
@@ -151,7 +147,7 @@ class _ProbeCell:
         folder = self.plan.checkpoint_dir
         folder.mkdir(parents=True, exist_ok=True)
         checkpoint = folder / HEAD_FILE
-        _save_atomically({**fitted.head.state(),
+        save_atomically({**fitted.head.state(),
                           "weights_sha256": self.backbone.weights_sha256}, checkpoint)
         evaluations = self.test(fitted.head)
         return Outcome(evaluations=evaluations, epochs=len(fitted.history),

@@ -19,7 +19,7 @@ from bench.home import data_home
 
 if TYPE_CHECKING:
     from bench.engine.plans import CellPlan, Claimed, Outcome, Result
-    from bench.engine.progress import Listener
+    from bench.engine.run_display import Listener
 
 TASK_RETRIES = 3  # a worker lost mid-cell (machine gone, OOM-killed) is retried this often
 

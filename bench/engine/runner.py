@@ -25,14 +25,14 @@ from bench.engine.selection import ALL, DatasetChoice, expand, open_dataset
 from bench.errors import BenchError, RunError
 from bench.home import subdir
 from bench.host import get_registries
-from bench.protocol import Protocol, overrides_text
+from bench.protocols import Protocol, overrides_text
 from bench.store import Cell, ResultsStore, StoreError, open_store
 from bench.weights import initialisation
 
 if TYPE_CHECKING:
     from bench.engine.dry_run import MatrixEstimate
     from bench.engine.executors import Executor
-    from bench.engine.progress import Listener
+    from bench.engine.run_display import Listener
 
 @dataclass
 class RunRequest:
@@ -190,7 +190,7 @@ def settle_unclaimed(store: ResultsStore, plan: CellPlan, cell: Cell,
 
     Otherwise it is skipped (finished with every target, failed before, running elsewhere).
     """
-    from bench.engine.evaluation import evaluate_checkpoint, missing_targets
+    from bench.engine.best_checkpoint import evaluate_checkpoint, missing_targets
 
     existing = store.run(cell.id) or {}
     if existing.get("status") != "finished":
@@ -293,7 +293,7 @@ def run_benchmark(request: RunRequest, listener: Listener | None = None,
                   store: ResultsStore | None = None) -> list[CellResult]:
     """Plan the matrix and run every cell that is not finished yet."""
     from bench.engine.executors import executor_spec, resolve_options
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
 
     listener = listener or QuietListener()
     store = store or open_store()
@@ -316,7 +316,7 @@ def dry_run(request: RunRequest, listener: Listener | None = None,
             store: ResultsStore | None = None) -> MatrixEstimate:
     """`bench run --dry-run`: the matrix resolved as a run resolves it, costed, not run."""
     from bench.engine.dry_run import estimate_plans
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
 
     plans = plan_matrix(request, listener or QuietListener())
     return estimate_plans(plans, store or open_store(read_only=True), cell_of,

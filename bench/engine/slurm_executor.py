@@ -30,7 +30,7 @@ from bench.home import data_home
 
 if TYPE_CHECKING:
     from bench.engine.plans import CellPlan, Claimed, Outcome, Result
-    from bench.engine.progress import Listener
+    from bench.engine.run_display import Listener
 
 JOB_RETRIES = 3  # a job lost without a result (killed, node failure) is submitted again this often
 POLL_SECONDS = 1.0  # how often the driver looks at its jobs (submitit spaces its sacct calls)
@@ -131,7 +131,7 @@ class CellJob:
         from rich.console import Console
 
         from bench.engine.cell import run_cell
-        from bench.engine.progress import LineListener
+        from bench.engine.run_display import LineListener
 
         os.environ["BENCH_HOME"] = home
         torch.set_num_threads(threads)

@@ -6,15 +6,11 @@ the data home and writes only its own checkpoint folder; the caller records the 
 
 from __future__ import annotations
 
-import errno
 import math
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from pickle import UnpicklingError
 from typing import Any
 
 import numpy as np
@@ -25,6 +21,8 @@ from torch.utils.data import DataLoader
 from bench.cell import EXTERNAL
 from bench.data import PreparedDataset, load_prepared
 from bench.engine.augment import BatchTransform
+from bench.engine.checkpoints import check_finite, load_checkpoint, save_atomically
+from bench.engine.job_cost import cost_summary
 from bench.engine.loading import (
     CachedImages,
     Prefetcher,
@@ -33,14 +31,14 @@ from bench.engine.loading import (
     train_loader,
 )
 from bench.engine.plans import CellPlan, Outcome
-from bench.engine.progress import Listener, QuietListener
+from bench.engine.run_display import Listener, QuietListener
 from bench.engine.shots import ALL, few_shot_indices
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
 from bench.metrics import evaluate_predictions
 from bench.models import build_model, data_config
-from bench.provenance import device_description, peak_memory
+from bench.provenance import device_description
 from bench.shifts.dataset import open_target
 from bench.store import Evaluation
 
@@ -55,61 +53,6 @@ def resolve_device(requested: str) -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
         raise RunError("--device cuda was asked for, but torch sees no CUDA device here")
     return torch.device(requested)
-
-
-def _save_atomically(state: dict[str, Any], path: Path) -> None:
-    """Write ``path`` whole or not at all; a full disk is a clear error, not a torn file."""
-    partial = path.with_suffix(".partial")
-    try:
-        torch.save(state, partial)
-        os.replace(partial, path)
-    except (OSError, RuntimeError) as exc:
-        partial.unlink(missing_ok=True)
-        # torch reports a failed write as RuntimeError ("enforce fail at inline_container"),
-        # without the errno: a disk with less free space than the checkpoint is the cause.
-        needed = path.stat().st_size if path.is_file() else 1 << 20
-        full = getattr(exc, "errno", None) == errno.ENOSPC or (
-            shutil.disk_usage(path.parent).free < needed)
-        if full:
-            raise RunError(
-                f"no space left on {_mount_point(path.parent)} (writing {path}): the partial "
-                f"checkpoint was removed. Free some space, then give the same command with "
-                f"--retry-failed to resume from the last complete epoch."
-            ) from exc
-        raise RunError(f"cannot write checkpoint {path}: {type(exc).__name__}: {exc}") from exc
-
-
-def _mount_point(path: Path) -> Path:
-    path = path.resolve()
-    while not os.path.ismount(path) and path.parent != path:
-        path = path.parent
-    return path
-
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """A checkpoint bench wrote: tensors and plain containers, never an unpickled object."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except (UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        text = str(exc).strip().splitlines()
-        raise RunError(
-            f"{path} is not a checkpoint bench can read ({type(exc).__name__}: "
-            f"{text[0] if text else 'empty'}); bench loads only tensors and never unpickles "
-            f"objects. Delete {path.parent} to train this cell again."
-        ) from exc
-
-
-def check_finite(what: str, values: np.ndarray | float, epoch: int | None = None) -> None:
-    """Refuse NaN or infinity: a diverged model must fail its cell, not reach a board."""
-    array = np.asarray(values, dtype=np.float64)
-    if not np.isfinite(array).all():
-        bad = int((~np.isfinite(array)).sum())
-        where = f" at epoch {epoch}" if epoch is not None else ""
-        raise RunError(
-            f"the {what} {'is' if array.size == 1 else f'has {bad} of {array.size} values'} "
-            f"not finite (NaN or infinity){where}: the model diverged and the cell is stopped "
-            f"(try a lower learning rate in the protocol)"
-        )
 
 
 # What ``training.compile = true`` runs: torch.compile with inductor in its default mode.
@@ -335,12 +278,12 @@ class _Trainer:
             score = sign * values[stopping.monitor]
             if score > state["best"] + stopping.min_delta:
                 state.update(best=score, best_epoch=epoch, bad_epochs=0)
-                _save_atomically({"model": self.model.state_dict()}, best_path)
+                save_atomically({"model": self.model.state_dict()}, best_path)
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
             state["history"].append({"epoch": epoch, **values})
-            _save_atomically({**state, "model": self.model.state_dict(),
+            save_atomically({**state, "model": self.model.state_dict(),
                               "optimizer": self.optimizer.state_dict(),
                               "scaler": self.scaler.state_dict()}, last)
             self.listener.on_epoch(epoch, values)
@@ -388,33 +331,6 @@ class _Trainer:
         check_finite(f"test metrics on {name}", np.array(list(evaluation.metrics.values())))
         evaluation.seconds = seconds
         return evaluation
-
-
-def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
-                 device: torch.device) -> dict[str, Any]:
-    """What a cell cost: training and test throughput, time, peak memory (the cost columns).
-
-    Training figures sum every epoch of the history, so a resumed cell counts the epochs that
-    earlier processes trained too; the peak memory is this process's.
-    """
-    train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
-    train_images = sum(entry.get("train_seconds", 0.0) * entry.get("images_per_second", 0.0)
-                       for entry in history)
-    tested = {ev.target: {"images": sum(ev.support.values()), "seconds": round(ev.seconds, 3)}
-              for ev in evaluations if ev.seconds is not None}
-    test_images = sum(t["images"] for t in tested.values())
-    test_seconds = sum(t["seconds"] for t in tested.values())
-    validation_seconds = sum(entry.get("val_seconds", 0.0) for entry in history)
-    return {
-        "wall_seconds": round(train_seconds + validation_seconds + test_seconds, 3),
-        "train_images_per_second": (round(train_images / train_seconds, 3)
-                                    if train_seconds else None),
-        "train_seconds": round(train_seconds, 3),
-        "train_images": round(train_images),  # images trained on, every epoch together
-        "eval_images_per_second": round(test_images / test_seconds, 3) if test_seconds else None,
-        "evaluation": tested,
-        "peak_memory": peak_memory(device),
-    }
 
 
 def test_as_built(plan: CellPlan, adapt: Callable[[nn.Module, dict[str, Any]], nn.Module],
@@ -490,7 +406,7 @@ def measure_cell(plan: CellPlan, batches: int = 2) -> dict[str, Any]:
     per training batch and per test batch, and the bytes its two checkpoints take (best.pt:
     the model; last.pt: the model, optimiser and scaler state).
     """
-    from bench.engine.estimate import tensor_bytes
+    from bench.engine.job_cost import tensor_bytes
 
     # Built as the run builds it (its weights too): a model that cannot be built fails here
     # before any cache is made for it, as the cell itself will fail.

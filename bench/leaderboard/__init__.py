@@ -16,18 +16,19 @@ publish with ``publish_checked`` and verify with ``check_submission``.
 from __future__ import annotations
 
 from bench.leaderboard.boards import build_board, build_boards, reference_group, store_groups
-from bench.leaderboard.check import Problem, check_submission, failures
-from bench.leaderboard.compare import compare_table
-from bench.leaderboard.comparison import Comparison, compare_cells, compare_models, compare_sources
+from bench.leaderboard.compare_cells import (
+    Comparison,
+    compare_cells,
+    compare_models,
+    compare_sources,
+)
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
+from bench.leaderboard.mcnemar import mcnemar_exact
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
-from bench.leaderboard.paired import mcnemar_exact
 from bench.leaderboard.predictions import PublishedPredictions, predictions_path, read_predictions
-from bench.leaderboard.publish import publish
-from bench.leaderboard.records import from_records, read_records
 from bench.leaderboard.reference import (
     REFERENCES,
     load_reference,
@@ -35,10 +36,14 @@ from bench.leaderboard.reference import (
     read_reference_csv,
     reference_names,
 )
-from bench.leaderboard.render import FORMATS, format_for, render
-from bench.leaderboard.submit import Publication, PublishRefused, publish_checked
+from bench.leaderboard.render.formats import FORMATS, format_for, render
+from bench.leaderboard.submissions.check import Problem, check_submission, failures
+from bench.leaderboard.submissions.publish import publish
+from bench.leaderboard.submissions.records import from_records, read_records
+from bench.leaderboard.submissions.submit import Publication, PublishRefused, publish_checked
 from bench.leaderboard.summary import drop_table, rank_table, summary_tables
 from bench.leaderboard.tables import aggregate, cross_dataset_table, same_dataset_table
+from bench.leaderboard.versus_paper import compare_table
 
 __all__ = [
     "FORMATS",

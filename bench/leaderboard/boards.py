@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError
-from bench.leaderboard.compare import compare_table
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.leakage import Leak, mark_leakage
 from bench.leaderboard.model import Board, Context, ScoreGroup, SecondRule, Table
@@ -25,6 +24,7 @@ from bench.leaderboard.tables import (
     cross_dataset_table,
     same_dataset_table,
 )
+from bench.leaderboard.versus_paper import compare_table
 from bench.metrics import better
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def build_board(
     why the board was published though ``--check`` does not accept it.
     """
     second = second or group.second
-    from bench.leaderboard.paired import significance_marks
+    from bench.leaderboard.mcnemar import significance_marks
     from bench.leaderboard.per_class import per_class_table
 
     tables: list[Table] = []

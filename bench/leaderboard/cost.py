@@ -1,6 +1,6 @@
 """What each run cost: training and test throughput, wall time, peak memory and the machine.
 
-The engine records them in each run's summary (``cost``: ``bench.engine.training.cost_summary``,
+The engine records them in each run's summary (``cost``: ``bench.engine.job_cost.cost_summary``,
 per-target test timings added by ``bench evaluate``; ``device_info``:
 ``bench.provenance.device_description``). Here they become columns of the score rows (text,
 as the records carry them, so a board rebuilt from records is the store's to the byte), and a

@@ -39,7 +39,7 @@ def empty_store_error(path: object) -> DataError:
 
 def filter_protocol(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
     """Keep the rows of a protocol given by stored name, hash prefix, built-in name or file."""
-    from bench.protocol import builtin_names, load_protocol
+    from bench.protocols import builtin_names, load_protocol
 
     by_name = frame[frame["protocol"] == protocol]
     if len(by_name):

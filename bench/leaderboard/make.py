@@ -29,8 +29,8 @@ from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
 from bench.leaderboard.leakage import leakage_counts
 from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
-from bench.leaderboard.publish import recorded_leakage
 from bench.leaderboard.reference import published_labels
+from bench.leaderboard.submissions.publish import recorded_leakage
 from bench.metrics import missing_metrics_error, resolve_metrics
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class BoardSet:
 
     def render(self, fmt: str) -> str:
         """The boards as ``md``, ``csv``, ``json``, ``latex`` or ``html`` text."""
-        from bench.leaderboard.render import render
+        from bench.leaderboard.render.formats import render
 
         return render(self.boards, fmt)
 
@@ -173,7 +173,8 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
                 predictions: PublishedPredictions | None = None) -> BoardSet:
     """Build the boards a request asks for, from the results store or a published board.
 
-    ``records`` (score rows as ``--publish`` writes them, see ``bench.leaderboard.records``)
+    ``records`` (score rows as ``--publish`` writes them, see
+    ``bench.leaderboard.submissions.records``)
     and their ``predictions`` replace the store, so a published board is rebuilt by the very
     same code.
     """

@@ -35,7 +35,7 @@ import numpy as np
 from bench.errors import DataError
 from bench.labels import CLASSES
 from bench.leaderboard.csvcells import escape, unescape
-from bench.leaderboard.problems import PREDICTIONS, Collector, Problem
+from bench.leaderboard.submissions.problems import PREDICTIONS, Collector, Problem
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.leaderboard.intervals import IntervalSettings, RunPredictions, bootstrap_cells
 from bench.leaderboard.predictions import Pair, PublishedPredictions
-from bench.leaderboard.problems import PREDICTIONS, RECOMPUTED, Collector, Problem
+from bench.leaderboard.submissions.problems import PREDICTIONS, RECOMPUTED, Collector, Problem
 from bench.metrics import ECE_BINS, METRICS, Predictions, expected_calibration_error
 
 FLOAT_NOISE = 1e-9

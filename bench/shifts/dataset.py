@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.console import progress_bar
 from bench.data.cache import (
     IMAGES,
     _commit,
@@ -33,7 +34,6 @@ from bench.data.parallel import available_cores
 from bench.data.prepared import PreparedDataset, SplitArrays, prepare_command
 from bench.errors import DataError
 from bench.labels import CLASSES
-from bench.progress import progress_bar
 from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 from bench.shifts.render import shift_image
 from bench.shifts.suite import ShiftSuite, load_suite

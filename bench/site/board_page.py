@@ -10,7 +10,7 @@ from bench.leaderboard import aggregate
 from bench.leaderboard.cost import device_text, has_costs
 from bench.leaderboard.format import context_lines, number
 from bench.leaderboard.plots import heatmap_matrix
-from bench.leaderboard.publish import records_csv
+from bench.leaderboard.submissions.publish import records_csv
 from bench.metrics import title
 from bench.site import charts
 from bench.site.content import SiteBoard, SiteContent

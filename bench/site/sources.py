@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.errors import DataError
 from bench.leaderboard import REFERENCES, Names, read_records
-from bench.leaderboard.publish import RECORDS_SUFFIX
+from bench.leaderboard.submissions.publish import RECORDS_SUFFIX
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -35,7 +35,7 @@ def test_first_party_generators_bring_train_ddpm_through_the_hook():
 
 
 def test_a_data_set_generated_later_is_found_by_the_same_host():
-    from bench.generated import generate_dataset
+    from bench.generation.datasets import generate_dataset
 
     host = get_host()
     assert "later-set" not in host.registries.datasets

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 
 import bench
-from bench.protocol import parse
+from bench.protocols import parse
 
 ZEDDA = (resources.files("bench") / "protocols" / "zedda2024.toml").read_text()
 
@@ -164,7 +164,7 @@ def test_builtin_protocol_hashes_never_move(name):
 
 
 def test_a_setting_added_with_a_default_leaves_old_recipes_and_hashes_alone():
-    from bench import protocol as protocol_module
+    from bench import protocols as protocol_module
 
     @dataclasses.dataclass(frozen=True)
     class Training(protocol_module.Training):
@@ -257,7 +257,7 @@ def test_blur_sigmas_in_the_wrong_order_are_refused(tmp_path):
 
 
 def test_every_number_a_protocol_holds_has_bounds():
-    from bench.protocol import BOUNDS, Protocol
+    from bench.protocols import BOUNDS, Protocol
 
     numeric = set()
     for section in dataclasses.fields(Protocol):
@@ -309,7 +309,7 @@ def test_shots_is_a_recipe_value_and_every_board_header_says_it():
 
 
 def test_a_protocol_file_of_its_own_lists_the_settings_added_later_it_sets(tmp_path):
-    from bench.protocol import recipe_differences
+    from bench.protocols import recipe_differences
 
     path = tmp_path / "mine.toml"
     probe = '[probe]\nhead = "knn"\nk = 5\ntemperature = 0.1\n\n[metrics]'

@@ -61,7 +61,7 @@ def test_a_structurally_damaged_cache_is_rebuilt_before_a_run_reads_it(tiny_worl
 
 
 def test_a_generation_killed_mid_line_loses_no_annotation(bench_home):
-    from bench.generated import generate_dataset
+    from bench.generation.datasets import generate_dataset
 
     class Killed(Exception):
         pass

@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 import bench
 from bench.data import prepare_dataset
-from bench.engine.evaluate import EvaluateRequest, evaluate_cells
+from bench.engine.finished_cells import EvaluateRequest, evaluate_cells
 from bench.errors import RunError
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
@@ -115,7 +115,7 @@ def test_a_cell_never_trained_is_named_with_the_command_that_trains_it(trained):
 
 
 def test_with_all_a_cell_never_trained_is_a_notice_and_the_trained_ones_are_tested(trained):
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
 
     listener = QuietListener()
     results = evaluate_cells(EvaluateRequest(models=["tiny"], sources=["all"],

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import bench
-from bench.store import ResultsStore, _translate
+from bench.store import ResultsStore, translate_error
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--source", "colours-a", "--target", "colours-a",
@@ -150,7 +150,7 @@ def test_an_io_error_on_an_intact_store_is_not_called_damage(bench_home):
     path = bench_home / "results.sqlite"
     _store_with_runs(path)
     error = sqlite3.OperationalError("disk I/O error")
-    message = str(_translate(error, path))
+    message = str(translate_error(error, path))
     assert "passes SQLite's integrity check" in message and "not damaged" in message
     assert "Move it aside" not in message
 
@@ -164,5 +164,5 @@ def test_a_store_that_fails_the_integrity_check_is_damaged(bench_home):
     assert len(data) >= 3 * page
     data[2 * page + 8: 3 * page] = bytes(page - 8)  # a table page's cells wiped, header kept
     path.write_bytes(bytes(data))
-    message = str(_translate(sqlite3.OperationalError("disk I/O error"), path))
+    message = str(translate_error(sqlite3.OperationalError("disk I/O error"), path))
     assert f"the results store {path} is damaged" in message

@@ -189,7 +189,7 @@ def test_remove_a_prepared_data_set_keeps_the_download_and_the_scores(tiny_world
 
 
 def test_remove_a_generated_data_set_removes_its_images_too(bench_home):
-    from bench.generated import generate_dataset
+    from bench.generation.datasets import generate_dataset
 
     generate_dataset("tiny-gen", train=10, test=5, size=40, workers=1)
     assert (bench_home / "datasets" / "tiny-gen" / "prepared.json").is_file()

@@ -16,7 +16,7 @@ from fixtures.cli import invoke
 
 import bench
 from bench.engine.embeddings import EMBEDDINGS, cached_entries
-from bench.engine.progress import QuietListener
+from bench.engine.run_display import QuietListener
 from bench.engine.runner import RunRequest, run_benchmark
 from bench.home import data_home
 from bench.metrics import METRICS

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from fixtures.cli import invoke
 from rich.console import Console
 
-from bench.engine.progress import LineListener, RichListener, display_for
-from bench.progress import LineProgress
+from bench.console import LineProgress
+from bench.engine.run_display import LineListener, RichListener, display_for
 
 PLAN = SimpleNamespace(model="timm:resnet18", source="demo-c", seed=0,
                        protocol=SimpleNamespace(training=SimpleNamespace(max_epochs=4),

@@ -88,9 +88,9 @@ def test_a_shifted_cache_is_built_once_and_the_same_bytes_in_another_home(
 
 
 def test_all_shift_means_every_prepared_set_at_every_severity(tiny_world):
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
     from bench.engine.runner import RunRequest, plan_matrix
-    from bench.protocol import load_protocol
+    from bench.protocols import load_protocol
 
     request = RunRequest(models=["tiny"], sources=["colours-a"], targets=["all~blur"],
                          protocol=load_protocol("quick"), device="cpu", pretrained=False)

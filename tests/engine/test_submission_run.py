@@ -17,8 +17,8 @@ from fixtures.cli import invoke
 import bench
 from bench.data import load_prepared
 from bench.leaderboard import BoardRequest, make_boards, publish_checked
-from bench.leaderboard.check import check_submission, failures
-from bench.protocol import load_protocol
+from bench.leaderboard.submissions.check import check_submission, failures
+from bench.protocols import load_protocol
 
 TARGETS = ["colours-a", "colours-b", "colours-b~stain:1", "colours-b~stain:3"]
 
@@ -93,7 +93,7 @@ def test_a_board_published_in_batches_is_rebuilt_as_one(
     assert "~stain:3" in (tmp_path / "tiny" / records).read_text()  # shifted rows published
 
     # The CLI's check knows the built-in protocols; this lab's is published beside its boards.
-    monkeypatch.setattr("bench.leaderboard.check.known_protocols", lambda: protocols)
+    monkeypatch.setattr("bench.leaderboard.submissions.check.known_protocols", lambda: protocols)
     result = invoke(
         "leaderboard", "--records", str(tmp_path / "tiny" / records),
         str(tmp_path / "tiny2" / records), "--publish", "--out-dir", str(tmp_path / "rebuilt"),

@@ -12,9 +12,9 @@ from PIL import Image
 
 import bench
 from bench.data import prepare_dataset
-from bench.engine.progress import QuietListener
+from bench.engine.run_display import QuietListener
 from bench.engine.runner import RunRequest, run_benchmark
-from bench.protocol import load_protocol
+from bench.protocols import load_protocol
 
 QUICK = load_protocol("quick").with_overrides(training={"max_epochs": 1, "batch_size": 8},
                                               input={"size": 16})

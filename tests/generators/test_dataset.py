@@ -12,8 +12,8 @@ from fixtures.cli import invoke
 from PIL import Image
 
 import bench
-from bench.generated import generate_dataset
-from bench.generators import CLASS_FOLDERS
+from bench.generation.contract import CLASS_FOLDERS
+from bench.generation.datasets import generate_dataset
 
 FOLDERS = {"Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil"}
 SMALL = {"train": 10, "test": 5, "size": 40, "prepare": False, "workers": 1}

@@ -11,8 +11,8 @@ from fixtures.cli import invoke
 from PIL import Image
 
 import bench
-from bench.generated import generate_dataset
-from bench.generators import cell_generator
+from bench.generation.contract import cell_generator
+from bench.generation.datasets import generate_dataset
 
 torch = pytest.importorskip("torch")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.generators import cell_generator
+from bench.generation.contract import cell_generator
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.slow  # 18 s of one core: 300 training steps (12 s), 1,070 evaluations

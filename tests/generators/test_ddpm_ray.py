@@ -8,7 +8,7 @@ import pytest
 from fixtures.cli import invoke
 from safetensors.torch import load_file
 
-from bench.generated import generate_dataset
+from bench.generation.datasets import generate_dataset
 
 pytest.importorskip("ray")
 

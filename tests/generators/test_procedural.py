@@ -7,7 +7,7 @@ import pytest
 from bench_generators.masks import equivalent_diameter
 
 import bench
-from bench.generators import CELL_LABELS, cell_generator
+from bench.generation.contract import CELL_LABELS, cell_generator
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import bench
 from bench.leaderboard.intervals import stable_seed
 from bench.leaderboard.truth import derived_fingerprint, shipped_split
 from bench.metrics import evaluate_predictions
-from bench.protocol import load_protocol, overrides_text
+from bench.protocols import load_protocol, overrides_text
 from bench.shifts.names import parse_name
 
 SHIFTED = "wbc-usid-b~blur:2"

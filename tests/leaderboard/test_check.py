@@ -16,10 +16,10 @@ from prediction_fixtures import Predicted, write_predicted
 
 import bench
 from bench.leaderboard import BoardRequest, make_boards
-from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.fingerprints import load_fingerprints
-from bench.leaderboard.records import from_records
-from bench.protocol import load_protocol
+from bench.leaderboard.submissions.check import check_submission, failures
+from bench.leaderboard.submissions.records import from_records
+from bench.protocols import load_protocol
 
 # Two models x two sources x two seeds x two targets: a complete design, with predictions.
 COMPLETE = [

@@ -10,7 +10,7 @@ from leaderboard_fixtures import FIXED_DATE, Result, write_results
 
 import bench
 from bench.leaderboard import BoardRequest, make_boards
-from bench.leaderboard.submit import publish_checked
+from bench.leaderboard.submissions.submit import publish_checked
 
 FINGERPRINTS = {"wbc-usid-b": "fpb", "pbc": "fpp", "raabin-cropped": "fpr"}
 NOTE = ("BloodFM was pretrained on images of PBC (its declared pretraining data): its marked "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.leaderboard.make import BoardRequest, make_boards
-from bench.leaderboard.render_html import render_html
+from bench.leaderboard.render.html import render_html
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 MEASURE = """<script>document.body.setAttribute("data-widths", [

@@ -12,7 +12,7 @@ from scipy import stats
 
 import bench
 import bench.leaderboard as lb
-from bench.leaderboard.paired import mcnemar_exact
+from bench.leaderboard.mcnemar import mcnemar_exact
 from bench.leaderboard.ranking import holm
 from bench.leaderboard.recipe import bootstrap_p
 
@@ -111,7 +111,7 @@ def test_compare_json_matches_its_golden_file(predicted_store):
 
 
 def test_a_p_value_at_the_bootstraps_floor_reads_as_below_it(predicted_store):
-    from bench.leaderboard.render_compare import bootstrap_p_text
+    from bench.leaderboard.render.paired_terminal import bootstrap_p_text
 
     assert bootstrap_p_text(2 / 1001, 1000) == "< 0.002"  # 1,000 resamples cannot say less
     assert bootstrap_p_text(2 / 201, 200) == "< 0.01"

@@ -109,7 +109,7 @@ def test_format_follows_the_file_suffix():
 def test_terminal_tables_print_plugin_names_literally_not_as_rich_markup(scores, names):
     from rich.console import Console
 
-    from bench.leaderboard.render_rich import print_boards
+    from bench.leaderboard.render.terminal import print_boards
 
     board = boards(scores, names, metrics=["f1"], summary=None)[0]
     row = board.tables[0].rows[0]

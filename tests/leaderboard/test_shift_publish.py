@@ -19,8 +19,8 @@ from leaderboard_fixtures import FIXED_DATE
 from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, write_submitted
 
 import bench
-from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.predictions import predictions_path
+from bench.leaderboard.submissions.check import check_submission, failures
 
 OK_CHECK = "every score recomputed from the predictions, and the board rebuilt byte for byte"
 

@@ -25,12 +25,12 @@ from submission_fixtures import SHIFTED, TARGETS, TWO_BY_TWO, split_images, writ
 
 import bench
 from bench.leaderboard import BoardRequest, make_boards, publish_checked
-from bench.leaderboard.check import check_submission, failures
 from bench.leaderboard.intervals import IntervalSettings, RunPredictions, bootstrap_cells
 from bench.leaderboard.predictions import predictions_path, read_predictions
-from bench.leaderboard.records import read_records
-from bench.leaderboard.submit import PublishRefused
-from bench.protocol import load_protocol
+from bench.leaderboard.submissions.check import check_submission, failures
+from bench.leaderboard.submissions.records import read_records
+from bench.leaderboard.submissions.submit import PublishRefused
+from bench.protocols import load_protocol
 from bench.store import StoreError
 
 FORMULA = "=cmd|' /C calc'!A0"

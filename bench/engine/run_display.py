@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from bench.progress import HEARTBEAT_SECONDS, duration
+from bench.console import HEARTBEAT_SECONDS, duration
 
 if TYPE_CHECKING:
     from bench.engine.plans import CellPlan

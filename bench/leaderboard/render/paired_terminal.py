@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bench.leaderboard.comparison import Comparison
+from bench.leaderboard.compare_cells import Comparison
 from bench.metrics import title
 
 

@@ -2,7 +2,7 @@
 
 A cell trained with ``--target a`` and asked again with ``--target a,b`` is tested on ``b``
 from the ``best.pt`` it kept; the scores it has for ``a`` stay as they are. `bench evaluate`
-(:mod:`bench.engine.evaluate`) does the same for any finished cells on any prepared target.
+(:mod:`bench.engine.finished_cells`) does the same for any finished cells on any prepared target.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.engine.progress import Listener
+from bench.engine.run_display import Listener
 from bench.errors import RunError
-from bench.protocol import Protocol, from_recipe
+from bench.protocols import Protocol, from_recipe
 from bench.store import Evaluation, ResultsStore
 
 

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 2
 
 def legacy_identity(protocol: str, settings: str | None, summary: str | None) -> tuple[str, str]:
     """(init, overrides) of a run recorded before the store kept them, from its settings."""
-    from bench.protocol import overrides_text, recipe_differences
+    from bench.protocols import overrides_text, recipe_differences
 
     recorded = json.loads(settings) if settings else {}
     if recorded.get("weights"):

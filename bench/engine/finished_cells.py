@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from bench.engine.evaluation import evaluate_checkpoint, missing_targets
-from bench.engine.progress import Listener
+from bench.engine.best_checkpoint import evaluate_checkpoint, missing_targets
+from bench.engine.run_display import Listener
 from bench.engine.selection import ALL, DatasetChoice, expand, keywords_in, open_dataset
 from bench.errors import BenchError, DataError, RunError
 from bench.host import get_registries
@@ -127,7 +127,7 @@ def evaluate_cells(request: EvaluateRequest, listener: Listener | None = None,
     (on the same split) is skipped unless ``force``.
     """
     from bench.engine.options import check_device, check_value
-    from bench.engine.progress import QuietListener
+    from bench.engine.run_display import QuietListener
     from bench.store import open_store
 
     listener = listener or QuietListener()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from bench.errors import UnknownNameError
 from bench.leaderboard.model import Board
-from bench.leaderboard.render_data import render_csv, render_json
-from bench.leaderboard.render_html import render_html
-from bench.leaderboard.render_latex import render_latex
-from bench.leaderboard.render_markdown import render_markdown
+from bench.leaderboard.render.data_files import render_csv, render_json
+from bench.leaderboard.render.html import render_html
+from bench.leaderboard.render.latex import render_latex
+from bench.leaderboard.render.markdown import render_markdown
 
 RENDERERS: dict[str, Callable[[Sequence[Board]], str]] = {
     "md": render_markdown,

@@ -1,14 +1,22 @@
-"""What a long job will cost before it starts: time from a measured step, disk from its state.
+"""What a job costs: before it starts (time from a measured step, disk from its state), and after.
 
 Generic: `bench run --dry-run` times a training step of each model, a generator plugin times
-one step of its own training; both size checkpoints from the tensors they would save.
+one step of its own training; both size checkpoints from the tensors they would save. A
+finished cell's ``cost_summary`` is what the boards' cost columns read.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bench.provenance import peak_memory
+
+if TYPE_CHECKING:
+    import torch
+
+    from bench.store import Evaluation
 
 LONG_JOB_SECONDS = 3600.0  # a job longer than this on a CPU is worth a warning before it starts
 
@@ -86,3 +94,30 @@ def long_job_warning(seconds: float, device: str, what: str, fix: str) -> str | 
     return (f"long job: {what} is estimated to take about {human_duration(seconds)} on this CPU "
             f"(from a step measured here). {fix} Interrupted work resumes from its last "
             f"checkpoint.")
+
+
+def cost_summary(history: list[dict[str, Any]], evaluations: list[Evaluation],
+                 device: torch.device) -> dict[str, Any]:
+    """What a cell cost: training and test throughput, time, peak memory (the cost columns).
+
+    Training figures sum every epoch of the history, so a resumed cell counts the epochs that
+    earlier processes trained too; the peak memory is this process's.
+    """
+    train_seconds = sum(entry.get("train_seconds", 0.0) for entry in history)
+    train_images = sum(entry.get("train_seconds", 0.0) * entry.get("images_per_second", 0.0)
+                       for entry in history)
+    tested = {ev.target: {"images": sum(ev.support.values()), "seconds": round(ev.seconds, 3)}
+              for ev in evaluations if ev.seconds is not None}
+    test_images = sum(t["images"] for t in tested.values())
+    test_seconds = sum(t["seconds"] for t in tested.values())
+    validation_seconds = sum(entry.get("val_seconds", 0.0) for entry in history)
+    return {
+        "wall_seconds": round(train_seconds + validation_seconds + test_seconds, 3),
+        "train_images_per_second": (round(train_images / train_seconds, 3)
+                                    if train_seconds else None),
+        "train_seconds": round(train_seconds, 3),
+        "train_images": round(train_images),  # images trained on, every epoch together
+        "eval_images_per_second": round(test_images / test_seconds, 3) if test_seconds else None,
+        "evaluation": tested,
+        "peak_memory": peak_memory(device),
+    }

@@ -2,7 +2,7 @@
 
 The files are a deterministic function of the records and the date line, so a re-publish with
 no new results changes nothing but that line, and golden tests can pin it with a fixed date.
-What may be published is decided before: ``bench.leaderboard.submit``.
+What may be published is decided before: ``bench.leaderboard.submissions.submit``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bench.leaderboard.csvcells import escape
 from bench.leaderboard.groups import SCORE_COLUMNS
 from bench.leaderboard.model import Board
 from bench.leaderboard.predictions import PREDICTIONS_SUFFIX
-from bench.leaderboard.render_markdown import board_markdown
+from bench.leaderboard.render.markdown import board_markdown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,7 +99,7 @@ def publish(
     """Write ``<slug>.md`` per board, with its records and predictions where given.
 
     Records go to ``<slug>.scores.csv``, predictions to ``<slug>.predictions.csv.gz``.
-    Nothing is checked: see ``bench.leaderboard.submit.publish_checked``.
+    Nothing is checked: see ``bench.leaderboard.submissions.submit.publish_checked``.
     """
     out_dir = Path(out_dir)
     try:

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import DataError
-from bench.leaderboard.check import check_submission
 from bench.leaderboard.predictions import predictions_bytes
-from bench.leaderboard.problems import OTHER, Problem, failures
-from bench.leaderboard.publish import DEFAULT_DIR, RECORDS_SUFFIX, publish, with_leakage
+from bench.leaderboard.submissions.check import check_submission
+from bench.leaderboard.submissions.problems import OTHER, Problem, failures
+from bench.leaderboard.submissions.publish import DEFAULT_DIR, RECORDS_SUFFIX, publish, with_leakage
 
 if TYPE_CHECKING:
     import pandas as pd

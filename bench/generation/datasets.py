@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import home
 from bench.errors import DataError
-from bench.generators import CLASS_FOLDERS, accepted_options, cell_generator, compositor
+from bench.generation.contract import CLASS_FOLDERS, accepted_options, cell_generator, compositor
 from bench.host import get_registries
 from bench.labels import CLASSES
 

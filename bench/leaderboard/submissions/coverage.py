@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.labels import CLASSES
 from bench.leaderboard.predictions import Pair, PublishedPredictions
-from bench.leaderboard.problems import PREDICTIONS, Collector, Problem
+from bench.leaderboard.submissions.problems import PREDICTIONS, Collector, Problem
 from bench.leaderboard.truth import TestSplit, find_test_split
 
 SHOWN_KEYS = 3  # image keys a message names before "and N more"

@@ -1,9 +1,10 @@
 """The generator contract: cell labels, partitions, seeds, and looking generators up.
 
 A *cells* generator (``GeneratorSpec(kind="cells")``) draws single-cell images; a *compositor*
-(``kind="compositor"``) turns them into a data set (see :mod:`bench.generated`). Train images
-come from partition ``A`` of a cell source and test images from partition ``B``, so the two
-splits never share a cell: a trainable generator learns one model per half of its source.
+(``kind="compositor"``) turns them into a data set (see :mod:`bench.generation.datasets`).
+Train images come from partition ``A`` of a cell source and test images from partition ``B``,
+so the two splits never share a cell: a trainable generator learns one model per half of its
+source.
 """
 
 from __future__ import annotations

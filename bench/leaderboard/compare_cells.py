@@ -32,7 +32,7 @@ from bench.leaderboard.intervals import (
     split_predictions,
     stable_seed,
 )
-from bench.leaderboard.paired import McNemar, mcnemar_exact
+from bench.leaderboard.mcnemar import McNemar, mcnemar_exact
 from bench.leaderboard.recipe import UNIT_TEXT, CellDraws, Unit, difference
 from bench.metrics import METRICS
 

@@ -39,7 +39,7 @@ from bench.leaderboard.predictions import (
     predictions_path,
     read_predictions,
 )
-from bench.leaderboard.publish import LEAK_COLUMNS, RECORDS_SUFFIX
+from bench.leaderboard.submissions.publish import LEAK_COLUMNS, RECORDS_SUFFIX
 
 if TYPE_CHECKING:
     import pandas as pd

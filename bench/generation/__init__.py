@@ -1,0 +1,1 @@
+"""Synthetic data: the generator contract (labels, partitions, seeds), the generated sets."""

@@ -1,0 +1,1 @@
+"""Leaderboard submissions: the records a board is built from, their check, and publishing."""
