@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench.engine.run_display import Listener
 from bench.home import subdir
+from bench.metrics import DEFAULT_METRIC
 
 LEVELS = {"demo-b": "base", "demo-c": "complex"}
 
@@ -60,6 +61,6 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
     board_path = out_dir / "leaderboard.md"
     board_path.write_text(markdown, encoding="utf-8")
     heatmaps = [path for group in board_set.groups
-                for job in heatmap_jobs(group, board_set.names, out_dir, metric="f1")
+                for job in heatmap_jobs(group, board_set.names, out_dir, metric=DEFAULT_METRIC)
                 for path in draw(job)]
     return DemoResult(board_path, heatmaps, markdown)

@@ -142,6 +142,9 @@ class Metric:
     terms: Callable[[Predictions], np.ndarray] | None = None  # (images, columns), summed
     columns: int = 0  # how many values ``terms`` gives per image
     bounds: tuple[float, float] = (0.0, 1.0)  # the range of a stored value (submission checks)
+    # Recomputed from probabilities stored to 6 decimals, a value may move by this much.
+    rounding: float = 0.0
+    binned: bool = False  # counts confidences in bins: rounding may move an image across an edge
 
 
 def confidence_bins(confidence: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
@@ -211,14 +214,17 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("ece", "ECE", f"expected calibration error ({ECE_BINS} bins)", False,
            point=lambda p: expected_calibration_error(p.confidence, p.correct),
            from_sums=lambda s: np.abs(s.terms["ece"]).sum(axis=1) / s.n,
-           terms=calibration_gaps, columns=ECE_BINS),
+           terms=calibration_gaps, columns=ECE_BINS, rounding=1e-6, binned=True),
     Metric("brier", "Brier", "Brier score (x100, 0 to 200)", False,
            point=lambda p: brier_terms(p.labels, p.probabilities).mean(),
            from_sums=lambda s: s.terms["brier"][:, 0] / s.n,
            terms=lambda p: brier_terms(p.labels, p.probabilities)[:, None], columns=1,
-           bounds=(0.0, 2.0)),
+           bounds=(0.0, 2.0), rounding=5e-6),
 )}
 PAPER_METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+DEFAULT_METRIC = "f1"  # what boards rank and plot by, and what a run's summary shows
+VALIDATION_METRICS = ("accuracy", "f1")  # recorded each epoch as val_<name> (early stopping)
+SAME_BY_DEFINITION = ("recall", "accuracy")  # weighted recall equals accuracy: checked in records
 
 
 def register(metric: Metric) -> Metric:

@@ -4,7 +4,10 @@
   generator; production code never resets the plugin host;
 - first-party plugins and the example plugin use the contract (``bench``) and the plugin kit
   (``bench.kit``) only;
-- the import graph of ``bench/`` has no cycle, lazy (in-function) imports included.
+- the import graph of ``bench/`` has no cycle, lazy (in-function) and type-level
+  (``if TYPE_CHECKING:``) imports included;
+- a metric's name is spelled in ``bench/metrics.py`` only: the rest of the core reads the table;
+- no module of the core is over 450 lines.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
     return found
 
 
+def _all_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, type-checking blocks and function bodies included."""
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
 def _import_graph() -> dict[str, set[str]]:
     modules = _modules()
 
@@ -60,7 +68,7 @@ def _import_graph() -> dict[str, set[str]]:
 
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
-        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _all_imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets = [owner(alias.name) for alias in node.names]
             elif node.level == 0 and node.module:
@@ -106,6 +114,72 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_of_the_core_has_no_cycle():
     assert _cycles(_import_graph()) == []
+
+
+def test_the_cycle_finder_sees_lazy_and_type_level_imports():
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\n"
+              "def f():\n    import b\n")
+    found = {alias.name for node in _all_imports(ast.parse(source)) for alias in node.names}
+    assert {"a", "b"} <= found
+    assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+MAX_LINES = 450
+
+
+def test_no_module_of_the_core_is_over_450_lines():
+    long = {str(path.relative_to(ROOT)): lines for path in sorted(CORE.rglob("*.py"))
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+METRICS_TABLE = CORE / "metrics.py"
+# Strings that equal a metric's name but mean something else, with what they mean.
+NOT_A_METRIC = {
+    ("bench/engine/backbone.py", "precision"): "the numeric precision of cached embeddings",
+    ("bench/site/cell_page.py", "accuracy"): "a reliability bin's accuracy, a column of its table",
+    ("bench/site/expected.py", "accuracy"): "a reliability bin's accuracy, a column of its table",
+}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    owners = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, owners) and node.body and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)}
+
+
+def _metric_spellings(names: set[str]) -> list[str]:
+    found = []
+    for path in sorted(CORE.rglob("*.py")):
+        if path == METRICS_TABLE:
+            continue
+        where = str(path.relative_to(ROOT))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = _docstrings(tree)
+        found += [f"{where}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in names
+                  and id(node) not in docstrings and (where, node.value) not in NOT_A_METRIC]
+    return found
+
+
+def test_a_metric_name_is_spelled_only_in_the_metric_table():
+    """Defaults, keys and comparisons read ``bench.metrics`` (DEFAULT_METRIC, PER_CLASS, ...)."""
+    from bench.metrics import METRICS
+
+    assert _metric_spellings(set(METRICS)) == []
+
+
+def test_the_metric_spelling_check_finds_a_spelled_metric(tmp_path: Path, monkeypatch):
+    from bench.metrics import METRICS
+
+    assert "ece" in METRICS
+    spelled = tmp_path / "bench" / "spelled.py"
+    spelled.parent.mkdir()
+    spelled.write_text('"""ece in a docstring is prose."""\nWORST = "ece"\n', encoding="utf-8")
+    monkeypatch.setitem(globals(), "CORE", spelled.parent)
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert _metric_spellings({"ece"}) == ["bench/spelled.py:2: 'ece'"]
 
 
 # The one core module that may talk to the Hugging Face hub: pretrained files are a core service

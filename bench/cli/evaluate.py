@@ -67,10 +67,12 @@ def evaluate_command(models, sources, targets, seed_count, seed_list, protocol, 
                                   protocol=protocol, force=force, device=device,
                                   workers=workers)
         results = evaluate_cells(request, listener)
+    from bench.metrics import DEFAULT_METRIC
+
     rows = result_rows(results)
     for row in rows:  # one compact column per target: its F1 in percent (JSON: every metric)
         for target, metrics in (row["scores"] if as_json else row.pop("scores")).items():
-            row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
+            row[f"{DEFAULT_METRIC} {target}"] = round(100 * metrics[DEFAULT_METRIC], 1)
     columns = ["model", "source", "seed", "status", "detail"]
     columns += sorted({key for row in rows for key in row if key.startswith("f1 ")})
     emit_table(rows, columns, title="bench evaluate", as_json=as_json, keys=["model", "source"])

@@ -149,10 +149,12 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
         return
     listener = QuietListener() if as_json else display_for(console)
     results = run_benchmark(request, listener)
+    from bench.metrics import DEFAULT_METRIC
+
     rows = result_rows(results)
     for row in rows:  # one compact column per target: its F1 in percent
         for target, metrics in row.pop("scores").items():
-            row[f"f1 {target}"] = round(100 * metrics["f1"], 1)
+            row[f"{DEFAULT_METRIC} {target}"] = round(100 * metrics[DEFAULT_METRIC], 1)
     columns = ["model", "source", "seed", "status", "detail"]
     if chosen_shots:
         for row in rows:

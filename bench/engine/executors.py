@@ -3,7 +3,7 @@
 Each row declares an executor: its name, a line of help, its options (type, default, help,
 check) and how to build it from them. `bench run` makes ``--executor`` and each executor's
 options (``--ray-cpus``, ``--slurm-partition``) from this table, the options check and the
-runner read it, and :class:`bench.engine.runner.RunRequest` carries the chosen executor's
+runner read it, and :class:`bench.engine.request.RunRequest` carries the chosen executor's
 options as a mapping. Adding an executor is one module and one row. The table is not a plugin
 hook: `bench run`'s options are made from it when the command is defined, before any plugin is
 loaded, and an executor shares the runner's claim/record loop rather than a plugin's contract.

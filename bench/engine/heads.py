@@ -18,7 +18,7 @@ import torch
 
 from bench.errors import RunError
 from bench.labels import CLASSES, NUM_CLASSES
-from bench.metrics import evaluate_predictions
+from bench.metrics import VALIDATION_METRICS, evaluate_predictions
 from bench.protocols import Probe
 
 LOG_FLOOR = 1e-12  # probabilities are clipped here in the validation log loss
@@ -33,7 +33,7 @@ def validation_scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str
     """What each candidate head records, as a fine-tuned epoch does (``val_*``)."""
     scores = evaluate_predictions("val", "", [""] * len(labels), labels, probabilities)
     return {"val_loss": log_loss(labels, probabilities),
-            "val_accuracy": scores.metrics["accuracy"], "val_f1": scores.metrics["f1"]}
+            **{f"val_{name}": scores.metrics[name] for name in VALIDATION_METRICS}}
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

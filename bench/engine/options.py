@@ -20,7 +20,7 @@ from bench.errors import OptionError, RunError
 from bench.protocols import BOUNDS, check_protocol
 
 if TYPE_CHECKING:
-    from bench.engine.runner import RunRequest
+    from bench.engine.request import RunRequest
     from bench.protocols import Protocol
 
 MAX_SEED = 2**31 - 1  # numpy and torch generators take seeds up to this

@@ -7,9 +7,9 @@ file systems and lets every executor share one claim/skip/record loop.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from bench import provenance
@@ -21,11 +21,12 @@ from bench.engine.plans import (
     cell_label,
     changed_settings,
 )
+from bench.engine.request import RunRequest
 from bench.engine.selection import ALL, DatasetChoice, expand, open_dataset
 from bench.errors import BenchError, RunError
 from bench.home import subdir
 from bench.host import get_registries
-from bench.protocols import Protocol, overrides_text
+from bench.protocols import overrides_text
 from bench.store import Cell, ResultsStore, StoreError, open_store
 from bench.weights import initialisation
 
@@ -33,26 +34,6 @@ if TYPE_CHECKING:
     from bench.engine.dry_run import MatrixEstimate
     from bench.engine.executors import Executor
     from bench.engine.run_display import Listener
-
-@dataclass
-class RunRequest:
-    """What `bench run` asks for; names may be `all` or lists."""
-
-    models: Sequence[str]
-    sources: Sequence[str]
-    targets: Sequence[str]
-    protocol: Protocol
-    seeds: Sequence[int] = (0,)
-    device: str = "auto"
-    workers: int = 0
-    pretrained: bool = True
-    weights: str | None = None
-    retry_failed: bool = False
-    executor: str = "local"  # a name in bench.engine.executors.EXECUTORS
-    # That executor's options by name ({"cpus": 2} for ray); defaults fill what is left out.
-    executor_options: Mapping[str, Any] = field(default_factory=dict)
-    shots: Sequence[int | str] = ()  # images per class (or "all") to train on; () the protocol's
-
 
 def plan_matrix(request: RunRequest, listener: Listener) -> list[CellPlan]:
     """Resolve every name and check every data set before any training starts."""

@@ -36,7 +36,7 @@ from bench.engine.shots import ALL, few_shot_indices
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES
-from bench.metrics import evaluate_predictions
+from bench.metrics import VALIDATION_METRICS, evaluate_predictions
 from bench.models import build_model, data_config
 from bench.provenance import device_description
 from bench.shifts.dataset import open_target
@@ -232,8 +232,8 @@ class _Trainer:
         check_finite("validation loss", loss, epoch)
         check_finite("validation probabilities", probabilities, epoch)
         scores = evaluate_predictions("val", "", [""] * len(data), data.labels, probabilities)
-        values = {"val_loss": float(loss), "val_accuracy": scores.metrics["accuracy"],
-                  "val_f1": scores.metrics["f1"]}
+        values = {"val_loss": float(loss),
+                  **{f"val_{name}": scores.metrics[name] for name in VALIDATION_METRICS}}
         check_finite("validation metrics", np.array(list(values.values())), epoch)
         return {**values, "val_seconds": time.perf_counter() - started}
 

@@ -205,8 +205,6 @@ def _check_name_is_free(name: str) -> None:
 
 def _prepare(name: str) -> None:
     """Prepare the new folder (its plugin finds it), so `bench run --source NAME` works at once."""
-    from bench import data
+    from bench.data.prepare import prepare_dataset
 
-    prepare_dataset = getattr(data, "prepare_dataset", None)
-    if prepare_dataset is not None:
-        prepare_dataset(name)
+    prepare_dataset(name)

@@ -25,7 +25,7 @@ from bench.leaderboard.tables import (
     same_dataset_table,
 )
 from bench.leaderboard.versus_paper import compare_table
-from bench.metrics import better
+from bench.metrics import DEFAULT_METRIC, better
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,7 +126,7 @@ def build_board(
     metrics: Sequence[str],
     summary_metric: str | None = None,
     compare: ScoreGroup | None = None,
-    compare_metrics: Sequence[str] = ("f1",),
+    compare_metrics: Sequence[str] = (DEFAULT_METRIC,),
     version: str | None = None,
     date: str | None = None,
     uncertainty: Mapping[str, Bootstrap] | None = None,

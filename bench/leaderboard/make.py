@@ -31,7 +31,7 @@ from bench.leaderboard.model import Board, ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.reference import published_labels
 from bench.leaderboard.submissions.publish import recorded_leakage
-from bench.metrics import missing_metrics_error, resolve_metrics
+from bench.metrics import DEFAULT_METRIC, missing_metrics_error, resolve_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,7 +86,7 @@ class BoardRequest:
     @property
     def focus(self) -> str:
         """The one metric of the summary, the comparison and the plots."""
-        return self.metrics[0] if self.metrics else "f1"
+        return self.metrics[0] if self.metrics else DEFAULT_METRIC
 
 
 @dataclass
@@ -226,7 +226,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
     options = {
         "metrics": chosen,
         "compare": compare,
-        "compare_metrics": chosen if request.metrics else ["f1"],
+        "compare_metrics": chosen if request.metrics else [DEFAULT_METRIC],
         "date": request.date,
         "uncertainty": uncertainty,
         "intervals": request.intervals,
@@ -240,7 +240,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
         from bench.leaderboard.agreement import agreement_boards
 
         boards = agreement_boards(groups, names, layout="cross" if request.cross else "same",
-                                  metrics=resolve_metrics(list(request.metrics) or ["f1"],
+                                  metrics=resolve_metrics(list(request.metrics) or [DEFAULT_METRIC],
                                                           present),
                                   uncertainty=uncertainty, resamples=request.resamples,
                                   level=request.level, date=request.date)

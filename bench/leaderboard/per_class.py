@@ -15,19 +15,19 @@ from bench.leaderboard.intervals import Bootstrap
 from bench.leaderboard.model import Column, Row, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import runs_note
-from bench.metrics import abbreviation
+from bench.metrics import PER_CLASS, abbreviation
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PER_CLASS = ("precision", "recall")
+PER_CLASS_SHOWN = PER_CLASS[:2]  # precision and recall, as the paper shows per class
 
 
 def per_class_table(
     frame: pd.DataFrame, names: Names, *, cross: bool = False, bootstrap: Bootstrap | None = None
 ) -> Table:
     """Build the table from score rows; without ``cross`` only source = target rows."""
-    rows_in = frame[frame["metric"].isin(PER_CLASS) & frame["per_class"].notna()]
+    rows_in = frame[frame["metric"].isin(PER_CLASS_SHOWN) & frame["per_class"].notna()]
     if not cross:
         rows_in = rows_in[rows_in["source"] == rows_in["target"]]
     values: dict[tuple[str, str, str], dict[str, list[float]]] = {}
@@ -41,7 +41,7 @@ def per_class_table(
     columns = tuple(
         Column(key=f"{metric}:{c}", label=abbreviation(metric),
                group=c, metric=f"{metric}:{c}", better=None)
-        for c in letters for metric in PER_CLASS
+        for c in letters for metric in PER_CLASS_SHOWN
     )
     models = names.order("model", {key[0] for key in values})
     datasets = names.order("dataset", {d for key in values for d in key[1:]})

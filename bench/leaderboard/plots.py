@@ -16,7 +16,7 @@ from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import ScoreGroup
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate
-from bench.metrics import title
+from bench.metrics import DEFAULT_METRIC, title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -141,7 +141,8 @@ def _draw_confusion(
 
 
 def heatmap_jobs(
-    group: ScoreGroup, names: Names, out_dir: Path, metric: str = "f1", scale: str = "auto"
+    group: ScoreGroup, names: Names, out_dir: Path, metric: str = DEFAULT_METRIC,
+    scale: str = "auto",
 ) -> list[PlotJob]:
     """Plan a heat map per model, and one averaged over the models (``scale``: SCALES)."""
     folder = Path(out_dir) / group.slug

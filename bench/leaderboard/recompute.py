@@ -28,7 +28,6 @@ from bench.leaderboard.submissions.problems import PREDICTIONS, RECOMPUTED, Coll
 from bench.metrics import ECE_BINS, METRICS, Predictions, expected_calibration_error
 
 FLOAT_NOISE = 1e-9
-ROUNDING = {"brier": 5e-6, "ece": 1e-6}  # metrics that read the rounded probabilities
 STORED_DECIMALS = 6  # what the store keeps of each probability
 MAX_AMBIGUOUS = 10  # images near an ECE bin edge tried both ways; beyond, a bound is used
 PROBABILITY_SUM = 1e-5  # five probabilities rounded to 6 decimals still sum to 1 within this
@@ -92,11 +91,11 @@ def recompute_scores(
             if metric not in METRICS:
                 continue  # a plugin's own metric: named by the caller as not recomputed
             value = float(METRICS[metric].point(run))
-            if metric == "ece":
+            if METRICS[metric].binned:
                 low, high = _ece_range(run.confidence, run.correct)
             else:
                 low = high = value
-            tolerance = ROUNDING.get(metric, FLOAT_NOISE)
+            tolerance = METRICS[metric].rounding or FLOAT_NOISE
             if not low - tolerance <= row["value"] <= high + tolerance:
                 shown = f"{value!r}" if low == high else \
                     f"{value!r} (between {low!r} and {high!r} before rounding)"
@@ -150,7 +149,8 @@ def _recompute_intervals(
             interval = bootstrap.interval((run_id, row["source"], row["target"]), row["metric"])
             if interval is None:
                 continue
-            tolerance = ROUNDING.get(row["metric"], FLOAT_NOISE)
+            tolerance = (METRICS[row["metric"]].rounding if row["metric"] in METRICS
+                         else 0.0) or FLOAT_NOISE
             if any(abs(a - b) > tolerance for a, b in zip(row["ci"], interval, strict=True)):
                 found.append((row["line"], (
                     f"interval of {row['metric']} of {_describe(row)} is "

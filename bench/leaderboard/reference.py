@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bench.errors import DataError, UnknownNameError
 from bench.leaderboard.model import SecondRule
@@ -22,9 +22,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bench.leaderboard.model import ScoreGroup
-    from bench.leaderboard.names import Kind, Names
 
 Layout = Literal["same", "cross"]
+
+
+class CanonicalNames(Protocol):
+    """What a reference needs of :class:`bench.leaderboard.names.Names` (which reads the order)."""
+
+    def canonical(self, kind: Literal["model", "dataset"], printed: str) -> str: ...
+
 HEADERS: dict[Layout, tuple[str, ...]] = {
     "same": ("model", "dataset", *PAPER_METRICS),
     "cross": ("model", "source", "target", *PAPER_METRICS),
@@ -147,7 +153,7 @@ def reference_rows(name: str, layout: Layout) -> list[ReferenceRow]:
     return read_reference_csv(_resource(get_reference(name).files[layout]), layout)
 
 
-def paper_order(name: str = "zedda2024") -> dict[Kind, list[str]]:
+def paper_order(name: str = "zedda2024") -> dict[str, list[str]]:
     """Return the models and data sets in the order the paper prints them."""
     rows = reference_rows(name, "same")
     return {
@@ -156,7 +162,7 @@ def paper_order(name: str = "zedda2024") -> dict[Kind, list[str]]:
     }
 
 
-def _frame(rows: list[ReferenceRow], reference: Reference, names: Names) -> pd.DataFrame:
+def _frame(rows: list[ReferenceRow], reference: Reference, names: CanonicalNames) -> pd.DataFrame:
     import pandas as pd
 
     def records() -> Iterator[dict]:
@@ -182,7 +188,7 @@ def _frame(rows: list[ReferenceRow], reference: Reference, names: Names) -> pd.D
     return pd.DataFrame.from_records(list(records()))
 
 
-def published_labels(name: str, names: Names) -> dict[str, str]:
+def published_labels(name: str, names: CanonicalNames) -> dict[str, str]:
     """Map canonical names to the paper's spelling, so a published board reads as printed."""
     labels: dict[str, str] = {}
     for layout in ("same", "cross"):
@@ -193,7 +199,7 @@ def published_labels(name: str, names: Names) -> dict[str, str]:
     return labels
 
 
-def load_reference(name: str, names: Names) -> ScoreGroup:
+def load_reference(name: str, names: CanonicalNames) -> ScoreGroup:
     """Load a published board as a score group, its names mapped to the registries'."""
     from bench.leaderboard.model import ScoreGroup
 

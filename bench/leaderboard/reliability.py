@@ -42,7 +42,7 @@ def _draw(figure: Figure, confidence: np.ndarray, correct: np.ndarray, heading: 
     filled = counts > 0
     axes = figure.add_subplot()
     axes.bar(centres[filled], accuracy[filled], width=1 / ECE_BINS, edgecolor="#1f4e79",
-             color="#6fa8dc", label="accuracy")
+             color="#6fa8dc", label="bin accuracy")
     # The gap ECE sums: between each bin's accuracy and its mean confidence, either way.
     axes.bar(centres[filled], np.abs(mean_confidence - accuracy)[filled],
              bottom=np.minimum(mean_confidence, accuracy)[filled], width=1 / ECE_BINS,

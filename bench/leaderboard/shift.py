@@ -21,7 +21,7 @@ from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
-from bench.metrics import better, title
+from bench.metrics import DEFAULT_METRIC, better, title
 from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 from bench.shifts.suite import DEFAULT_VERSION, ShiftSuite, every_suite, load_suite
 
@@ -164,7 +164,7 @@ def shift_table(group: ScoreGroup, names: Names, metric: str, suite: ShiftSuite
     return table, notes
 
 
-def shift_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1", *,
+def shift_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = DEFAULT_METRIC, *,
                  date: str | None = None, suite: ShiftSuite | None = None) -> list[Board]:
     """A shift board per comparable group that has scores on shifted targets."""
     from bench.leaderboard.boards import bench_version
@@ -204,7 +204,7 @@ def unshifted(group: ScoreGroup) -> ScoreGroup:
     return dataclasses.replace(group, same=same, cross=cross)
 
 
-def with_shift_section(board: Board, group: ScoreGroup, names: Names, metric: str = "f1"
+def with_shift_section(board: Board, group: ScoreGroup, names: Names, metric: str = DEFAULT_METRIC
                        ) -> Board:
     """A published board with the shift table of its group's shifted targets, when it has any.
 
@@ -234,7 +234,7 @@ def _draw_severity(figure: Figure, panels: list[tuple[str, list[tuple[str, list]
     figure.suptitle(heading, fontsize=10)
 
 
-def shift_plot_jobs(group: ScoreGroup, names: Names, out_dir: Path, metric: str = "f1",
+def shift_plot_jobs(group: ScoreGroup, names: Names, out_dir: Path, metric: str = DEFAULT_METRIC,
                     suite: ShiftSuite | None = None) -> list[PlotJob]:
     """A figure per unshifted target: a panel per shift, score against severity.
 

@@ -22,7 +22,7 @@ from bench.leaderboard.groups import edition, slugify
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
 from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate, mark_columns, runs_note
-from bench.metrics import better, title
+from bench.metrics import DEFAULT_METRIC, better, title
 from bench.weights import PRETRAINED, describe_initialisation
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def _first(series: Series) -> ScoreGroup:
     return dict(series).get(ALL, series[-1][1])
 
 
-def shots_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = "f1", *,
+def shots_boards(groups: Sequence[ScoreGroup], names: Names, metric: str = DEFAULT_METRIC, *,
                  uncertainty: Mapping[str, Bootstrap] | None = None,
                  date: str | None = None) -> list[Board]:
     """A label-efficiency board per recipe that has cells at more than one K."""
@@ -168,7 +168,7 @@ def _draw_curves(figure: Figure, lines: list[tuple[str, list[tuple[int, float, f
     axes.set_title(heading, fontsize=9)
 
 
-def shots_plot_jobs(board: Board, out_dir: Path, metric: str = "f1") -> list[PlotJob]:
+def shots_plot_jobs(board: Board, out_dir: Path, metric: str = DEFAULT_METRIC) -> list[PlotJob]:
     """A figure per target of a label-efficiency board: score against K.
 
     A line per model and source; error bars: the bootstrap interval where the board has one.

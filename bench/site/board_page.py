@@ -11,7 +11,7 @@ from bench.leaderboard.cost import device_text, has_costs
 from bench.leaderboard.format import context_lines, number
 from bench.leaderboard.plots import heatmap_matrix
 from bench.leaderboard.submissions.publish import records_csv
-from bench.metrics import title
+from bench.metrics import DEFAULT_METRIC, title
 from bench.site import charts
 from bench.site.content import SiteBoard, SiteContent
 from bench.site.render import Writer
@@ -146,7 +146,7 @@ def cost_chart(board: SiteBoard, metric: str
 
 def write_board(writer: Writer, board: SiteBoard) -> None:
     content = writer.content
-    focus = (list(content.settings.metrics) or ["f1"])[0]
+    focus = (list(content.settings.metrics) or [DEFAULT_METRIC])[0]
     for page in board.pages:
         view = table_view(page.table, group=board.group.slug, frame=page.frame,
                           id=f"t-{page.table.name}",
@@ -154,7 +154,7 @@ def write_board(writer: Writer, board: SiteBoard) -> None:
         heat = shifts = None
         scatter, scatter_rows = None, []
         if page.table.name == "cross":
-            heat = board_heat_map(board, focus if board.kind != "reference" else "f1")
+            heat = board_heat_map(board, focus if board.kind != "reference" else DEFAULT_METRIC)
             if board.kind == "results":
                 scatter, scatter_rows = cost_chart(board, focus)
         if board.kind == "shift":

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench.labels import CLASSES
 from bench.leaderboard import aggregate
-from bench.metrics import METRICS
+from bench.metrics import METRICS, PER_CLASS
 from bench.site import charts
 from bench.site.content import CellPage, model_path
 from bench.site.render import Writer
@@ -38,7 +38,7 @@ def write_cell(writer: Writer, page: CellPage, sources: dict[tuple[str, str], Th
     per_class = []
     for letter in detail.classes:
         entry = {"class": letter, "support": detail.support[letter], "scores": []}
-        for metric in ("precision", "recall", "f1"):
+        for metric in PER_CLASS:
             mean, std = detail.per_class[(metric, letter)]
             interval = boot.interval(key, f"{metric}:{letter}") if boot else None
             entry["scores"].append({

@@ -15,10 +15,9 @@ import numpy as np
 from bench.labels import CLASSES
 from bench.leaderboard.intervals import RunPredictions
 from bench.leaderboard.reliability import reliability_curve
-from bench.metrics import expected_calibration_error
+from bench.metrics import PER_CLASS, expected_calibration_error
 
 K = len(CLASSES)
-PER_CLASS_METRICS = ("precision", "recall", "f1")
 
 
 @dataclass(frozen=True)
@@ -57,11 +56,11 @@ def per_class_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
     true = confusion.sum(axis=1)
     predicted = confusion.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "precision": np.where(predicted > 0, tp / predicted, 0.0),
-            "recall": np.where(true > 0, tp / true, 0.0),
-            "f1": np.where(true + predicted > 0, 2 * tp / (true + predicted), 0.0),
-        }
+        return dict(zip(PER_CLASS, (  # precision, recall, F1
+            np.where(predicted > 0, tp / predicted, 0.0),
+            np.where(true > 0, tp / true, 0.0),
+            np.where(true + predicted > 0, 2 * tp / (true + predicted), 0.0),
+        ), strict=True))
 
 
 def cell_detail(model: str, source: str, target: str, runs: Sequence[tuple[str, int]],
@@ -77,7 +76,7 @@ def cell_detail(model: str, source: str, target: str, runs: Sequence[tuple[str, 
     classes = tuple(CLASSES[i] for i in present)
     per_run = [per_class_scores(matrix) for matrix in matrices]
     per_class = {}
-    for metric in PER_CLASS_METRICS:
+    for metric in PER_CLASS:
         for i in present:
             values = [100 * scores[metric][i] for scores in per_run]
             std = float(np.std(values, ddof=1)) if len(values) > 1 else None

@@ -19,6 +19,7 @@ import numpy as np
 from bench.labels import CLASSES
 from bench.leaderboard import IntervalSettings, comparable_groups, reference_group
 from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
+from bench.metrics import PER_CLASS
 from bench.site.sources import SiteInputs, SiteSettings
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -229,7 +230,7 @@ def _prediction_number(expected: Expected, kind: str, rest: list, text: str) -> 
         return None if text == str(count) else str(count)
     if kind == "class":
         letter, metric = detail
-        values = stats.scores[:, ("precision", "recall", "f1").index(metric),
+        values = stats.scores[:, PER_CLASS.index(metric),
                               CLASSES.index(letter)]
         want = [float(values.mean())] + ([float(values.std(ddof=1))] if len(values) > 1 else [])
         return _numbers(text, want, " ± ".join(["{:.1f}"] * len(want)))

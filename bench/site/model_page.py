@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.leaderboard.groups import slugify
+from bench.metrics import DEFAULT_METRIC
 from bench.site.board_page import board_heat_map, cell_links, cost_rows
 from bench.site.content import SiteContent, model_path, runs_of
 from bench.site.render import Writer
@@ -73,7 +74,7 @@ def _plugin_version(owner: str) -> str:
 
 def write_model(writer: Writer, model: str) -> None:
     content = writer.content
-    focus = (list(content.settings.metrics) or ["f1"])[0]
+    focus = (list(content.settings.metrics) or [DEFAULT_METRIC])[0]
     sections = []
     for board in content.boards:
         for page in board.pages:
@@ -82,8 +83,9 @@ def write_model(writer: Writer, model: str) -> None:
                               rows=lambda row: row.key[0] == model,
                               link=cell_links(content, board.group.slug))
             if view.rows:
-                heat = (board_heat_map(board, focus if board.kind != "reference" else "f1",
-                                       model) if page.table.name == "cross" else None)
+                shown = focus if board.kind != "reference" else DEFAULT_METRIC
+                heat = (board_heat_map(board, shown, model) if page.table.name == "cross"
+                        else None)
                 sections.append({"board": board, "page": page, "view": view, "heat": heat})
     cost = [row for board in content.boards if board.kind == "results"
             for row in cost_rows(board, model)]

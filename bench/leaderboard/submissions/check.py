@@ -56,7 +56,7 @@ from bench.leaderboard.submissions.records import (
     read_records_text,
 )
 from bench.leaderboard.truth import derived_fingerprint, shifted_base
-from bench.metrics import METRICS, PAPER_METRICS
+from bench.metrics import METRICS, PAPER_METRICS, SAME_BY_DEFINITION
 
 RECALL_TOLERANCE = 1e-6  # weighted recall == accuracy, up to float noise and 6-decimal rounding
 
@@ -303,8 +303,9 @@ def _check_interval(row: dict, value: float, found: Collector,
 def _check_recall(values: Mapping[Cell, Mapping[str, tuple[float, int]]],
                   found: Collector) -> None:
     for scores in values.values():
-        if "recall" in scores and "accuracy" in scores:
-            (recall, line), (accuracy, other) = scores["recall"], scores["accuracy"]
+        recall_name, accuracy_name = SAME_BY_DEFINITION
+        if recall_name in scores and accuracy_name in scores:
+            (recall, line), (accuracy, other) = scores[recall_name], scores[accuracy_name]
             if abs(recall - accuracy) > RECALL_TOLERANCE:
                 found.add(line, f"weighted recall {recall:g} is not the accuracy {accuracy:g} "
                                 f"(row {other}); they are equal by definition")
