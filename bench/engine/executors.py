@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bench.engine import ray_executor, slurm_executor
-from bench.engine.cell import run_cell
+from bench.engine.dispatch import run_cell
 from bench.engine.plans import Claimed, Result
 from bench.engine.run_display import Listener
 from bench.errors import BenchError, OptionError

@@ -89,7 +89,7 @@ def _train_cell(plan: CellPlan, home: str, threads: int) -> Outcome:
     """What a Ray worker runs: the same function as the local executor, in the same data home."""
     import torch
 
-    from bench.engine.cell import run_cell
+    from bench.engine.dispatch import run_cell
 
     os.environ["BENCH_HOME"] = home
     torch.set_num_threads(threads)

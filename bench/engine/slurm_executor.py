@@ -130,7 +130,7 @@ class CellJob:
         import torch
         from rich.console import Console
 
-        from bench.engine.cell import run_cell
+        from bench.engine.dispatch import run_cell
         from bench.engine.run_display import LineListener
 
         os.environ["BENCH_HOME"] = home

@@ -1,4 +1,4 @@
-"""What every executor runs for one claimed cell, in whichever process it lands."""
+"""Fine-tune or probe: what every executor runs for one claimed cell, in whichever process."""
 
 from __future__ import annotations
 
