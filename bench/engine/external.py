@@ -126,7 +126,7 @@ def evaluate_external(request: ExternalRequest, listener: Listener,
     from bench.engine.best_checkpoint import missing_targets
     from bench.engine.options import check_device, check_value
     from bench.engine.plans import CellPlan
-    from bench.engine.selection import DatasetChoice, open_dataset
+    from bench.engine.selection import prepared_targets
     from bench.engine.training import test_as_built
     from bench.home import subdir
     from bench.host import get_registries
@@ -142,14 +142,7 @@ def evaluate_external(request: ExternalRequest, listener: Listener,
         raise OptionError(f"--model {request.model}: a family of models; name the architecture "
                           f"the checkpoint was trained with, e.g. {spec.name}:resnet18.")
     order = class_order(request)
-    choice = DatasetChoice.here()
-    targets = choice.resolve(request.targets)
-    for notice in choice.notices({"--target": request.targets}, targets):
-        listener.notice(notice)
-    if not targets:
-        raise RunError("nothing to evaluate on: no target is prepared. Prepare one first "
-                       "(`bench datasets list` shows them and how).")
-    fingerprints = {name: open_dataset(name).fingerprint for name in targets}
+    targets, fingerprints = prepared_targets(request.targets, listener)
     digest = file_sha256(path)
     cell = Cell(spec.name, EXTERNAL, 0, request.protocol.name, request.protocol.hash, digest,
                 initialisation(False, path))

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from bench.engine.best_checkpoint import evaluate_checkpoint, missing_targets
 from bench.engine.run_display import Listener
-from bench.engine.selection import ALL, DatasetChoice, expand, keywords_in, open_dataset
+from bench.engine.selection import (
+    ALL,
+    DatasetChoice,
+    expand,
+    keywords_in,
+    open_dataset,
+    prepared_targets,
+)
 from bench.errors import BenchError, DataError, RunError
 from bench.host import get_registries
 from bench.store import ResultsStore
@@ -135,14 +142,7 @@ def evaluate_cells(request: EvaluateRequest, listener: Listener | None = None,
     check_device(request.device)
     store = store or open_store()
     try:
-        choice = DatasetChoice.here()
-        targets = choice.resolve(request.targets)
-        for notice in choice.notices({"--target": request.targets}, targets):
-            listener.notice(notice)
-        if not targets:
-            raise RunError("nothing to evaluate on: no target is prepared. Prepare one first "
-                           "(`bench datasets list` shows them and how).")
-        fingerprints = {name: open_dataset(name).fingerprint for name in targets}
+        targets, fingerprints = prepared_targets(request.targets, listener)
         runs = select_runs(request, store, listener)
         listener.on_matrix_start(len(runs))
         return [_evaluate_run(store, run, targets, fingerprints, request, listener)

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bench.errors import DataError
+from bench.errors import DataError, RunError
 from bench.host import get_registries
 from bench.specs import KEYWORD_KINDS
+
+if TYPE_CHECKING:
+    from bench.engine.run_display import Listener
 
 ALL = "all"
 ALL_GENERATED = "all+generated"  # `all` and the generated sets (the demo's among them)
@@ -115,3 +119,16 @@ class DatasetChoice:
             parts.append(f"your own data sets {', '.join(own)} (name them: "
                          f"`{option} {ALL},{own[0]}`)")
         return f"`{ALL}` means the prepared benchmark data sets; left out: " + "; ".join(parts)
+
+
+def prepared_targets(requested: Sequence[str], listener: Listener
+                     ) -> tuple[list[str], dict[str, str]]:
+    """The targets a command names that are prepared here, with their split fingerprints."""
+    choice = DatasetChoice.here()
+    targets = choice.resolve(requested)
+    for notice in choice.notices({"--target": requested}, targets):
+        listener.notice(notice)
+    if not targets:
+        raise RunError("nothing to evaluate on: no target is prepared. Prepare one first "
+                       "(`bench datasets list` shows them and how).")
+    return targets, {name: open_dataset(name).fingerprint for name in targets}
