@@ -40,7 +40,7 @@ def write_store(path: Path, seeds: int, shifts: list[str]) -> int:
     from bench.leaderboard.truth import derived_fingerprint, shipped_split
     from bench.metrics import evaluate_predictions
     from bench.protocols import load_protocol
-    from bench.shifts.names import parse_name
+    from bench.shifts.target_names import parse_name
 
     store = bench.open_store(path)
     quick = load_protocol("quick")

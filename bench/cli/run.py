@@ -115,6 +115,7 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
     again until the whole matrix is done.
     """
     from bench.engine.executors import options_given, resolve_options
+    from bench.engine.few_shot import parse_shots, shots_of
     from bench.engine.options import check_run_options, seeds_from
     from bench.engine.run_display import QuietListener, display_for
     from bench.engine.runner import (
@@ -124,7 +125,6 @@ def run_command(models, sources, targets, seed_count, seed_list, protocol, shots
         run_benchmark,
         skipped_as_failed,
     )
-    from bench.engine.shots import parse_shots, shots_of
     from bench.protocols import load_protocol
 
     check_run_options(epochs=epochs, batch_size=batch_size, image_size=image_size,

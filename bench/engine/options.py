@@ -224,7 +224,7 @@ def preflight(request: RunRequest) -> None:
     check_protocol_sizes(request.protocol)  # named by the options that set them
     check_protocol(request.protocol)  # every other value, for a protocol made in code
     if request.shots:  # what --shots accepts, for API callers too
-        from bench.engine.shots import parse_shots
+        from bench.engine.few_shot import parse_shots
 
         parse_shots(",".join(str(shots) for shots in request.shots))
     check_value("--workers", request.workers)

@@ -24,11 +24,11 @@ from bench.data import PreparedDataset, load_prepared
 from bench.engine.backbone import FrozenBackbone
 from bench.engine.checkpoints import check_finite, load_checkpoint, save_atomically
 from bench.engine.embeddings import read_embeddings, write_embeddings
+from bench.engine.few_shot import few_shot_indices
 from bench.engine.heads import Fitted, Head, fit_knn, fit_linear, head_from_state
 from bench.engine.job_cost import cost_summary
 from bench.engine.plans import CellPlan, Outcome
 from bench.engine.run_display import Listener, QuietListener
-from bench.engine.shots import few_shot_indices
 from bench.engine.training import resolve_device
 from bench.errors import RunError
 from bench.labels import CLASSES

@@ -32,7 +32,7 @@ def open_dataset(name: str):
 def expand(kind: str, requested: Sequence[str], everything: Mapping[str, list[str]]
            ) -> list[str]:
     """Names, comma lists and keywords (``everything``: `all` and the like -> their names)."""
-    from bench.shifts.names import expand_names, is_shifted
+    from bench.shifts.target_names import expand_names, is_shifted
 
     names: list[str] = []
     for item in requested:

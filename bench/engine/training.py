@@ -22,6 +22,7 @@ from bench.cell import EXTERNAL
 from bench.data import PreparedDataset, load_prepared
 from bench.engine.augment import BatchTransform
 from bench.engine.checkpoints import check_finite, load_checkpoint, save_atomically
+from bench.engine.few_shot import ALL, few_shot_indices
 from bench.engine.job_cost import cost_summary
 from bench.engine.loading import (
     CachedImages,
@@ -32,7 +33,6 @@ from bench.engine.loading import (
 )
 from bench.engine.plans import CellPlan, Outcome
 from bench.engine.run_display import Listener, QuietListener
-from bench.engine.shots import ALL, few_shot_indices
 from bench.errors import RunError
 from bench.host import get_registries
 from bench.labels import CLASSES, NUM_CLASSES

@@ -22,12 +22,12 @@ from bench.leaderboard.compare_cells import (
     compare_models,
     compare_sources,
 )
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.intervals import Bootstrap, IntervalSettings, group_bootstraps
 from bench.leaderboard.make import BoardRequest, BoardSet, from_store, make_boards
 from bench.leaderboard.mcnemar import mcnemar_exact
 from bench.leaderboard.model import Board, Column, Context, Row, ScoreGroup, Table, Value
-from bench.leaderboard.names import Names
 from bench.leaderboard.predictions import PublishedPredictions, predictions_path, read_predictions
 from bench.leaderboard.reference import (
     REFERENCES,

@@ -35,9 +35,9 @@ from bench.leaderboard.tables import cells_of
 from bench.metrics import title
 
 if TYPE_CHECKING:
+    from bench.leaderboard.display_names import Names
     from bench.leaderboard.intervals import Bootstrap
     from bench.leaderboard.model import ScoreGroup
-    from bench.leaderboard.names import Names
 
 Layout = Literal["same", "cross"]
 Resampled = Literal["images", "models"]

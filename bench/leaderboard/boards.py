@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import DataError
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import comparable_groups, select
 from bench.leaderboard.leakage import Leak, mark_leakage
 from bench.leaderboard.model import Board, Context, ScoreGroup, SecondRule, Table
-from bench.leaderboard.names import Names
 from bench.leaderboard.reference import load_reference
 from bench.leaderboard.summary import summary_tables
 from bench.leaderboard.tables import (

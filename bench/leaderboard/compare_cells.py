@@ -39,8 +39,8 @@ from bench.metrics import METRICS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bench.leaderboard.display_names import Names
     from bench.leaderboard.model import ScoreGroup
-    from bench.leaderboard.names import Names
     from bench.store import ResultsStore
 
 CellKey = tuple[str, str, str]  # (model, source, target)

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bench.cell import EXTERNAL
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.leakage import MARK
 from bench.leaderboard.model import Board, ScoreGroup, Table
-from bench.leaderboard.names import Names
 from bench.pretraining import base_dataset, seen_in_cell
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.model import MISSING, Column, Row, Table, Value
-from bench.leaderboard.names import Names
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bench.errors import DataError, UnknownNameError
+from bench.leaderboard.display_names import Kind, Names, loose_key
 from bench.leaderboard.model import ScoreGroup
-from bench.leaderboard.names import Kind, Names, loose_key
 from bench.specs import KEYWORD_KINDS
 from bench.weights import PRETRAINED
 

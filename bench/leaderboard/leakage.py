@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.model import Table
-from bench.leaderboard.names import Names
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,11 +24,11 @@ from bench.leaderboard.contamination import (
     with_contamination,
 )
 from bench.leaderboard.cost import with_costs
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import empty_store_error
 from bench.leaderboard.intervals import IntervalSettings, group_bootstraps
 from bench.leaderboard.leakage import leakage_counts
 from bench.leaderboard.model import Board, ScoreGroup
-from bench.leaderboard.names import Names
 from bench.leaderboard.reference import published_labels
 from bench.leaderboard.submissions.publish import recorded_leakage
 from bench.metrics import DEFAULT_METRIC, missing_metrics_error, resolve_metrics
@@ -147,7 +147,7 @@ class BoardSet:
 
         jobs = []
         if self.request.shots:
-            from bench.leaderboard.shots import shots_plot_jobs
+            from bench.leaderboard.label_efficiency import shots_plot_jobs
 
             for board in self.boards:
                 jobs += shots_plot_jobs(board, out_dir, metric=self.request.focus)
@@ -246,7 +246,7 @@ def make_boards(request: BoardRequest | None = None, *, store: ResultsStore | No
                                   level=request.level, date=request.date)
         return BoardSet(request, boards, groups, names, store, options)
     if request.shots:
-        from bench.leaderboard.shots import shots_boards
+        from bench.leaderboard.label_efficiency import shots_boards
 
         boards = shots_boards(groups, names, request.focus, date=request.date,
                               uncertainty=uncertainty if request.intervals else None)

@@ -11,9 +11,9 @@ import statistics
 from typing import TYPE_CHECKING
 
 from bench.labels import CLASS_NAMES, CLASSES
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.intervals import Bootstrap
 from bench.leaderboard.model import Column, Row, Table, Value
-from bench.leaderboard.names import Names
 from bench.leaderboard.tables import runs_note
 from bench.metrics import PER_CLASS, abbreviation
 

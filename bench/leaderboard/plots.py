@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import ScoreGroup
-from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate
 from bench.metrics import DEFAULT_METRIC, title
 

@@ -27,7 +27,7 @@ Layout = Literal["same", "cross"]
 
 
 class CanonicalNames(Protocol):
-    """What a reference needs of :class:`bench.leaderboard.names.Names` (which reads the order)."""
+    """What a reference needs of :class:`bench.leaderboard.display_names.Names`."""
 
     def canonical(self, kind: Literal["model", "dataset"], printed: str) -> str: ...
 

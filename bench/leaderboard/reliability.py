@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import ScoreGroup
-from bench.leaderboard.names import Names
 from bench.leaderboard.plots import PlotJob
 from bench.metrics import ECE_BINS, confidence_bins, expected_calibration_error
 

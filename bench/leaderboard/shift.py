@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from bench.errors import BenchError, DataError
 from bench.leaderboard.boards import context, today
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import slugify
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
-from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, aggregate, mark_columns, runs_note
 from bench.metrics import DEFAULT_METRIC, better, title
-from bench.shifts.names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 from bench.shifts.suite import DEFAULT_VERSION, ShiftSuite, every_suite, load_suite
+from bench.shifts.target_names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 
 if TYPE_CHECKING:
     import pandas as pd

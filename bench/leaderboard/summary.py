@@ -10,8 +10,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.model import Column, Row, SecondRule, Table, Value
-from bench.leaderboard.names import Names
 from bench.leaderboard.tables import CellIndex, Scores, cells_of, displayed, mark_columns
 from bench.metrics import title
 

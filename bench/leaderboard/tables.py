@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Union
 
 from bench.errors import DataError
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.model import DECIMALS, SECOND_RULES, Column, Row, SecondRule, Table, Value
-from bench.leaderboard.names import Names
 from bench.metrics import abbreviation, better, title
 
 if TYPE_CHECKING:

@@ -68,7 +68,7 @@ def prepared_split(dataset: str) -> TestSplit | None:
 
 def shifted_base(target: str) -> tuple[str, object] | None:
     """(base data set, parsed name) of a shifted target; None for a plain one."""
-    from bench.shifts.names import is_shifted, parse_name
+    from bench.shifts.target_names import is_shifted, parse_name
 
     if not is_shifted(target):
         return None
@@ -85,7 +85,7 @@ def derived_fingerprint(base_fingerprint: str, parsed: object, claimed: str = ""
     Under the built-in shift suite that gives ``claimed`` (boards made under v1 still check),
     else under the suite in use.
     """
-    from bench.shifts.names import built_in_fingerprint
+    from bench.shifts.target_names import built_in_fingerprint
 
     return built_in_fingerprint(base_fingerprint, parsed, claimed)  # type: ignore[arg-type]
 

@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
+from bench.leaderboard.display_names import Names, loose_key
 from bench.leaderboard.model import Column, Row, Table, Value
-from bench.leaderboard.names import Names, loose_key
 from bench.leaderboard.tables import aggregate, runs_note
 from bench.metrics import title
 

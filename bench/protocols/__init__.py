@@ -45,7 +45,7 @@ class Training:
     channels_last: bool = False
     compile: bool = False
     # Added later (the default keeps old hashes): images per class drawn from the source's
-    # train split (bench.engine.shots), or "all".
+    # train split (bench.engine.few_shot), or "all".
     shots: Union[int, str] = "all"  # noqa: UP007
 
 

@@ -3,7 +3,7 @@
 - :mod:`bench.shifts.perturbations`: the table of perturbations; :func:`perturb` applies one;
 - :mod:`bench.shifts.suite`: a suite file (``v2.toml``, the default; ``v1.toml`` for old
   boards), its parameters per severity and hash;
-- :mod:`bench.shifts.names`: target names, ``NAME~SHIFT:SEVERITY``;
+- :mod:`bench.shifts.target_names`: target names, ``NAME~SHIFT:SEVERITY``;
 - :mod:`bench.shifts.dataset`: a shifted test set and its cache (imports the data layer);
 - :mod:`bench.shifts.render`: one image under a shift, or the grid of every shift and severity.
 """

@@ -14,8 +14,8 @@ from bench.leaderboard.submissions.publish import records_csv
 from bench.metrics import DEFAULT_METRIC, title
 from bench.site import charts
 from bench.site.content import SiteBoard, SiteContent
+from bench.site.keyed_tables import score_key, table_view
 from bench.site.render import Writer
-from bench.site.tables import score_key, table_view
 
 
 def header_lines(board: SiteBoard, date: str | None) -> list[tuple[str, str]]:

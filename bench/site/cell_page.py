@@ -9,8 +9,8 @@ from bench.leaderboard import aggregate
 from bench.metrics import METRICS, PER_CLASS
 from bench.site import charts
 from bench.site.content import CellPage, model_path
+from bench.site.keyed_tables import score_key
 from bench.site.render import Writer
-from bench.site.tables import score_key
 from bench.site.thumbnails import ThumbnailSource, open_target, write_thumbnail
 
 

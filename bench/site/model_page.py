@@ -8,8 +8,8 @@ from bench.leaderboard.groups import slugify
 from bench.metrics import DEFAULT_METRIC
 from bench.site.board_page import board_heat_map, cell_links, cost_rows
 from bench.site.content import SiteContent, model_path, runs_of
+from bench.site.keyed_tables import table_view
 from bench.site.render import Writer
-from bench.site.tables import table_view
 
 
 def model_spec(model: str, content: SiteContent) -> list[tuple[str, Any, list | None]]:

@@ -43,7 +43,7 @@ def open_target(target: str, fingerprint: str) -> ThumbnailSource:
     """The prepared test split of ``target`` if it lies here under the same fingerprint."""
     from bench.data import load_prepared
     from bench.shifts.dataset import ShiftedDataset
-    from bench.shifts.names import ShiftedName, is_shifted, parse_name
+    from bench.shifts.target_names import ShiftedName, is_shifted, parse_name
 
     try:
         if is_shifted(target):

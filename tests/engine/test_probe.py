@@ -112,7 +112,7 @@ def test_evaluate_tests_a_probe_on_a_shifted_target_embedding_only_that(tiny_wor
 
 
 def test_fine_tuning_on_k_shots_trains_on_k_images_per_class(tiny_world):
-    from bench.engine.shots import few_shot_indices
+    from bench.engine.few_shot import few_shot_indices
 
     result = invoke("run", "--protocol", "quick", "--image-size", "16",
                     "--epochs", "1", "--no-pretrained", "--model", "tiny",

@@ -11,8 +11,8 @@ import bench
 from bench.data import load_prepared
 from bench.data.cache import cache_info
 from bench.shifts.dataset import load_shifted
-from bench.shifts.names import shifted_fingerprint
 from bench.shifts.suite import load_suite
+from bench.shifts.target_names import shifted_fingerprint
 
 RUN = ["run", "--protocol", "quick", "--image-size", "16", "--batch-size", "8", "--no-pretrained",
        "--json", "--model", "tiny", "--source", "colours-a", "--epochs", "3"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.engine.shots import few_shot_indices, parse_shots, shots_of, without_shots
+from bench.engine.few_shot import few_shot_indices, parse_shots, shots_of, without_shots
 from bench.errors import OptionError
 
 PATHS = [f"train/{label}/{i:03d}.png" for label in "LMNEB" for i in range(12)]

@@ -14,7 +14,7 @@ from bench.leaderboard.intervals import stable_seed
 from bench.leaderboard.truth import derived_fingerprint, shipped_split
 from bench.metrics import evaluate_predictions
 from bench.protocols import load_protocol, overrides_text
-from bench.shifts.names import parse_name
+from bench.shifts.target_names import parse_name
 
 SHIFTED = "wbc-usid-b~blur:2"
 TARGETS = ("wbc-usid-b", "wbc-usid-c", SHIFTED)

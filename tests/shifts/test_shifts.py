@@ -15,10 +15,10 @@ from cells import cell_image
 
 from bench.errors import OptionError, ProtocolError, UnknownNameError
 from bench.shifts.context import ShiftContext
-from bench.shifts.names import ShiftedName, expand_names, parse_name, shifted_fingerprint
 from bench.shifts.perturbations import PERTURBATIONS, perturb
 from bench.shifts.stain import rotation_map
 from bench.shifts.suite import SEVERITIES, _parse, load_suite
+from bench.shifts.target_names import ShiftedName, expand_names, parse_name, shifted_fingerprint
 
 SUITE = load_suite()  # the default: v2
 V1 = load_suite("v1")
@@ -213,7 +213,7 @@ def test_the_readme_describes_every_shift_of_the_suite():
 def test_a_fingerprint_made_under_v1_is_still_recognised():
     """What the board and `leaderboard --check` use for records made under an older suite."""
     from bench.leaderboard.truth import derived_fingerprint
-    from bench.shifts.names import built_in_fingerprint
+    from bench.shifts.target_names import built_in_fingerprint
 
     shifted = ShiftedName("x", "stain", "3")
     under_v1 = shifted_fingerprint("f" * 64, shifted, V1)

@@ -14,8 +14,8 @@ import numpy as np
 import bench
 from bench.leaderboard.intervals import stable_seed
 from bench.metrics import evaluate_predictions
-from bench.shifts.names import ShiftedName, shifted_fingerprint
 from bench.shifts.suite import load_suite
+from bench.shifts.target_names import ShiftedName, shifted_fingerprint
 
 SUPPORT = {"L": 30, "M": 20, "N": 40, "E": 10, "B": 4}
 FINGERPRINTS = {"d1": "f1aaaa", "d2": "f2bbbb"}

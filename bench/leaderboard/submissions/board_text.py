@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import edition
 from bench.leaderboard.make import BoardRequest, make_boards
-from bench.leaderboard.names import Names
 from bench.leaderboard.predictions import PublishedPredictions
 from bench.leaderboard.render.markdown import board_markdown
 from bench.leaderboard.submissions.problems import Problem

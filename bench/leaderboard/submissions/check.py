@@ -33,10 +33,10 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.leaderboard.csvcells import formula_leading
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.fingerprints import PublishedSplit, load_fingerprints
 from bench.leaderboard.intervals import IntervalSettings
 from bench.leaderboard.make import BoardRequest
-from bench.leaderboard.names import Names
 from bench.leaderboard.predictions import (
     PREDICTIONS_SUFFIX,
     PublishedPredictions,

@@ -30,9 +30,9 @@ from bench.errors import DataError
 from bench.leaderboard.contamination import COLUMN as CONTAMINATED
 from bench.leaderboard.cost import COST_COLUMNS
 from bench.leaderboard.csvcells import unescape
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import SCORE_COLUMNS
 from bench.leaderboard.make import BoardRequest, BoardSet, make_boards
-from bench.leaderboard.names import Names
 from bench.leaderboard.predictions import (
     PREDICTIONS_SUFFIX,
     merged,

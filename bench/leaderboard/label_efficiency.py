@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.engine.shots import ALL, shots_of, without_shots
+from bench.engine.few_shot import ALL, shots_of, without_shots
 from bench.errors import DataError
 from bench.leaderboard.boards import bench_version, context, today, with_intervals
+from bench.leaderboard.display_names import Names
 from bench.leaderboard.groups import edition, slugify
 from bench.leaderboard.model import Board, Column, Row, ScoreGroup, Table, Value
-from bench.leaderboard.names import Names
 from bench.leaderboard.tables import aggregate, mark_columns, runs_note
 from bench.metrics import DEFAULT_METRIC, better, title
 from bench.weights import PRETRAINED, describe_initialisation
