@@ -1,6 +1,6 @@
 """The demo: the whole benchmark on embedded synthetic data, on any machine, in minutes.
 
-It composes a base-level and a complex-level data set from the first-party procedural cells,
+It composes a base-level and a complex-level data set from the default cells generator,
 trains one model on the complex level under the `quick` protocol, tests it on every prepared
 data set and renders the leaderboard (markdown and a heat map). No download, no GPU.
 """
@@ -20,7 +20,7 @@ LEVELS = {"demo-b": "base", "demo-c": "complex"}
 @dataclass
 class DemoSettings:
     model: str = "timm:resnet18"  # learns from scratch in a few CPU epochs
-    cells: str = "procedural"
+    cells: str | None = None  # None: the default cells generator
     train: int = 1000
     test: int = 500
     size: int = 64
@@ -39,14 +39,16 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
              ) -> DemoResult:
     """Generate, train, test, render; every step is skipped when already done."""
     from bench.engine.runner import RunRequest, run_benchmark
+    from bench.generation.contract import default_generator
     from bench.generation.datasets import generate_dataset
     from bench.leaderboard.make import BoardRequest, make_boards
     from bench.leaderboard.plots import draw, heatmap_jobs
     from bench.protocols import load_protocol
 
+    cells = settings.cells or default_generator("cells")
     for name, level in LEVELS.items():
-        listener.notice(f"composing {name} ({level} level, {settings.cells} cells)")
-        generate_dataset(name, cells=settings.cells, level=level, train=settings.train,
+        listener.notice(f"composing {name} ({level} level, {cells} cells)")
+        generate_dataset(name, cells=cells, level=level, train=settings.train,
                          test=settings.test, size=settings.size, seed=settings.seed)
     protocol = load_protocol("quick").with_overrides(training={"max_epochs": settings.epochs})
     # Its own sets by name (`all` is the benchmark sets, which it tests on when prepared).

@@ -168,6 +168,8 @@ class GeneratorSpec(Spec):
     factory: Callable[..., Any]
     settings: Mapping[str, Any] = field(default_factory=dict)
     trainable: bool = False  # its generator learns from example cells (train(), trained())
+    # The generator of its kind that commands use when none is named (at most one per kind).
+    default: bool = False
 
     def problems(self) -> list[str]:
         found = []

@@ -150,7 +150,7 @@ def check_generator(spec: GeneratorSpec, *, labels: Iterable[str] | None = None,
     A *cells* generator must return ``count`` uint8 images (H, W, 3 or 4) per label, the same
     ones when asked again with the same seed, and other ones for the other partition. A
     trainable generator that has no trained model yet is checked for its interface only. A
-    *compositor* must compose a tiny data set from procedural cells.
+    *compositor* must compose a tiny data set from the default cells generator's cells.
     """
     import numpy as np
 
@@ -190,14 +190,14 @@ def check_generator(spec: GeneratorSpec, *, labels: Iterable[str] | None = None,
 
 
 def _check_compositor(spec: GeneratorSpec, options: dict[str, Any]) -> None:
-    from bench.generation.contract import cell_generator, compositor
+    from bench.generation.contract import cell_generator, compositor, default_generator
     from bench.generation.datasets import split_counts
 
     builder = compositor(spec.name, **options)
     problems = []
     if not callable(getattr(builder, "build", None)):
         _raise(f"generator {spec.name!r}", ["a compositor needs build(folder, central=, ...)"])
-    cells = cell_generator("procedural")
+    cells = cell_generator(default_generator("cells"))
     counts = {"train": split_counts(len(CLASSES), "train"),
               "test": split_counts(len(CLASSES), "test")}
     with tempfile.TemporaryDirectory(prefix="bench-contract-") as folder:

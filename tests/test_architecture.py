@@ -230,8 +230,11 @@ def test_first_party_plugins_use_only_the_contract_and_the_kit(path: Path):
 
 
 def test_the_core_spells_no_plugin_command_or_generator():
-    """`generate train-ddpm` and its help come with the plugin, not from bench/ (strings too)."""
-    pattern = re.compile(r"\bddpm\b|train-ddpm", re.IGNORECASE)
+    """`generate train-ddpm`, its help and the default generators come with the plugins.
+
+    Strings count too: the default cells generator is the one whose spec says ``default=True``.
+    """
+    pattern = re.compile(r"\bddpm\b|train-ddpm|\bprocedural\b", re.IGNORECASE)
     offenders = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
                  for path in sorted(CORE.rglob("*.py"))
                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)

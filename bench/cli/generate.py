@@ -23,9 +23,9 @@ def generate_group() -> None:
 
 @generate_group.command("dataset")
 @click.argument("name")
-@click.option("--cells", default="procedural", show_default=True,
+@click.option("--cells", default=None,
               help="Cells for the central WBCs: a generator NAME or NAME:ARGUMENT "
-                   "(`bench generators list`).")
+                   "(`bench generators list`; default: the default cells generator).")
 @click.option("--rbc-cells", default=None,
               help="Where the background RBCs come from (default: --cells).")
 @click.option("--level", default="complex", show_default=True,
@@ -88,8 +88,9 @@ def dataset_command(name: str, cells: str, rbc_cells: str | None, level: str, tr
 
 
 @generate_group.command("sample")
-@click.option("--cells", default="procedural", show_default=True,
-              help="Cells generator: NAME or NAME:ARGUMENT (`bench generators list`).")
+@click.option("--cells", default=None,
+              help="Cells generator: NAME or NAME:ARGUMENT (`bench generators list`; default: "
+                   "the default cells generator).")
 @click.option("--per-class", type=click.IntRange(max=MAX_IMAGES), default=200,
               show_default=True, help="Cells per class.")
 @click.option("--classes", default=None, help=f"Comma-separated ({LABEL_CHOICES}); default all.")
@@ -112,8 +113,14 @@ def sample_command(cells: str, per_class: int, classes: str | None, partition: s
                    scheduler: str | None, steps: int | None, batch_size: int | None,
                    device: str | None, seed: int, as_json: bool) -> None:
     """Sample single-cell images into class folders; a rerun continues where it stopped."""
-    from bench.generation.contract import CELL_LABELS, parse_labels, sample_cells
+    from bench.generation.contract import (
+        CELL_LABELS,
+        default_generator,
+        parse_labels,
+        sample_cells,
+    )
 
+    cells = cells or default_generator("cells")
     options = {"scheduler": scheduler, "steps": steps, "batch_size": batch_size,
                "device": device}
     with stage_progress("sample") as update:

@@ -290,8 +290,8 @@ def demo_command(model: str, train: int, test: int, epochs: int | None,
                  out_dir: Path | None) -> None:
     """Run the whole benchmark on embedded synthetic data (no download, no GPU).
 
-    Composes demo-b (base level) and demo-c (complex level) from procedural cells, trains a
-    model on demo-c with the quick protocol, tests it on every prepared data set and prints
+    Composes demo-b (base level) and demo-c (complex level) from the default cells generator,
+    trains a model on demo-c with the quick protocol, tests it on every prepared data set and prints
     the cross-data-set leaderboard.
     """
     from bench.demo import DemoSettings, run_demo

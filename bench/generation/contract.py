@@ -173,9 +173,25 @@ def cell_generator(name: str, **options: Any) -> CellGenerator:
     return generator
 
 
-def compositor(name: str = "compositor", **options: Any) -> Any:
-    """The compositor registered as ``name``, built with ``options`` (its level, settings)."""
-    return _build(name, "compositor", options)
+def default_generator(kind: str) -> str:
+    """The generator of ``kind`` that a command uses when none is named.
+
+    The one whose spec says ``default=True``, else the only one of its kind; the core names
+    none itself, so a plugin set without the first-party generators still works.
+    """
+    registry = get_registries().generators
+    specs = [spec for spec in map(registry.get, registry.names()) if spec.kind == kind]
+    chosen = [spec for spec in specs if spec.default] or (specs if len(specs) == 1 else [])
+    if len(chosen) != 1:
+        known = ", ".join(sorted(spec.name for spec in specs)) or "none is installed"
+        raise PluginError(f"no default {kind} generator; name one (known: {known}; "
+                          "`bench generators list`).")
+    return chosen[0].name
+
+
+def compositor(name: str | None = None, **options: Any) -> Any:
+    """The compositor registered as ``name`` (default: the default one), built with ``options``."""
+    return _build(name or default_generator("compositor"), "compositor", options)
 
 
 def parse_labels(raw: str | None, default: Sequence[str]) -> tuple[str, ...]:

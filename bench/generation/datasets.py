@@ -23,7 +23,13 @@ from typing import Any
 
 from bench import home
 from bench.errors import DataError
-from bench.generation.contract import CLASS_FOLDERS, accepted_options, cell_generator, compositor
+from bench.generation.contract import (
+    CLASS_FOLDERS,
+    accepted_options,
+    cell_generator,
+    compositor,
+    default_generator,
+)
 from bench.host import get_registries
 from bench.labels import CLASSES
 
@@ -118,7 +124,7 @@ def split_counts(total: int, split: str) -> dict[str, int]:
 def generate_dataset(
     name: str,
     *,
-    cells: str = "procedural",
+    cells: str | None = None,
     rbc_cells: str | None = None,
     level: str | float = "complex",
     train: int = 1000,
@@ -127,7 +133,7 @@ def generate_dataset(
     seed: int = 0,
     settings: Mapping[str, Any] | None = None,
     cell_options: Mapping[str, Any] | None = None,
-    compositor_name: str = "compositor",
+    compositor_name: str | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     prepare: bool = True,
@@ -142,6 +148,8 @@ def generate_dataset(
     if size < 16:
         raise DataError(f"--size {size}: images smaller than 16 pixels cannot show a cell")
     counts = {"train": split_counts(train, "train"), "test": split_counts(test, "test")}
+    cells = cells or default_generator("cells")
+    compositor_name = compositor_name or default_generator("compositor")
     builder = compositor(compositor_name, level=level, **dict(settings or {}))
     options = dict(cell_options or {})
     if rbc_cells:  # each generator takes the options it knows; one nobody takes is an error

@@ -83,7 +83,7 @@ def register_generators():
             name="procedural", kind="cells", display_name="Procedural cells",
             description="Cells drawn with numpy: recognisable morphology per class, seeded; "
                         "no download, no GPU",
-            factory=_procedural,
+            factory=_procedural, default=True,
             settings={"scale": "4 pixels per micrometre", "labels": "L, M, N, E, B, RBC"},
         ),
         bench.GeneratorSpec(
@@ -108,7 +108,7 @@ def register_generators():
             name="compositor", kind="compositor", display_name="WBC-USID compositor",
             description="Pastes cells on a flat background in the WBC-USID layout; levels "
                         "base (0) to complex (5)",
-            factory=_compositor,
+            factory=_compositor, default=True,
             settings=CompositorSettings().describe(),
         ),
     ]

@@ -12,7 +12,7 @@ from fixtures.cli import invoke
 from PIL import Image
 
 import bench
-from bench.generation.contract import CLASS_FOLDERS
+from bench.generation.contract import CLASS_FOLDERS, default_generator
 from bench.generation.datasets import generate_dataset
 
 FOLDERS = {"Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil"}
@@ -260,3 +260,18 @@ def test_sampler_options_go_to_whichever_chosen_generator_takes_them(tmp_path):
     assert result.exit_code == 1
     assert (f"neither --cells procedural nor --rbc-cells folder:{tmp_path} has an option "
             "scheduler") in result.output
+
+
+def test_the_default_generators_are_the_ones_the_plugins_declare(monkeypatch):
+    """bench names no generator: `--cells` and the compositor default to a spec's `default`."""
+    assert default_generator("cells") == "procedural"
+    assert default_generator("compositor") == "compositor"
+    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "generators")
+    bench.reset()
+    try:
+        with pytest.raises(bench.PluginError, match="no default cells generator; name one "
+                                                    r"\(known: none is installed"):
+            default_generator("cells")
+    finally:
+        monkeypatch.delenv("BENCH_DISABLE_PLUGINS")
+        bench.reset()
