@@ -125,6 +125,14 @@ def bomb_pngs() -> dict[str, bytes]:
 
 
 @pytest.fixture
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No first-party plugin: boards label results by their stored names, and the paper's
+    models have no spec to count (first-party plugins change as other work lands)."""
+    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
+    bench.reset()
+
+
+@pytest.fixture
 def wbc_usid() -> Path:
     """The official WBC-USID release laid beside the checkout (read-only); skip without it."""
     if not (WBC_USID / "dataset").is_dir():

@@ -12,13 +12,6 @@ import bench
 from bench.leaderboard import Names
 
 
-@pytest.fixture
-def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Labels are the stored names: first-party plugins change as other work lands."""
-    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
-    bench.reset()
-
-
 @pytest.fixture(scope="session")
 def standard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Written once per session (a second or so of SQLite commits), copied for each test."""

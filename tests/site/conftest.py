@@ -12,13 +12,6 @@ from site_fixtures import RUNS, write_runs
 import bench
 
 
-@pytest.fixture
-def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Labels are the stored names, and the papers' models have no spec to count."""
-    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "datasets,models,generators")
-    bench.reset()
-
-
 @pytest.fixture(scope="session")
 def synthetic_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("site-store") / "results.sqlite"
