@@ -10,6 +10,8 @@ MISSING_TEXT = "–"
 PUBLISHED_HASH = "published"
 NO_FINGERPRINTS = "not published (the paper ships no split files)"
 
+INTERVALS_LABEL = "Intervals"  # the header line a board with --ci has (its check reads it)
+
 
 def number(value: float, kind: str) -> str:
     if kind == "count":
@@ -121,6 +123,6 @@ def context_lines(context: Context, *, text: Callable[[str], str] = str,
     if context.origin:
         lines.append(("Source", text(context.origin)))
     if context.uncertainty:
-        lines.append(("Intervals", text(context.uncertainty)))
+        lines.append((INTERVALS_LABEL, text(context.uncertainty)))
     lines.append(("Rendered by", text(rendered_text(context))))
     return lines

@@ -26,6 +26,8 @@ class McNemar:
     only_b: int
     p_value: float
 
+TIERS_LEGEND = "Tn (a–b)"  # opens the legend of a board with --marks tiers
+
 
 def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
     """Exact McNemar test: the discordant pairs are Binomial(n, 1/2) under no difference.
@@ -103,9 +105,9 @@ def significance_marks(
     ]
     if tiers:
         notes.append(
-            "Tn (a–b): the model's rank tier in its column and the interval of its rank. Tier 1: "
-            "the models no model beats significantly (bold); tier 2: the same once tier 1 is "
-            "set aside; and so on. The rank interval is [1 + models that beat it, models - "
+            f"{TIERS_LEGEND}: the model's rank tier in its column and the interval of its rank. "
+            "Tier 1: the models no model beats significantly (bold); tier 2: the same once "
+            "tier 1 is set aside; and so on. The rank interval is [1 + models that beat it, models - "
             "models it beats], simultaneous over the column at the same α.")
     if few_seeds:
         notes.append(

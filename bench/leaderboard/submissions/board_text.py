@@ -13,8 +13,10 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.leaderboard.display_names import Names
+from bench.leaderboard.format import INTERVALS_LABEL
 from bench.leaderboard.groups import edition
 from bench.leaderboard.make import BoardRequest, make_boards
+from bench.leaderboard.mcnemar import TIERS_LEGEND
 from bench.leaderboard.predictions import PublishedPredictions
 from bench.leaderboard.render.markdown import board_markdown
 from bench.leaderboard.submissions.problems import Problem
@@ -70,9 +72,9 @@ def check_board(records: Path, board: Path, request: BoardRequest,
 def _options_hint(submitted: str, request: BoardRequest) -> str | None:
     """What the board shows that the check was not asked to rebuild (--ci, --marks tiers)."""
     missing = []
-    if "\n- Intervals:" in submitted and not request.intervals:
+    if f"\n- {INTERVALS_LABEL}:" in submitted and not request.intervals:
         missing.append("--ci")
-    if "Tn (a–b):" in submitted and request.marks != "tiers":
+    if f"{TIERS_LEGEND}:" in submitted and request.marks != "tiers":
         missing.append("--marks tiers")
     if not missing:
         return None
