@@ -107,8 +107,8 @@ def significance_marks(
         notes.append(
             f"{TIERS_LEGEND}: the model's rank tier in its column and the interval of its rank. "
             "Tier 1: the models no model beats significantly (bold); tier 2: the same once "
-            "tier 1 is set aside; and so on. The rank interval is [1 + models that beat it, models - "
-            "models it beats], simultaneous over the column at the same α.")
+            "tier 1 is set aside; and so on. The rank interval is [1 + models that beat it, "
+            "models - models it beats], simultaneous over the column at the same α.")
     if few_seeds:
         notes.append(
             f"Significance marks{' and tiers' if tiers else ''} need at least {TEST_SEEDS} "
