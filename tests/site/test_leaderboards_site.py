@@ -26,3 +26,10 @@ def test_the_published_site_is_not_stale(tmp_path: Path, monkeypatch):
     assert not stale, f"leaderboards/site/ is stale ({', '.join(stale[:5])}); run `{COMMAND}`"
     verified = invoke("site", "verify", "leaderboards/site", "--records", "leaderboards/")
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_board_of_many_targets_folds_its_fingerprints_in_the_header():
+    """22 split fingerprints (the shift board) would push the table below the fold."""
+    page = (ROOT / "leaderboards/site/boards/cpu-small-ef355e1d-scratch-shift.html").read_text()
+    header = page[page.index('<dl class="context">'):page.index("</dl>")]
+    assert "<details><summary>22 data sets and shifted targets" in header
