@@ -133,6 +133,15 @@ def test_no_module_of_the_core_is_over_450_lines():
     assert long == {}
 
 
+def test_no_two_modules_of_the_core_share_a_name():
+    """A name says which module it is; `bench/cli/` is exempt (named after its commands)."""
+    homes: dict[str, list[str]] = {}
+    for path in sorted(CORE.rglob("*.py")):
+        if path.name != "__init__.py" and "cli" not in path.relative_to(CORE).parts[:-1]:
+            homes.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    assert {stem: paths for stem, paths in homes.items() if len(paths) > 1} == {}
+
+
 METRICS_TABLE = CORE / "metrics.py"
 # Strings that equal a metric's name but mean something else, with what they mean.
 NOT_A_METRIC = {

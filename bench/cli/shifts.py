@@ -65,7 +65,7 @@ def list_shifts(version: str | None, as_json: bool) -> None:
 def render(image: Path, spec: str | None, grid: bool, out: Path, size: int | None,
            version: str | None) -> None:
     """Draw IMAGE under a shift (--shift stain:5) or under all of them (--grid) into a PNG."""
-    from bench.shifts import render as pictures
+    from bench.shifts import preview as pictures
     from bench.shifts.suite import load_suite
 
     if grid == bool(spec):

@@ -26,12 +26,12 @@ from bench.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from bench.data.archive import extract_archive
+    from bench.data.drift import VerifyReport, verify_dataset
     from bench.data.grid import write_sample_grid
     from bench.data.manifest import ManifestRow
     from bench.data.prepare import ensure_prepared, prepare_dataset
     from bench.data.prepared import PreparedDataset, SplitArrays, load_prepared
     from bench.data.splits import SplitRule
-    from bench.data.verify import VerifyReport, verify_dataset
 
 _LAZY = {
     "extract_archive": "bench.data.archive",
@@ -43,8 +43,8 @@ _LAZY = {
     "SplitArrays": "bench.data.prepared",
     "load_prepared": "bench.data.prepared",
     "SplitRule": "bench.data.splits",
-    "VerifyReport": "bench.data.verify",
-    "verify_dataset": "bench.data.verify",
+    "VerifyReport": "bench.data.drift",
+    "verify_dataset": "bench.data.drift",
 }
 
 

@@ -32,6 +32,7 @@ from bench.data.catalogue import UNCONFIRMED_LAYOUT
 from bench.data.classes import ClassMapper
 from bench.data.counts import count_warning
 from bench.data.decode import RESIZE_RULE, ImageFacts
+from bench.data.downloads import materialise_sources, recorded_sources
 from bench.data.layout import DatasetFolder, release, write_atomic
 from bench.data.manifest import ManifestRow, count_table, fingerprint, render_manifest
 from bench.data.parallel import decode_into
@@ -43,7 +44,6 @@ from bench.data.prepared import (
     resolve_spec,
 )
 from bench.data.scan import scan_csv
-from bench.data.sources import materialise_sources, recorded_sources
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError, PluginError
 from bench.host import get_registries

@@ -5,7 +5,7 @@
   boards), its parameters per severity and hash;
 - :mod:`bench.shifts.target_names`: target names, ``NAME~SHIFT:SEVERITY``;
 - :mod:`bench.shifts.dataset`: a shifted test set and its cache (imports the data layer);
-- :mod:`bench.shifts.render`: one image under a shift, or the grid of every shift and severity.
+- :mod:`bench.shifts.preview`: one image under a shift, or the grid of every shift and severity.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from bench.data.parallel import available_cores
 from bench.data.prepared import PreparedDataset, SplitArrays, prepare_command
 from bench.errors import DataError
 from bench.labels import CLASSES
-from bench.shifts.render import shift_image
+from bench.shifts.preview import shift_image
 from bench.shifts.suite import ShiftSuite, load_suite
 from bench.shifts.target_names import ShiftedName, is_shifted, parse_name, shifted_fingerprint
 

@@ -12,7 +12,7 @@ no build step and no server.
 from __future__ import annotations
 
 from bench.site.build import BuildResult, build_site
-from bench.site.sources import SiteInputs, SiteSettings, load_inputs
+from bench.site.inputs import SiteInputs, SiteSettings, load_inputs
 from bench.site.verify import Difference, verify_site
 
 __all__ = ["BuildResult", "Difference", "SiteInputs", "SiteSettings", "build_site",

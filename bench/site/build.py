@@ -16,9 +16,9 @@ from bench.errors import BenchError
 from bench.site.board_page import write_board
 from bench.site.cell_page import write_cell
 from bench.site.content import collect
+from bench.site.inputs import SiteInputs, SiteSettings
 from bench.site.model_page import write_model
 from bench.site.render import Writer, write_index, write_manifest, write_static
-from bench.site.sources import SiteInputs, SiteSettings
 
 MARKER = "site.json"  # a folder holding it was written by this builder and may be replaced
 

@@ -25,8 +25,8 @@ from bench.leaderboard.groups import slugify
 from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
 from bench.metrics import PAPER_METRICS
 from bench.site.cells import CellDetail, cell_detail
+from bench.site.inputs import SiteInputs, SiteSettings
 from bench.site.reproduce import Reproduce, for_reference, for_results
-from bench.site.sources import SiteInputs, SiteSettings
 
 if TYPE_CHECKING:
     import pandas as pd

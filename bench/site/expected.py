@@ -20,7 +20,7 @@ from bench.labels import CLASSES
 from bench.leaderboard import IntervalSettings, comparable_groups, reference_group
 from bench.leaderboard.intervals import Bootstrap, bootstrap_cells
 from bench.metrics import PER_CLASS
-from bench.site.sources import SiteInputs, SiteSettings
+from bench.site.inputs import SiteInputs, SiteSettings
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 # mean, ± std, (n=runs), then a rank tier "T1 (1–2)" where the board's marks give one

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.errors import DataError
 from bench.site.expected import Expected, check_number
-from bench.site.sources import SiteInputs, SiteSettings
+from bench.site.inputs import SiteInputs, SiteSettings
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fixtures.cli import invoke
 
 import bench
 import bench.data
-from bench.data.verify import verify_dataset
+from bench.data.drift import verify_dataset
 
 
 def _cache(name: str):

@@ -9,7 +9,7 @@ from cells import cell_image
 from fixtures.cli import invoke
 from PIL import Image
 
-from bench.shifts.render import shift_image
+from bench.shifts.preview import shift_image
 from bench.shifts.suite import SEVERITIES, load_suite
 
 
@@ -51,7 +51,7 @@ def test_the_grid_shows_every_shift_at_every_severity(tmp_path):
     grid = read(out)
     suite = load_suite()
     # a label column, then severities 0-5; a header row, then one row per shift
-    from bench.shifts.render import GAP, LABEL_HEIGHT, LABEL_WIDTH
+    from bench.shifts.preview import GAP, LABEL_HEIGHT, LABEL_WIDTH
     assert grid.shape == (LABEL_HEIGHT + len(suite.shifts) * (48 + GAP),
                           LABEL_WIDTH + (1 + len(SEVERITIES)) * (40 + GAP), 3)
     for row, shift in enumerate(suite.shifts):

@@ -1,4 +1,4 @@
-"""`verify`: recompute fingerprints and file hashes of a prepared data set and report drift."""
+"""`bench datasets verify`: recompute a prepared set's fingerprints and hashes; report drift."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pathlib import Path
 from bench.console import progress_bar
 from bench.data.audit import EXCLUDED
 from bench.data.cache import cache_problem
+from bench.data.downloads import materialise_sources, recorded_sources
 from bench.data.layout import DatasetFolder
 from bench.data.manifest import fingerprint, parse_manifest
 from bench.data.parallel import available_cores
 from bench.data.prepared import prepare_command, resolve_spec
-from bench.data.sources import materialise_sources, recorded_sources
 from bench.data.splits import SplitItem, SplitRule, assign_splits
 from bench.errors import BenchError, DataError
 from bench.generation.datasets import ANNOTATIONS_FILE
