@@ -245,6 +245,18 @@ def list_runs(status: str | None, show_all: bool, as_json: bool) -> None:
                                         f"interrupted (its process died); resume: {row['resume']}"))
 
 
+def _epoch_row(row: dict) -> dict:
+    """Losses to 4 places, validation scores in % as boards show them (JSON keeps every digit)."""
+    def shown(key: str, form: str, scale: float = 1.0) -> str:
+        value = row.get(key)
+        return "-" if value is None else format(scale * value, form)
+    return {"epoch": row["epoch"], "train loss": shown("train_loss", ".4f"),
+            "val loss": shown("val_loss", ".4f"),
+            "val accuracy (%)": shown("val_accuracy", ".1f", 100),
+            "val F1 (%)": shown("val_f1", ".1f", 100),
+            "images/s": shown("images_per_second", ".1f")}
+
+
 @runs_group.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
@@ -267,8 +279,9 @@ def show_run(run_id: str, as_json: bool) -> None:
     selection = run["summary"].get("selection", "not recorded (an older run)")
     console.print(f"[bold]epoch chosen by[/]: {selection} on the source's validation split",
                   highlight=False)
-    emit_table(run["epoch_log"], ["epoch", "train_loss", "val_loss", "val_accuracy", "val_f1",
-                                  "images_per_second"], title="Epochs")
+    emit_table([_epoch_row(row) for row in run["epoch_log"]],
+               ["epoch", "train loss", "val loss", "val accuracy (%)", "val F1 (%)",
+                "images/s"], title="Epochs")
     metrics = list(METRICS)
     emit_table(
         [{"target": t, **{m: f"{100 * v[m]:.1f}" for m in metrics if m in v}}
