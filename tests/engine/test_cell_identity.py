@@ -74,8 +74,15 @@ def test_scratch_pretrained_and_weights_runs_of_one_cell_all_train_into_boards_o
 
     listed = json.loads(invoke("runs", "list", "--all", "--json").stdout)
     assert sorted(row["init"] for row in listed) == sorted(runs.init)
-    shown = invoke("runs", "show", runs.id[runs.init == "scratch"].iloc[0])
+    scratch = runs.id[runs.init == "scratch"].iloc[0]
+    shown = invoke("runs", "show", scratch)
     assert "init: scratch" in shown.output and f"overrides: {OVERRIDES}" in shown.output
+    # The epoch table rounds as boards do: losses to 4 places, validation F1 in %.
+    epoch = json.loads(invoke("runs", "show", scratch, "--json").stdout)["epoch_log"][0]
+    line = next(row.split() for row in shown.output.splitlines() if row.split()[:1] == ["1"])
+    assert line[1:4] == [f"{epoch['train_loss']:.4f}", f"{epoch['val_loss']:.4f}",
+                         f"{100 * epoch['val_accuracy']:.1f}"]
+    assert "val F1 (%)" in shown.output
 
 
 def test_an_overridden_protocol_names_its_overrides_in_the_board_header(tiny_world):
