@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.engine.run_display import Listener
+from bench.errors import PluginError
 from bench.home import subdir
+from bench.host import get_registries
 from bench.metrics import DEFAULT_METRIC
 
 LEVELS = {"demo-b": "base", "demo-c": "complex"}
@@ -19,7 +21,7 @@ LEVELS = {"demo-b": "base", "demo-c": "complex"}
 
 @dataclass
 class DemoSettings:
-    model: str = "timm:resnet18"  # learns from scratch in a few CPU epochs
+    model: str | None = None  # None: the installed models' demo model (`demo_model`)
     cells: str | None = None  # None: the default cells generator
     train: int = 1000
     test: int = 500
@@ -35,6 +37,20 @@ class DemoResult:
     markdown: str = ""
 
 
+def demo_model() -> str:
+    """The model the demo trains when none is named: the one a model plugin offers for it.
+
+    The core names none itself, as for the default generators.
+    """
+    registry = get_registries().models
+    offered = sorted({spec.demo for spec in map(registry.get, registry.names()) if spec.demo})
+    if len(offered) != 1:
+        found = ", ".join(offered) or "no installed model plugin offers one"
+        raise PluginError(f"no demo model ({found}): name one with `bench demo --model NAME` "
+                          "(`bench models list`).")
+    return offered[0]
+
+
 def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = None
              ) -> DemoResult:
     """Generate, train, test, render; every step is skipped when already done."""
@@ -45,6 +61,7 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
     from bench.leaderboard.plots import draw, heatmap_jobs
     from bench.protocols import load_protocol
 
+    model = settings.model or demo_model()  # before composing anything
     cells = settings.cells or default_generator("cells")
     for name, level in LEVELS.items():
         listener.notice(f"composing {name} ({level} level, {cells} cells)")
@@ -52,7 +69,7 @@ def run_demo(settings: DemoSettings, listener: Listener, out_dir: Path | None = 
                          test=settings.test, size=settings.size, seed=settings.seed)
     protocol = load_protocol("quick").with_overrides(training={"max_epochs": settings.epochs})
     # Its own sets by name (`all` is the benchmark sets, which it tests on when prepared).
-    request = RunRequest(models=[settings.model], sources=["demo-c"], targets=[*LEVELS, "all"],
+    request = RunRequest(models=[model], sources=["demo-c"], targets=[*LEVELS, "all"],
                          protocol=protocol, seeds=[settings.seed], pretrained=False)
     run_benchmark(request, listener)
 

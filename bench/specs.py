@@ -146,9 +146,15 @@ class ModelSpec(Spec):
     # benchmark's data sets to mark contaminated cells), free text (a str, shown, never
     # matched), () for nothing, None for unknown. See bench.pretraining.
     pretraining_data: tuple[str, ...] | str | None = None
+    # The model `bench demo` trains when none is named: this spec's name or one of its family
+    # (``timm:resnet18``); it must learn from scratch in a few CPU epochs. At most one spec sets it.
+    demo: str = ""
 
     def problems(self) -> list[str]:
         found = []
+        if self.demo and self.demo != self.name and not self.demo.startswith(f"{self.name}:"):
+            found.append(f"demo must be {self.name!r} or a member {self.name}:<name>, "
+                         f"got {self.demo!r}")
         if not callable(self.factory) and not hasattr(self.factory, "build"):
             found.append(f"factory must be a callable (num_classes, pretrained) -> nn.Module or "
                          f"a bench.ModelFactory, got {self.factory!r}")

@@ -293,13 +293,15 @@ def show_run(run_id: str, as_json: bool) -> None:
 
 
 @click.command("demo")
-@click.option("--model", default="timm:resnet18", show_default=True, help="Model to train.")
+@click.option("--model", default=None,
+              help="Model to train (default: the one the model plugins offer for the demo, "
+                   "timm:resnet18 with the first-party ones).")
 @click.option("--train", default=1000, show_default=True, help="Training images per level.")
 @click.option("--test", default=500, show_default=True, help="Test images per level.")
 @click.option("--epochs", type=int, help="Override the quick protocol's maximum epochs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the leaderboard and heat map go (default: <data home>/demo).")
-def demo_command(model: str, train: int, test: int, epochs: int | None,
+def demo_command(model: str | None, train: int, test: int, epochs: int | None,
                  out_dir: Path | None) -> None:
     """Run the whole benchmark on embedded synthetic data (no download, no GPU).
 

@@ -92,6 +92,7 @@ def register_models():
             family="timm",
             factory=_timm_family_factory,
             resolve_argument=resolve_timm_spec,
+            demo="timm:resnet18",  # learns from scratch in a few CPU epochs
         )
     )
     specs.append(
