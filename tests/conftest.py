@@ -32,32 +32,43 @@ WBC_USID = SHARED / "data" / "WBC-USID"
 # caches, matplotlib's) points into one temporary folder for the whole session, set before
 # collection (parametrisation reads the registries) and in os.environ itself, so that a test's
 # `monkeypatch.undo()` falls back to it and never to the user's. The user's real data home and
-# cache are fingerprinted before and compared after: a change fails the run.
+# cache, and the checkout itself (tests copy what they build from), are fingerprinted before
+# and compared after: a change fails the run.
 _HOME_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "BENCH_HOME",
                    "HF_HOME", "HF_HUB_CACHE", "TORCH_HOME", "MPLCONFIGDIR")
+
+
+CHECKOUT = TESTS.parent
+_NOT_CHECKOUT = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
 def _real_homes() -> dict[str, Path]:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
     data_home = Path(os.environ.get("BENCH_HOME") or cache / "bench").expanduser()
-    return {"data home": data_home, "cache": cache}
+    return {"data home": data_home, "cache": cache, "checkout": CHECKOUT}
+
+
+def _files(root: Path, skip: set[str] = frozenset()) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (size, mtime), leaving out folders named in ``skip``."""
+    files = {}
+    for folder, folders, names in os.walk(root):
+        folders[:] = [f for f in folders if f not in skip and not f.endswith(".egg-info")]
+        for name in names:
+            path = Path(folder, name)
+            try:
+                stat = path.lstat()
+            except FileNotFoundError:
+                continue
+            files[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+    return files
 
 
 def _fingerprint(homes: dict[str, Path]) -> dict[str, object]:
-    """The data home's every file (size, mtime) and the cache's top-level entries."""
-    data_home, cache = homes["data home"], homes["cache"]
-    files = {}
-    if data_home.is_dir():
-        for folder, _, names in os.walk(data_home):
-            for name in names:
-                path = Path(folder, name)
-                try:
-                    stat = path.lstat()
-                except FileNotFoundError:
-                    continue
-                files[str(path.relative_to(data_home))] = (stat.st_size, stat.st_mtime_ns)
+    """The data home's and the checkout's every file (size, mtime), the cache's top entries."""
+    cache = homes["cache"]
     entries = sorted(p.name for p in cache.iterdir()) if cache.is_dir() else []
-    return {"data home": files, "cache": entries}
+    return {"data home": _files(homes["data home"]), "cache": entries,
+            "checkout": _files(homes["checkout"], _NOT_CHECKOUT)}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,19 +84,26 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["BENCH_HOME"] = str(safe / "bench-session-home")
 
 
+def _which(before: object, after: object) -> str:
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return ""
+    paths = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    return f" ({', '.join(paths[:5])}{', ...' if len(paths) > 5 else ''})"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if not hasattr(config, "real_homes"):
         return
     after = _fingerprint(config.real_homes)
-    changed = [f"{what} {config.real_homes[what]}" for what in after
-               if after[what] != config.real_fingerprint[what]]
+    changed = [f"{what} {config.real_homes[what]}{_which(config.real_fingerprint[what], now)}"
+               for what, now in after.items() if now != config.real_fingerprint[what]]
     if changed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         message = (
             f"FAILED: the test suite changed the user's {' and '.join(changed)}; every test "
-            f"must write inside its own temporary homes (tests/conftest.py)")
+            f"must write inside its own temporary folders (tests/conftest.py)")
         if reporter is not None:
             reporter.write_line(message, red=True)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +19,16 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bench-example-plug
 
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pip-install the example plugin into a folder of its own (the test venv stays clean)."""
+    """pip-install the example plugin into a folder of its own (the test venv stays clean).
+
+    From a copy: building in place would leave `build/` and `*.egg-info` in the checkout.
+    """
     site = tmp_path_factory.mktemp("example-site")
+    source = tmp_path_factory.mktemp("example-source") / EXAMPLE.name
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(EXAMPLE)],
+         "--target", str(site), str(source)],
         check=True,
     )
     return site
