@@ -147,7 +147,7 @@ def data_config(spec: ModelSpec) -> tuple[int, tuple, tuple, str]:
         if spec.resolve_argument is not None:
             raise RunError(
                 f"{spec.name!r} is a family of models, not one: name one as "
-                f"{spec.name}:<name>, e.g. {spec.name}:resnet18."
+                f"{spec.name}:<name>{f', e.g. {spec.demo}' if spec.demo else ''}."
             )
         native = factory_of(spec).data_config()
         if native is not None:

@@ -140,7 +140,7 @@ def evaluate_external(request: ExternalRequest, listener: Listener,
     spec = get_registries().models.get(request.model)
     if spec.resolve_argument is not None:
         raise OptionError(f"--model {request.model}: a family of models; name the architecture "
-                          f"the checkpoint was trained with, e.g. {spec.name}:resnet18.")
+                          f"the checkpoint was trained with, as {spec.name}:<name>.")
     order = class_order(request)
     targets, fingerprints = prepared_targets(request.targets, listener)
     digest = file_sha256(path)
