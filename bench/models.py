@@ -136,6 +136,12 @@ def describe(spec: ModelSpec) -> dict[str, str | None]:
     return factory_of(spec).describe()
 
 
+def name_one(family: ModelSpec) -> str:
+    """How to name a member of a family, with the family's demo model as the example."""
+    example = f", e.g. {family.demo}" if family.demo else ""
+    return f"name one as {family.name}:<name>{example}"
+
+
 def data_config(spec: ModelSpec) -> tuple[int, tuple, tuple, str]:
     """Input size, mean, std and interpolation the model expects, without building it.
 
@@ -145,10 +151,7 @@ def data_config(spec: ModelSpec) -> tuple[int, tuple, tuple, str]:
     interpolation = spec.interpolation
     if None in (*explicit, interpolation):
         if spec.resolve_argument is not None:
-            raise RunError(
-                f"{spec.name!r} is a family of models, not one: name one as "
-                f"{spec.name}:<name>{f', e.g. {spec.demo}' if spec.demo else ''}."
-            )
+            raise RunError(f"{spec.name!r} is a family of models, not one: {name_one(spec)}.")
         native = factory_of(spec).data_config()
         if native is not None:
             explicit = (spec.input_size or native.input_size, spec.mean or native.mean,
@@ -259,7 +262,7 @@ def _build(factory: ModelFactory, spec: ModelSpec, num_classes: int, *, pretrain
 
 def _call(spec: ModelSpec, num_classes: int, pretrained: bool) -> Any:
     if spec.resolve_argument is not None:
-        raise RunError(f"{spec.name!r} is a family of models: name one, e.g. {spec.name}:<name>")
+        raise RunError(f"{spec.name!r} is a family of models: {name_one(spec)}.")
     return spec.factory(num_classes, pretrained)
 
 

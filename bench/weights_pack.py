@@ -40,7 +40,7 @@ def download_models(models: list[str], folder: Path | None = None) -> list[dict[
     verified). Unknown models, families and models whose plugin lists no files are named first.
     """
     from bench.host import get_registries
-    from bench.models import factory_of
+    from bench.models import factory_of, name_one
 
     folder = folder or weights_folder()[0]
     registry = get_registries().models
@@ -48,8 +48,7 @@ def download_models(models: list[str], folder: Path | None = None) -> list[dict[
     for name in models:
         spec = registry.get(name)
         if spec.resolve_argument is not None:
-            raise RunError(f"{spec.name!r} is a family of models: name one, e.g. "
-                           f"{spec.name}:<name>.")
+            raise RunError(f"{spec.name!r} is a family of models: {name_one(spec)}.")
         files = factory_of(spec).weight_files()
         if not files:
             raise RunError(f"model {spec.name!r}: its plugin does not list the files of its "

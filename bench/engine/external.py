@@ -24,6 +24,7 @@ from bench.engine.finished_cells import EvaluationResult
 from bench.engine.run_display import Listener
 from bench.errors import BenchError, DataError, OptionError, RunError
 from bench.labels import CLASSES
+from bench.models import name_one
 from bench.protocols import Protocol
 from bench.store import ResultsStore
 from bench.weights import file_sha256, initialisation
@@ -139,8 +140,8 @@ def evaluate_external(request: ExternalRequest, listener: Listener,
                           f"(safetensors or a state dict).")
     spec = get_registries().models.get(request.model)
     if spec.resolve_argument is not None:
-        raise OptionError(f"--model {request.model}: a family of models; name the architecture "
-                          f"the checkpoint was trained with, as {spec.name}:<name>.")
+        raise OptionError(f"--model {request.model}: a family of models; the architecture the "
+                          f"checkpoint was trained with: {name_one(spec)}.")
     order = class_order(request)
     targets, fingerprints = prepared_targets(request.targets, listener)
     digest = file_sha256(path)

@@ -180,6 +180,9 @@ def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
 def test_download_names_models_it_cannot_fetch(local_hub):
     result = bench_command("weights", "download", "timm")
     assert result.exit_code == 1 and "is a family of models" in result.output
+    assert "name one as timm:<name>, e.g. timm:resnet18." in result.output  # its demo model
+    result = bench_command("weights", "download", "hf-hub")
+    assert result.exit_code == 1 and "name one as hf-hub:<name>." in result.output
     result = bench_command("weights", "download", "no-such-model")
     assert result.exit_code == 1 and "unknown model 'no-such-model'" in result.output
 
