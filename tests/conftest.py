@@ -13,6 +13,7 @@ import tempfile
 import textwrap
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,12 @@ _HOME_VARIABLES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
 
 
 CHECKOUT = TESTS.parent
-_NOT_CHECKOUT = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def _source_folder(name: str) -> bool:
+    """Not git, the venv, caches or pip's install metadata: what changes with no test at fault."""
+    return (name not in {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+            and not name.endswith(".egg-info"))
 
 
 def _real_homes() -> dict[str, Path]:
@@ -48,11 +54,12 @@ def _real_homes() -> dict[str, Path]:
     return {"data home": data_home, "cache": cache, "checkout": CHECKOUT}
 
 
-def _files(root: Path, skip: set[str] = frozenset()) -> dict[str, tuple[int, int]]:
-    """Every file under ``root`` (size, mtime), leaving out folders named in ``skip``."""
+def _files(root: Path, keep: Callable[[str], bool] = lambda _: True
+           ) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (size, mtime), in the folders whose name ``keep`` accepts."""
     files = {}
     for folder, folders, names in os.walk(root):
-        folders[:] = [f for f in folders if f not in skip and not f.endswith(".egg-info")]
+        folders[:] = [f for f in folders if keep(f)]
         for name in names:
             path = Path(folder, name)
             try:
@@ -68,7 +75,7 @@ def _fingerprint(homes: dict[str, Path]) -> dict[str, object]:
     cache = homes["cache"]
     entries = sorted(p.name for p in cache.iterdir()) if cache.is_dir() else []
     return {"data home": _files(homes["data home"]), "cache": entries,
-            "checkout": _files(homes["checkout"], _NOT_CHECKOUT)}
+            "checkout": _files(homes["checkout"], _source_folder)}
 
 
 def pytest_configure(config: pytest.Config) -> None:
